@@ -1,0 +1,132 @@
+"""Front matter and YAML: written with safe_dump, read with a stricter safe loader.
+
+The loader keeps every scalar the dumper wrote as the same value, refuses aliases
+(billion-laughs), deep nesting and huge files, and leaves dates as strings so that a
+bad date such as 2024-02-30 is reported by the model, not raised by PyYAML.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+MAX_YAML_BYTES = 1_000_000
+MAX_DEPTH = 32
+FENCE = "---"
+
+# Characters that mean something to CommonMark inside a paragraph.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&!|~{}#])")
+_MD_LINE_START = re.compile(r"^(\s*)(?:([-+=>])|(\d+)([.)]))", re.MULTILINE)
+_MD_UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+class YamlError(ValueError):
+    """YAML that cannot be read safely; carries the line where known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """SafeLoader (libyaml when present) that leaves timestamps as strings."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+def _check_tree(node: yaml.Node) -> None:
+    """Refuse aliases (a node reached twice) and nesting deeper than MAX_DEPTH."""
+    seen: set[int] = set()
+    stack = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if id(current) in seen:
+            raise YamlError("YAML aliases are not allowed", current.start_mark.line + 1)
+        seen.add(id(current))
+        if depth > MAX_DEPTH:
+            raise YamlError(f"YAML nested deeper than {MAX_DEPTH} levels", current.start_mark.line + 1)
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend(((key, depth + 1), (value, depth + 1)))
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text safely; raise YamlError with a line number on anything bad."""
+    if len(text) > MAX_YAML_BYTES:
+        raise YamlError(f"YAML larger than {MAX_YAML_BYTES} bytes")
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_tree(node)
+        return loader.construct_document(node)
+    except YamlError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise YamlError(f"invalid YAML: {exc.problem or exc.context}", line) from None
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        raise YamlError(f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
+
+
+def split_front_matter(text: str) -> tuple[str, str, int]:
+    """Return (front matter YAML, body, line the body starts on) of a Markdown file."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    if not text.startswith(FENCE + "\n"):
+        raise YamlError("the file does not start with '---' front matter", 1)
+    end = re.search(r"^---[ \t]*$", text[len(FENCE) + 1 :], re.MULTILINE)
+    if end is None:
+        raise YamlError("the front matter has no closing '---'", 1)
+    yaml_text = text[len(FENCE) + 1 : len(FENCE) + 1 + end.start()]
+    body = text[len(FENCE) + 1 + end.end() :].removeprefix("\n")
+    return yaml_text, body, yaml_text.count("\n") + 3
+
+
+def read_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    yaml_text, body, _ = split_front_matter(text)
+    data = load_yaml(yaml_text)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise YamlError("the front matter is not a mapping of fields", 2)
+    return data, body
+
+
+def write_front_matter(data: dict[str, Any], body: str) -> str:
+    return f"{FENCE}\n{dump_yaml(data)}{FENCE}\n{body}"
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape `text` so CommonMark renders exactly these characters."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    """Keep a leading '-', '>' or '1.' from starting a list, quote or heading."""
+    indent, marker, number, delimiter = match.groups()
+    if marker:
+        return f"{indent}\\{marker}"
+    return f"{indent}{number}\\{delimiter}"
+
+
+def unescape_markdown(text: str) -> str:
+    return _MD_UNESCAPE.sub(r"\1", text)

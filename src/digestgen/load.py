@@ -1,0 +1,187 @@
+"""Read a site's content/ into the immutable model, reporting every malformed file together."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from digestgen.config import Config
+from digestgen.errors import DigestgenError
+from digestgen.frontmatter import YamlError, load_yaml, read_front_matter, unescape_markdown
+from digestgen.ingest import DIGESTS_DIR, PAPERS_DIR
+from digestgen.links import Link, KIND_LABELS
+from digestgen.model import Digest, Paper, Site
+from digestgen.slugs import base_slug
+
+
+class ContentError(ValueError):
+    """One problem in one file; `line` where known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+def _date(value: Any, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ContentError(f"{name}: {value!r} is not a real date (YYYY-MM-DD)") from None
+
+
+def _int(value: Any, name: str, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ContentError(f"{name}: {value!r} is not a whole number")
+    return value
+
+
+def _text(value: Any, name: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or (not optional and not value.strip()):
+        raise ContentError(f"{name}: expected text, found {value!r}")
+    return value
+
+
+def _links(value: Any) -> tuple[Link, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ContentError("links: expected a list of {kind, url}")
+    links = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise ContentError(f"links: {item!r} is not a {{kind, url}} mapping")
+        if urlsplit(item["url"]).scheme not in ("http", "https"):
+            raise ContentError(f"links: only http(s) links are allowed, not {item['url']!r}")
+        kind = item.get("kind", "project")
+        links.append(Link(kind if kind in KIND_LABELS else "project", item["url"]))
+    return tuple(links)
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise ContentError("tags: expected a list of words")
+    slugs = [base_slug(t) for t in value]
+    if not all(slugs):
+        raise ContentError("tags: a tag needs at least one letter or digit")
+    return tuple(dict.fromkeys(slugs))
+
+
+def paper_from_file(path: Path, relative: str) -> Paper:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data, body = read_front_matter(text)
+    except YamlError as exc:
+        raise ContentError(str(exc), exc.line) from None
+    digests = data.get("digests") or []
+    if not isinstance(digests, list):
+        raise ContentError("digests: expected a list of dates")
+    return Paper(
+        slug=path.stem,
+        title=" ".join(_text(data.get("title"), "title").split()),
+        body=body,
+        text=" ".join(unescape_markdown(body).split()),
+        published=_date(data.get("published"), "published"),
+        upvotes=_int(data.get("upvotes", 0), "upvotes") or 0,
+        authors=_int(data.get("authors"), "authors", optional=True),
+        organization=_text(data.get("organization"), "organization", optional=True),
+        links=_links(data.get("links")),
+        arxiv=_text(data.get("arxiv"), "arxiv", optional=True),
+        digests=tuple(sorted({d for d in (_date(v, "digests") for v in digests) if d})),
+        manual_tags=_tags(data.get("tags")),
+        source=relative,
+    )
+
+
+def digest_from_file(path: Path) -> Digest:
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except YamlError as exc:
+        raise ContentError(str(exc), exc.line) from None
+    if not isinstance(data, dict):
+        raise ContentError("a digest record must be a mapping with date and papers")
+    date = _date(data.get("date", path.stem), "date")
+    papers = data.get("papers") or []
+    if not isinstance(papers, list) or not all(isinstance(p, str) for p in papers):
+        raise ContentError("papers: expected a list of paper slugs")
+    assert date is not None
+    return Digest(date, tuple(dict.fromkeys(papers)), str(data.get("source", "")))
+
+
+def _read_all(site_dir: Path) -> tuple[dict[str, Paper], list[Digest], list[str]]:
+    problems: list[str] = []
+    papers: dict[str, Paper] = {}
+    digests: list[Digest] = []
+    content = site_dir / "content"
+    for path in sorted((content / PAPERS_DIR).glob("*.md")):
+        relative = path.relative_to(site_dir).as_posix()
+        try:
+            papers[path.stem] = paper_from_file(path, relative)
+        except ContentError as exc:
+            problems.append(f"{relative}{':' + str(exc.line) if exc.line else ''}: {exc}")
+        except UnicodeDecodeError:
+            problems.append(f"{relative}: not UTF-8 text")
+    for path in sorted((content / DIGESTS_DIR).glob("*.yaml")):
+        relative = path.relative_to(site_dir).as_posix()
+        try:
+            digests.append(digest_from_file(path))
+        except ContentError as exc:
+            problems.append(f"{relative}{':' + str(exc.line) if exc.line else ''}: {exc}")
+        except UnicodeDecodeError:
+            problems.append(f"{relative}: not UTF-8 text")
+    return papers, digests, problems
+
+
+def _complete_digests(papers: dict[str, Paper], digests: list[Digest], problems: list[str]) -> list[Digest]:
+    """Check digest references and add papers whose front matter names a digest date."""
+    by_date = {d.date: d for d in digests}
+    for digest in digests:
+        for slug in digest.slugs:
+            if slug not in papers:
+                problems.append(f"content/{DIGESTS_DIR}/{digest.date}.yaml: lists paper '{slug}' but content/{PAPERS_DIR}/{slug}.md does not exist")
+    complete = []
+    claimed: dict[dt.date, list[str]] = {}
+    for paper in papers.values():
+        for date in paper.digests:
+            claimed.setdefault(date, []).append(paper.slug)
+    for date in sorted(set(by_date) | set(claimed)):
+        digest = by_date.get(date, Digest(date, (), ""))
+        extra = tuple(s for s in sorted(claimed.get(date, [])) if s not in digest.slugs)
+        complete.append(Digest(date, digest.slugs + extra, digest.source))
+    return complete
+
+
+def _with_digest_dates(papers: dict[str, Paper], digests: list[Digest]) -> dict[str, Paper]:
+    """A paper's digests are every digest that lists it."""
+    dates: dict[str, set[dt.date]] = {}
+    for digest in digests:
+        for slug in digest.slugs:
+            dates.setdefault(slug, set()).add(digest.date)
+    out = {}
+    for slug, paper in papers.items():
+        wanted = tuple(sorted(dates.get(slug, set())))
+        out[slug] = paper if wanted == paper.digests else dataclasses.replace(paper, digests=wanted)
+    return out
+
+
+def load_site(site_dir: Path, config: Config) -> Site:
+    """The model of a site's content, or one DigestgenError listing every bad file."""
+    papers, digests, problems = _read_all(site_dir)
+    digests = _complete_digests(papers, digests, problems)
+    if problems:
+        count = f"{len(problems)} content files have problems" if len(problems) > 1 else "a content file has a problem"
+        raise DigestgenError(f"{count}: " + "; ".join(problems))
+    return Site.create(config, _with_digest_dates(papers, digests), digests)
+
