@@ -84,7 +84,7 @@ def build(site: Path, out: Path | None, base_url: str | None, explain_tags: bool
 
     result = build_site(site, out=out, base_url=base_url, warn=warn, progress=sys.stderr.isatty())
     if explain_tags:
-        from digestgen.tagreport import explain
+        from digestgen.tagstage import explain
 
         click.echo(explain(result.site))
     click.echo(result.summary())

@@ -1,0 +1,121 @@
+"""Machine-readable outputs: Atom feeds, sitemap.xml, robots.txt and papers.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from digestgen import urls
+from digestgen.model import Paper, Site
+from digestgen.urls import Urls
+from digestgen.views import byline
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FEED_SIZE = 50
+PAPERS_JSON_VERSION = 1
+# XML 1.0 forbids most C0 controls even as character references.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    return _XML_ILLEGAL.sub("", text)
+
+
+def _stamp(date: dt.date | None) -> str:
+    return f"{(date or dt.date(1970, 1, 1)).isoformat()}T00:00:00Z"
+
+
+def _added(paper: Paper) -> dt.date | None:
+    """When the site first listed the paper (its first digest), else its own date."""
+    return paper.digests[0] if paper.digests else paper.published
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        element.text = xml_text(text)
+    return element
+
+
+def atom_feed(site: Site, links: Urls, papers: list[Paper], title: str, self_path: str, page_path: str) -> bytes:
+    feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": site.config.language})
+    _sub(feed, "title", title)
+    _sub(feed, "subtitle", site.config.description)
+    _sub(feed, "id", links.absolute(self_path))
+    _sub(feed, "link", rel="self", href=links.absolute(self_path))
+    _sub(feed, "link", rel="alternate", type="text/html", href=links.absolute(page_path))
+    dates = [d for d in (_added(p) for p in papers) if d]
+    _sub(feed, "updated", _stamp(max(dates) if dates else None))
+    author = _sub(feed, "author")
+    _sub(author, "name", site.config.author or site.config.title)
+    _sub(feed, "generator", "digestgen")
+    for paper in papers:
+        entry = _sub(feed, "entry")
+        url = links.absolute(urls.paper(paper.slug))
+        _sub(entry, "title", paper.title)
+        _sub(entry, "id", url)
+        _sub(entry, "link", rel="alternate", type="text/html", href=url)
+        _sub(entry, "updated", _stamp(_added(paper)))
+        if paper.published:
+            _sub(entry, "published", _stamp(paper.published))
+        if byline(paper):
+            _sub(_sub(entry, "author"), "name", byline(paper))
+        for tag in paper.tags:
+            _sub(entry, "category", term=tag)
+        _sub(entry, "summary", paper.text)
+    ET.indent(feed)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode").encode("utf-8") + b"\n"
+
+
+def newest_listed(site: Site, slugs: list[str] | tuple[str, ...] | None = None) -> list[Paper]:
+    chosen = [site.papers[s] for s in slugs] if slugs is not None else list(site.papers.values())
+    return sorted(chosen, key=lambda p: ((_added(p) or dt.date.min).isoformat(), p.slug), reverse=True)[:FEED_SIZE]
+
+
+def all_feeds(site: Site, links: Urls) -> list[tuple[str, bytes]]:
+    outputs = [(urls.FEED, atom_feed(site, links, newest_listed(site), site.config.title, urls.FEED, urls.home()))]
+    for tag in site.tags:
+        feed = atom_feed(site, links, newest_listed(site, tag.papers), f"{site.config.title}: {tag.label}", urls.tag_feed(tag.slug), urls.tag(tag.slug))
+        outputs.append((urls.tag_feed(tag.slug), feed))
+    return outputs
+
+
+def sitemap(links: Urls, page_urls: list[str]) -> bytes:
+    root = ET.Element("urlset", {"xmlns": "http://www.sitemaps.org/schemas/sitemap/0.9"})
+    for relative in sorted(page_urls):
+        _sub(_sub(root, "url"), "loc", links.absolute(relative))
+    ET.indent(root)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"
+
+
+def robots(links: Urls) -> bytes:
+    return f"User-agent: *\nAllow: /\nSitemap: {links.absolute(urls.SITEMAP)}\n".encode("utf-8")
+
+
+def paper_record(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
+    return {
+        "slug": paper.slug,
+        "title": paper.title,
+        "url": links.absolute(urls.paper(paper.slug)),
+        "published": paper.published.isoformat() if paper.published else None,
+        "upvotes": paper.upvotes,
+        "authors": paper.authors,
+        "organization": paper.organization,
+        "arxiv": paper.arxiv,
+        "tags": list(paper.tags),
+        "links": [{"kind": link.kind, "url": link.url} for link in paper.links],
+        "digests": [d.isoformat() for d in paper.digests],
+        "abstract": paper.text,
+    }
+
+
+def papers_json(site: Site, links: Urls) -> bytes:
+    document = {
+        "version": PAPERS_JSON_VERSION,
+        "site": {"title": site.config.title, "url": links.absolute(urls.home())},
+        "papers": [paper_record(site, p, links) for p in site.papers.values()],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False).encode("utf-8") + b"\n"

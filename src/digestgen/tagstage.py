@@ -1,0 +1,64 @@
+"""The tag stage: automatic tags from the taxonomy added to each paper's hand-written ones."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from digestgen.config import Config
+from digestgen.errors import DigestgenError
+from digestgen.frontmatter import YamlError, load_yaml
+from digestgen.model import Site, Tag, TagEvidence
+from digestgen.tagging import Taxonomy, TaxonomyError, default_taxonomy, match_tags, parse_taxonomy
+
+
+def load_taxonomy(site_dir: Path, config: Config) -> Taxonomy:
+    """The packaged default, a YAML file named in the config, or the config's inline mapping."""
+    try:
+        if config.taxonomy is None:
+            return default_taxonomy()
+        if isinstance(config.taxonomy, dict):
+            return parse_taxonomy(config.taxonomy, "digestgen.yaml: taxonomy")
+        path = site_dir / config.taxonomy
+        try:
+            data = load_yaml(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DigestgenError("taxonomy file not found", path=path) from None
+        except YamlError as exc:
+            raise DigestgenError(str(exc), path=path, line=exc.line) from None
+        return parse_taxonomy(data, str(path))
+    except TaxonomyError as exc:
+        raise DigestgenError(str(exc)) from None
+
+
+def tag_site(site: Site, taxonomy: Taxonomy) -> Site:
+    """Hand-written tags come first and are kept; automatic ones follow, with their evidence."""
+    papers = {}
+    members: dict[str, list[str]] = {}
+    for slug, paper in site.papers.items():
+        matches = match_tags(paper.title, paper.text, taxonomy)
+        automatic = [m.tag for m in matches if m.tag not in paper.manual_tags]
+        tags = paper.manual_tags + tuple(automatic)
+        evidence = tuple(TagEvidence(m.tag, m.phrase, m.field, m.excerpt) for m in matches if m.tag in automatic)
+        papers[slug] = dataclasses.replace(paper, tags=tags, evidence=evidence)
+        for tag in tags:
+            members.setdefault(tag, []).append(slug)
+    tags = [
+        Tag(slug, taxonomy.label(slug), tuple(sorted(slugs, key=lambda s: papers[s].sort_key, reverse=True)))
+        for slug, slugs in sorted(members.items())
+    ]
+    return Site.create(site.config, papers, list(site.digests), tags)
+
+
+def explain(site: Site) -> str:
+    """A report of why each paper got each automatic tag."""
+    lines = []
+    for paper in site.papers.values():
+        lines.append(paper.title)
+        for tag in paper.manual_tags:
+            lines.append(f"  {tag}: written by hand in {paper.source}")
+        for ev in paper.evidence:
+            lines.append(f"  {ev.tag}: {ev.field} matches '{ev.phrase}': …{ev.excerpt}…")
+        if not paper.tags:
+            lines.append("  (no tag)")
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""The one place that decides every URL and output path of a built site."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+FEED = "feed.xml"
+SITEMAP = "sitemap.xml"
+ROBOTS = "robots.txt"
+PAPERS_JSON = "papers.json"
+NOT_FOUND = "404.html"
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Site-relative URL paths (under the base path) and absolute URLs for one base_url."""
+
+    base_url: str  # absolute, ends with '/'
+
+    @property
+    def base_path(self) -> str:
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    def path(self, relative: str) -> str:
+        """URL path for a site-relative location ('' is the home page)."""
+        return self.base_path + quote(relative, safe="/.-_~")
+
+    def absolute(self, relative: str) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}{self.path(relative)}"
+
+
+def home() -> str:
+    return ""
+
+
+def digest(date: dt.date) -> str:
+    return f"{date.year:04d}/{date.month:02d}/{date.day:02d}/"
+
+
+def paper(slug: str) -> str:
+    return f"papers/{slug}/"
+
+
+def tags_index() -> str:
+    return "tags/"
+
+
+def tag(slug: str, page: int = 1) -> str:
+    return f"tags/{slug}/" if page == 1 else f"tags/{slug}/page/{page}/"
+
+
+def tag_feed(slug: str) -> str:
+    return f"tags/{slug}/{FEED}"
+
+
+def archive() -> str:
+    return "archive/"
+
+
+def search() -> str:
+    return "search/"
+
+
+def asset(name: str) -> str:
+    return f"assets/{name}"
+
+
+def output_file(relative: str) -> str:
+    """The file that serves a site-relative URL: folders get index.html."""
+    return relative + "index.html" if relative == "" or relative.endswith("/") else relative

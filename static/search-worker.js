@@ -1,0 +1,1 @@
+// Placeholder replaced by the search work; keeps the page valid until then.

@@ -1,0 +1,142 @@
+"""Shared fixtures: the repository's own site built once, a loopback HTTP server, headless Chromium."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SEED = FIXTURES / "seed-digest.txt"
+CHROMIUM = os.environ.get("DIGESTGEN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def copy_repo_site(target: Path) -> Path:
+    """A copy of this repository's own site (config, content, no build output)."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "digestgen.yaml", target / "digestgen.yaml")
+    shutil.copytree(REPO / "content", target / "content")
+    return target
+
+
+def build(site: Path, out: Path, base_url: str) -> Path:
+    from digestgen.build import build_site
+
+    build_site(site, out=out, base_url=base_url)
+    return out
+
+
+class _PrefixHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves `directory` under URL path `prefix`, like a project site on GitHub Pages."""
+
+    prefix = "/"
+    extra_headers: dict[str, str] = {}
+
+    def translate_path(self, path: str) -> str:
+        url_path = unquote(urlsplit(path).path)
+        if not url_path.startswith(self.prefix):
+            return str(Path(self.directory) / "__outside_prefix__")
+        return super().translate_path("/" + url_path[len(self.prefix):])
+
+    def end_headers(self) -> None:
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
+        super().end_headers()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        not_found = Path(self.directory) / "404.html"
+        if code == 404 and not_found.is_file():
+            body = not_found.read_bytes()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            return
+        super().send_error(code, message, explain)
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
+        pass
+
+
+class StaticServer:
+    def __init__(self, root: Path, prefix: str = "/", headers: dict[str, str] | None = None):
+        handler = type("Handler", (_PrefixHandler,), {"prefix": prefix, "extra_headers": headers or {}})
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+        self.prefix = prefix
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}{self.prefix}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve_static() -> Iterator:
+    """Call with (folder, prefix='/', headers=None) to serve a folder on loopback; closed after the test."""
+    servers: list[StaticServer] = []
+
+    def start(root: Path, prefix: str = "/", headers: dict[str, str] | None = None) -> StaticServer:
+        server = StaticServer(root, prefix, headers)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def seed_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's own site, copied once per test session (read-only for tests)."""
+    return copy_repo_site(tmp_path_factory.mktemp("seed-site"))
+
+
+@pytest.fixture(scope="session")
+def seed_built_root(seed_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed site built for serving at http://127.0.0.1/ (any port)."""
+    return build(seed_site, tmp_path_factory.mktemp("out-root") / "_site", "http://127.0.0.1:8000/")
+
+
+@pytest.fixture(scope="session")
+def seed_built_sub(seed_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed site built for serving under the sub-path /repo/."""
+    return build(seed_site, tmp_path_factory.mktemp("out-sub") / "_site", "https://example.org/repo/")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (Playwright's own browser download is not used)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
