@@ -19,6 +19,7 @@ FENCE = "---"
 # Characters that mean something to CommonMark inside a paragraph.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&!|~{}#])")
 _MD_LINE_START = re.compile(r"^(\s*)(?:([-+=>])|(\d+)([.)]))", re.MULTILINE)
+_RISKY_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 _MD_UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
@@ -83,8 +84,20 @@ def load_yaml(text: str) -> Any:
         loader.dispose()
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes strings whose characters YAML would read back as line breaks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if _RISKY_CHARS.search(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
 
 
 def split_front_matter(text: str) -> tuple[str, str, int]:

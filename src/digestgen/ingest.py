@@ -149,7 +149,7 @@ def body_abstract(body: str) -> str:
 
 
 def new_paper_data(record: PaperRecord, slug: str, digest: dt.date) -> dict[str, Any]:
-    data: dict[str, Any] = {"title": record.title, "slug": slug}
+    data: dict[str, Any] = {"title": record.title, "slug": slug, "id": identity(record.title, record.arxiv)}
     data.update(paper_fields(record))
     data["digests"] = [digest.isoformat()]
     data["tags"] = []
@@ -192,12 +192,14 @@ class ContentStore:
         slug = path.stem
         self.papers[slug] = _Existing(path, data, body, text)
         title = str(data.get("title", ""))
+        if isinstance(data.get("id"), str):  # survives a hand-corrected title
+            self.by_key.setdefault(data["id"], slug)
         self.by_key.setdefault(identity(title, None), slug)
         if data.get("arxiv"):
             self.by_key.setdefault(identity(title, str(data["arxiv"])), slug)
 
     def find(self, record: PaperRecord) -> str | None:
-        for key in (identity(record.title, record.arxiv), identity(record.title, None)):
+        for key in dict.fromkeys((identity(record.title, record.arxiv), identity(record.title, None))):
             if key in self.by_key:
                 return self.by_key[key]
         return None

@@ -120,8 +120,10 @@ def digest_from_file(path: Path) -> Digest:
     return Digest(date, tuple(dict.fromkeys(papers)), str(data.get("source", "")))
 
 
-def _read_all(site_dir: Path) -> tuple[dict[str, Paper], list[Digest], list[str]]:
+def _read_all(site_dir: Path) -> tuple[dict[str, Paper], list[Digest], list[str], set[str]]:
+    """Papers, digests, problems, and the slugs of paper files that could not be read."""
     problems: list[str] = []
+    unreadable: set[str] = set()
     papers: dict[str, Paper] = {}
     digests: list[Digest] = []
     content = site_dir / "content"
@@ -131,8 +133,10 @@ def _read_all(site_dir: Path) -> tuple[dict[str, Paper], list[Digest], list[str]
             papers[path.stem] = paper_from_file(path, relative)
         except ContentError as exc:
             problems.append(f"{relative}{':' + str(exc.line) if exc.line else ''}: {exc}")
+            unreadable.add(path.stem)
         except UnicodeDecodeError:
             problems.append(f"{relative}: not UTF-8 text")
+            unreadable.add(path.stem)
     for path in sorted((content / DIGESTS_DIR).glob("*.yaml")):
         relative = path.relative_to(site_dir).as_posix()
         try:
@@ -141,15 +145,17 @@ def _read_all(site_dir: Path) -> tuple[dict[str, Paper], list[Digest], list[str]
             problems.append(f"{relative}{':' + str(exc.line) if exc.line else ''}: {exc}")
         except UnicodeDecodeError:
             problems.append(f"{relative}: not UTF-8 text")
-    return papers, digests, problems
+    return papers, digests, problems, unreadable
 
 
-def _complete_digests(papers: dict[str, Paper], digests: list[Digest], problems: list[str]) -> list[Digest]:
+def _complete_digests(
+    papers: dict[str, Paper], digests: list[Digest], problems: list[str], unreadable: set[str]
+) -> list[Digest]:
     """Check digest references and add papers whose front matter names a digest date."""
     by_date = {d.date: d for d in digests}
     for digest in digests:
         for slug in digest.slugs:
-            if slug not in papers:
+            if slug not in papers and slug not in unreadable:
                 problems.append(f"content/{DIGESTS_DIR}/{digest.date}.yaml: lists paper '{slug}' but content/{PAPERS_DIR}/{slug}.md does not exist")
     complete = []
     claimed: dict[dt.date, list[str]] = {}
@@ -178,8 +184,8 @@ def _with_digest_dates(papers: dict[str, Paper], digests: list[Digest]) -> dict[
 
 def load_site(site_dir: Path, config: Config) -> Site:
     """The model of a site's content, or one DigestgenError listing every bad file."""
-    papers, digests, problems = _read_all(site_dir)
-    digests = _complete_digests(papers, digests, problems)
+    papers, digests, problems, unreadable = _read_all(site_dir)
+    digests = _complete_digests(papers, digests, problems, unreadable)
     if problems:
         count = f"{len(problems)} content files have problems" if len(problems) > 1 else "a content file has a problem"
         raise DigestgenError(f"{count}: " + "; ".join(problems))

@@ -275,7 +275,8 @@ def parse_digest(text: str, *, date: dt.date | None = None, today: dt.date | Non
                 published = _resolve(meta.date, listing_date)
             except ValueError as exc:
                 assert meta_block is not None
-                diagnostics.append(Diagnostic(meta_block.line + len(meta_block.lines) - 1, f"bad date: {exc}"))
+                where = meta_block.line + len(meta_block.lines) - 1
+                diagnostics.append(Diagnostic(where, f"bad date {meta_block.lines[-1]!r} ({exc}); the paper is kept without a date"))
         text_ = clean_abstract(abstract.text)
         records.append(
             PaperRecord(

@@ -270,12 +270,8 @@ def _first_matches(text: str, taxonomy: Taxonomy) -> dict[int, tuple[int, int, s
     found: dict[int, list[tuple[int, int, str]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
     index = taxonomy._index
-    for word in _WORD.finditer(text):
-        candidates = index.get(word.group().lower())
-        if candidates is None:
-            continue
-        start = word.start()
-        for candidate in candidates:
+    for start, key in _word_starts(text, index):
+        for candidate in index[key]:
             hit = candidate.pattern.match(text, start)
             if hit is None:
                 continue
@@ -292,6 +288,19 @@ def _first_matches(text: str, taxonomy: Taxonomy) -> dict[int, tuple[int, int, s
                 first[number] = (start, end, phrase)
                 break
     return first
+
+
+def _word_starts(text: str, index: Mapping[str, object]) -> list[tuple[int, str]]:
+    """(position, lower-cased word) of every word of `text` that is a key of `index`."""
+    low = text.lower()
+    if len(low) == len(text):
+        return [(word.start(), word[0]) for word in _WORD.finditer(low) if word[0] in index]
+    # A few letters change length when lower-cased, so positions must come word by word.
+    return [
+        (word.start(), key)
+        for word in _WORD.finditer(text)
+        if (key := word[0].lower()) in index
+    ]
 
 
 def _excerpt(text: str, start: int, end: int) -> str:
