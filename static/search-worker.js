@@ -30,13 +30,43 @@ function isStopWord(word) {
   return lunr.stopWordFilter(new lunr.Token(word, {})) === undefined;
 }
 
+function isIndexed(index, term) {
+  return Object.prototype.hasOwnProperty.call(index.invertedIndex, term);
+}
+
+function startsAnyIndexedTerm(index, prefix) {
+  return index.tokenSet.intersect(lunr.TokenSet.fromString(prefix + "*")).toArray().length > 0;
+}
+
+// A half-typed word can be longer than the stem of the word it will become ("diffusi" on the way
+// to "diffusion", indexed as "diffus"); then nothing starts with it yet. Shortening it by up to four
+// letters finds that stem in most such cases.
+var MAX_SHORTENING = 4;
+var MIN_SHORTENED = 4;
+
+function shortenedStems(index, term) {
+  if (term.stop || isIndexed(index, term.stem) || startsAnyIndexedTerm(index, term.typed)) {
+    return [];
+  }
+  var found = [];
+  for (var k = 1; k <= MAX_SHORTENING && term.typed.length - k >= MIN_SHORTENED; k++) {
+    var shorter = term.typed.slice(0, term.typed.length - k);
+    if (isIndexed(index, shorter)) {
+      found.push(shorter);
+    }
+  }
+  return found;
+}
+
 // The words of a plain query, each with its stem; stop words never reach the index.
-function plainTerms(q) {
+function plainTerms(index, q) {
   var terms = [];
   lunr.tokenizer(q).forEach(function (token) {
     var typed = trimToken(token.toString());
     if (typed) {
-      terms.push({ typed: typed, stem: stemOf(typed), stop: isStopWord(typed) });
+      var term = { typed: typed, stem: stemOf(typed), stop: isStopWord(typed) };
+      term.shortened = shortenedStems(index, term);
+      terms.push(term);
     }
   });
   return terms;
@@ -56,12 +86,15 @@ function addPlainClauses(query, terms) {
     if (!term.stop && term.stem !== term.typed && term.stem.length >= 2) {
       query.term(term.stem, { usePipeline: false, wildcard: trailing });
     }
+    term.shortened.forEach(function (shorter) {
+      query.term(shorter, { usePipeline: false });
+    });
   });
 }
 
 function covers(term, indexTerm) {
   return indexTerm === term.stem || indexTerm.indexOf(term.typed) === 0 ||
-    (term.stem.length >= 2 && indexTerm.indexOf(term.stem) === 0);
+    (term.stem.length >= 2 && indexTerm.indexOf(term.stem) === 0) || term.shortened.indexOf(indexTerm) !== -1;
 }
 
 // Every word the user typed (stop words aside) must be found in a result: more words, fewer results.
@@ -76,7 +109,7 @@ function runLunr(index, q) {
   if (hasLunrSyntax(q)) {
     return index.search(q);
   }
-  var terms = plainTerms(q);
+  var terms = plainTerms(index, q);
   if (terms.length === 0) {
     return [];
   }
@@ -228,7 +261,7 @@ function startWorker(scope) {
 
   scope.onmessage = function (event) {
     var message = event.data || {};
-    if (message.type === "init") {
+    if (message.type === "init" || (message.type === undefined && message.lunrUrl)) {
       try {
         load(message);
       } catch (error) {

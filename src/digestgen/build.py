@@ -66,7 +66,13 @@ def load_and_tag(site_dir: Path, config: Config, timings: dict[str, float]) -> S
     return site
 
 
-def render_site(site_dir: Path, site: Site, timings: dict[str, float], progress: bool = False) -> tuple[dict[str, bytes], int]:
+def render_site(
+    site_dir: Path,
+    site: Site,
+    timings: dict[str, float],
+    progress: bool = False,
+    extra_scripts: tuple[str, ...] = (),
+) -> tuple[dict[str, bytes], int]:
     """Every output file of the site, by site-relative path, and the number of HTML pages."""
     links = Urls(site.config.base_url)
     assets = collect_assets(site_dir / "static")
@@ -74,7 +80,7 @@ def render_site(site_dir: Path, site: Site, timings: dict[str, float], progress:
     jobs = plan_pages(site, links, markdown_renderer())
     env = make_environment(site_dir / "templates")
     counter = _Progress(len(jobs), progress)
-    outputs = render_pages(env, jobs, site_globals(site.config, links, assets), counter.tick)
+    outputs = render_pages(env, jobs, site_globals(site.config, links, assets, extra_scripts), counter.tick)
     timings["render"] = time.perf_counter() - started
     started = time.perf_counter()
     outputs += search_outputs(site)
@@ -97,6 +103,7 @@ def build_site(
     base_url: str | None = None,
     warn: Warn = lambda message: None,
     progress: bool = False,
+    extra_scripts: tuple[str, ...] = (),
 ) -> BuildResult:
     """Load, tag, render and write a site; nothing is written unless every stage succeeds."""
     started = time.perf_counter()
@@ -107,7 +114,7 @@ def build_site(
     check_output_dir(out, site_dir)
     timings: dict[str, float] = {}
     site = load_and_tag(site_dir, config, timings)
-    files, pages = render_site(site_dir, site, timings, progress)
+    files, pages = render_site(site_dir, site, timings, progress, extra_scripts)
     write_started = time.perf_counter()
     changed = write_site(out, files)
     timings["write"] = time.perf_counter() - write_started

@@ -68,15 +68,19 @@ def _links(value: Any) -> tuple[Link, ...]:
     return tuple(links)
 
 
-def _tags(value: Any) -> tuple[str, ...]:
+def _tags(value: Any) -> dict[str, str]:
+    """Hand-written tags: slug -> the tag as written."""
     if value is None:
-        return ()
+        return {}
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise ContentError("tags: expected a list of words")
-    slugs = [base_slug(t) for t in value]
-    if not all(slugs):
-        raise ContentError("tags: a tag needs at least one letter or digit")
-    return tuple(dict.fromkeys(slugs))
+    tags: dict[str, str] = {}
+    for text in value:
+        slug = base_slug(text)
+        if not slug:
+            raise ContentError(f"tags: {text!r} needs at least one letter or digit")
+        tags.setdefault(slug, text.strip())
+    return tags
 
 
 def paper_from_file(path: Path, relative: str) -> Paper:
@@ -88,6 +92,7 @@ def paper_from_file(path: Path, relative: str) -> Paper:
     digests = data.get("digests") or []
     if not isinstance(digests, list):
         raise ContentError("digests: expected a list of dates")
+    tags = _tags(data.get("tags"))
     return Paper(
         slug=path.stem,
         title=" ".join(_text(data.get("title"), "title").split()),
@@ -100,8 +105,9 @@ def paper_from_file(path: Path, relative: str) -> Paper:
         links=_links(data.get("links")),
         arxiv=_text(data.get("arxiv"), "arxiv", optional=True),
         digests=tuple(sorted({d for d in (_date(v, "digests") for v in digests) if d})),
-        manual_tags=_tags(data.get("tags")),
+        manual_tags=tuple(tags),
         source=relative,
+        manual_labels=tuple(tags.values()),
     )
 
 

@@ -34,8 +34,9 @@ class Paper:
     links: tuple[Link, ...]
     arxiv: str | None
     digests: tuple[dt.date, ...]
-    manual_tags: tuple[str, ...]
+    manual_tags: tuple[str, ...]  # slugs of the tags written by hand
     source: str  # the content file, relative to the site
+    manual_labels: tuple[str, ...] = ()  # the hand-written tags as written, parallel to manual_tags
     tags: tuple[str, ...] = ()
     evidence: tuple[TagEvidence, ...] = ()
 

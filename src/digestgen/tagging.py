@@ -154,6 +154,7 @@ def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | No
 def _phrase_list(
     value: object, key: str, found: list[str], *, required: bool
 ) -> tuple[str, ...]:
+    """The phrases of one key with whitespace normalised; problems go to `found`."""
     if value is None and not required:
         return ()
     if not isinstance(value, list) or (required and not value):
@@ -183,9 +184,8 @@ def _kind(value: object) -> str:
 def _build_index(rules: tuple[TagRule, ...]) -> Mapping[str, tuple[_Candidate, ...]]:
     index: dict[str, list[_Candidate]] = {}
     for number, rule in enumerate(rules):
-        for phrase, is_exclude in [(p, False) for p in rule.phrases] + [
-            (p, True) for p in rule.exclude
-        ]:
+        entries = [(p, False) for p in rule.phrases] + [(p, True) for p in rule.exclude]
+        for phrase, is_exclude in entries:
             words = _WORD.findall(phrase)
             if not words:
                 continue
@@ -226,6 +226,7 @@ def _first_word_keys(words: list[str]) -> set[str]:
 
 
 def _word_pattern(word: str, last: bool) -> str:
+    """Regex for one phrase word; only the last word of a phrase may take a plural ending."""
     if _is_acronym(word):
         return f"(?-i:{re.escape(word)})" + ("[sS]?" if last else "")
     if not last:

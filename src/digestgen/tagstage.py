@@ -35,7 +35,10 @@ def tag_site(site: Site, taxonomy: Taxonomy) -> Site:
     """Hand-written tags come first and are kept; automatic ones follow, with their evidence."""
     papers = {}
     members: dict[str, list[str]] = {}
+    written: dict[str, str] = {}
     for slug, paper in site.papers.items():
+        for tag, label in zip(paper.manual_tags, paper.manual_labels):
+            written.setdefault(tag, label)
         matches = match_tags(paper.title, paper.text, taxonomy)
         automatic = [m.tag for m in matches if m.tag not in paper.manual_tags]
         tags = paper.manual_tags + tuple(automatic)
@@ -44,10 +47,16 @@ def tag_site(site: Site, taxonomy: Taxonomy) -> Site:
         for tag in tags:
             members.setdefault(tag, []).append(slug)
     tags = [
-        Tag(slug, taxonomy.label(slug), tuple(sorted(slugs, key=lambda s: papers[s].sort_key, reverse=True)))
+        Tag(slug, _label(slug, taxonomy, written), tuple(sorted(slugs, key=lambda s: papers[s].sort_key, reverse=True)))
         for slug, slugs in sorted(members.items())
     ]
     return Site.create(site.config, papers, list(site.digests), tags)
+
+
+def _label(tag: str, taxonomy: Taxonomy, written: dict[str, str]) -> str:
+    """The taxonomy's label, else the tag as a person first wrote it."""
+    label = taxonomy.label(tag)
+    return written.get(tag, label) if label == tag else label
 
 
 def explain(site: Site) -> str:

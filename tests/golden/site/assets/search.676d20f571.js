@@ -1,0 +1,387 @@
+// The search page: sends what the user types to the search worker and shows its answers.
+// Results are built with DOM calls and text nodes only: titles and abstracts are untrusted text.
+(function () {
+  "use strict";
+
+  var DEBOUNCE_MS = 150;
+  var PAGE_SIZE = 50;
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  var form = document.getElementById("search-form");
+  var status = document.getElementById("search-status");
+  var list = document.getElementById("results");
+  if (!form || !status || !list) {
+    return;
+  }
+  var input = form.elements.namedItem("q");
+  var tagSelect = form.elements.namedItem("tag");
+  var fromInput = form.elements.namedItem("from");
+  var toInput = form.elements.namedItem("to");
+  var moreButton = document.getElementById("more-results");
+  var base = form.getAttribute("data-base") || "/";
+
+  var state = { worker: null, ready: false, count: 0, lastId: 0, shownId: 0, limit: PAGE_SIZE, selected: -1, timer: 0 };
+
+  function absolute(path) {
+    return new URL(path, document.baseURI).href;
+  }
+
+  function sitePath(relative) {
+    return base.replace(/\/?$/, "/") + relative.replace(/^\//, "");
+  }
+
+  function clear(element) {
+    while (element.firstChild) {
+      element.removeChild(element.firstChild);
+    }
+  }
+
+  function say() {
+    // Each argument is a string (shown as text) or a ready-made node.
+    clear(status);
+    for (var i = 0; i < arguments.length; i++) {
+      var part = arguments[i];
+      status.appendChild(typeof part === "string" ? document.createTextNode(part) : part);
+    }
+  }
+
+  function link(text, href) {
+    var a = document.createElement("a");
+    a.href = href;
+    a.textContent = text;
+    return a;
+  }
+
+  function humanDate(iso) {
+    var parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    if (!parts) {
+      return "date unknown";
+    }
+    return MONTHS[Number(parts[2]) - 1] + " " + Number(parts[3]) + ", " + parts[1];
+  }
+
+  // Text with the given [start, end) ranges wrapped in <mark>, as text nodes and elements.
+  function appendMarked(parent, text, ranges) {
+    var at = 0;
+    (ranges || []).forEach(function (range) {
+      if (range[0] < at || range[1] > text.length) {
+        return;
+      }
+      parent.appendChild(document.createTextNode(text.slice(at, range[0])));
+      var mark = document.createElement("mark");
+      mark.textContent = text.slice(range[0], range[1]);
+      parent.appendChild(mark);
+      at = range[1];
+    });
+    parent.appendChild(document.createTextNode(text.slice(at)));
+    return parent;
+  }
+
+  function element(tag, className) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    return node;
+  }
+
+  function resultItem(result, n) {
+    var item = element("li", "result");
+    item.id = "result-" + n;
+    item.setAttribute("role", "option");
+    item.setAttribute("aria-selected", "false");
+
+    var title = appendMarked(element("a", "result-title"), result.title, result.titleMarks);
+    title.href = sitePath(result.path);
+    title.tabIndex = -1;
+    item.appendChild(title);
+
+    var meta = element("p", "meta");
+    var time = element("time");
+    if (result.date) {
+      time.setAttribute("datetime", result.date);
+    }
+    time.textContent = humanDate(result.date);
+    meta.appendChild(time);
+    item.appendChild(meta);
+
+    if (result.tags.length) {
+      var tags = element("ul", "tag-list");
+      tags.setAttribute("aria-label", "Tags");
+      result.tags.forEach(function (tag) {
+        var entry = element("li");
+        var chip = appendMarked(element("a", "tag"), tag.label, tag.marks);
+        chip.href = sitePath(tag.path);
+        chip.tabIndex = -1;
+        entry.appendChild(chip);
+        tags.appendChild(entry);
+      });
+      item.appendChild(tags);
+    }
+
+    if (result.snippet) {
+      item.appendChild(appendMarked(element("p", "snippet"), result.snippet, result.snippetMarks));
+    }
+    item.addEventListener("mousemove", function () { select(n, false); });
+    return item;
+  }
+
+  function select(n, scroll) {
+    var items = list.children;
+    if (state.selected >= 0 && items[state.selected]) {
+      items[state.selected].setAttribute("aria-selected", "false");
+    }
+    state.selected = n >= 0 && n < items.length ? n : -1;
+    if (state.selected < 0) {
+      input.removeAttribute("aria-activedescendant");
+      return;
+    }
+    var chosen = items[state.selected];
+    chosen.setAttribute("aria-selected", "true");
+    input.setAttribute("aria-activedescendant", chosen.id);
+    if (scroll) {
+      chosen.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function currentRequest() {
+    return {
+      q: input.value.trim(),
+      tag: tagSelect ? tagSelect.value : "",
+      from: fromInput ? fromInput.value : "",
+      to: toInput ? toInput.value : "",
+    };
+  }
+
+  function isEmpty(request) {
+    return !request.q && !request.tag && !request.from && !request.to;
+  }
+
+  // The query lives in the address bar, so a search can be shared or reloaded.
+  function keepInUrl(request) {
+    var params = new URLSearchParams();
+    ["q", "tag", "from", "to"].forEach(function (key) {
+      if (request[key]) {
+        params.set(key, request[key]);
+      }
+    });
+    var query = params.toString();
+    var target = window.location.pathname + (query ? "?" + query : "");
+    if (target !== window.location.pathname + window.location.search) {
+      window.history.replaceState(null, "", target);
+    }
+  }
+
+  function restoreFromUrl() {
+    var params = new URLSearchParams(window.location.search);
+    input.value = params.get("q") || "";
+    if (tagSelect) {
+      tagSelect.value = params.get("tag") || "";
+      if (tagSelect.selectedIndex < 0) {
+        tagSelect.value = "";
+      }
+    }
+    if (fromInput) {
+      fromInput.value = params.get("from") || "";
+    }
+    if (toInput) {
+      toInput.value = params.get("to") || "";
+    }
+  }
+
+  function describeFilters(request) {
+    var parts = [];
+    if (request.tag && tagSelect && tagSelect.selectedIndex > 0) {
+      parts.push("tagged " + tagSelect.options[tagSelect.selectedIndex].text.replace(/\s*\(\d+\)$/, ""));
+    }
+    if (request.from) {
+      parts.push("from " + humanDate(request.from));
+    }
+    if (request.to) {
+      parts.push("to " + humanDate(request.to));
+    }
+    return parts.join(", ");
+  }
+
+  function showEmptyState() {
+    clear(list);
+    select(-1);
+    setExpanded(false);
+    if (moreButton) {
+      moreButton.hidden = true;
+    }
+    say("Type to search " + state.count + " papers by title, tag or abstract.");
+  }
+
+  function setExpanded(expanded) {
+    input.setAttribute("aria-expanded", expanded ? "true" : "false");
+  }
+
+  function summary(answer, request) {
+    var noun = answer.total === 1 ? "paper" : "papers";
+    var what = request.q ? " match \u201c" + request.q + "\u201d" : "";
+    var filters = describeFilters(request);
+    var text = answer.total + " " + noun + what + (filters ? " (" + filters + ")" : "") + ".";
+    if (answer.results.length < answer.total) {
+      text += " Showing the first " + answer.results.length + ".";
+    }
+    return text;
+  }
+
+  function showAnswer(answer, request) {
+    clear(list);
+    select(-1);
+    if (answer.error) {
+      setExpanded(false);
+      say(answer.error);
+    } else if (answer.total === 0) {
+      setExpanded(false);
+      say(
+        "No papers match" + (request.q ? " \u201c" + request.q + "\u201d" : "") +
+          (describeFilters(request) ? " (" + describeFilters(request) + ")" : "") +
+          ". Try fewer or shorter words, a prefix such as diffu*, or clear the filters."
+      );
+    } else {
+      var fragment = document.createDocumentFragment();
+      answer.results.forEach(function (result, n) {
+        fragment.appendChild(resultItem(result, n));
+      });
+      list.appendChild(fragment);
+      setExpanded(true);
+      say(summary(answer, request));
+    }
+    if (moreButton) {
+      moreButton.hidden = !(answer.results.length < answer.total);
+    }
+  }
+
+  function search(keepLimit) {
+    window.clearTimeout(state.timer);
+    var request = currentRequest();
+    keepInUrl(request);
+    if (!keepLimit) {
+      state.limit = PAGE_SIZE;
+    }
+    if (!state.ready) {
+      return; // the worker's "ready" message runs the search again
+    }
+    if (isEmpty(request)) {
+      state.lastId += 1; // any answer still on its way is now stale
+      showEmptyState();
+      return;
+    }
+    state.lastId += 1;
+    request.type = "query";
+    request.id = state.lastId;
+    request.limit = state.limit;
+    state.worker.postMessage(request);
+  }
+
+  function searchSoon() {
+    window.clearTimeout(state.timer);
+    state.timer = window.setTimeout(function () { search(false); }, DEBOUNCE_MS);
+  }
+
+  function onWorkerMessage(event) {
+    var message = event.data || {};
+    if (message.type === "ready") {
+      state.ready = true;
+      state.count = message.count;
+      search(true);
+    } else if (message.type === "results") {
+      if (message.id === state.lastId) {
+        showAnswer(message, currentRequest());
+      }
+    } else if (message.type === "failed") {
+      failed(message.message);
+    }
+  }
+
+  function failed(detail) {
+    state.ready = false;
+    clear(list);
+    say(
+      "Search could not load (" + detail + "). The ",
+      link("archive", sitePath("archive/")),
+      " and ",
+      link("tags", sitePath("tags/")),
+      " list every paper."
+    );
+  }
+
+  function onKeyDown(event) {
+    var count = list.children.length;
+    if (event.key === "ArrowDown" && count) {
+      event.preventDefault();
+      select(state.selected + 1 < count ? state.selected + 1 : 0, true);
+    } else if (event.key === "ArrowUp" && count) {
+      event.preventDefault();
+      select(state.selected > 0 ? state.selected - 1 : count - 1, true);
+    } else if (event.key === "Enter" && state.selected >= 0) {
+      event.preventDefault();
+      var target = list.children[state.selected].querySelector("a.result-title");
+      if (target) {
+        window.location.assign(target.href);
+      }
+    } else if (event.key === "Escape" && state.selected >= 0) {
+      event.preventDefault();
+      select(-1);
+    }
+  }
+
+  function wireUp() {
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    list.setAttribute("role", "listbox");
+    list.setAttribute("aria-label", "Search results");
+
+    input.addEventListener("input", searchSoon);
+    input.addEventListener("keydown", onKeyDown);
+    [tagSelect, fromInput, toInput].forEach(function (control) {
+      if (control) {
+        control.addEventListener("change", function () { search(false); });
+      }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      search(false);
+    });
+    if (moreButton) {
+      moreButton.addEventListener("click", function () {
+        state.limit += PAGE_SIZE;
+        search(true);
+      });
+    }
+  }
+
+  function startWorker() {
+    if (typeof Worker === "undefined") {
+      failed("this browser cannot run background scripts");
+      return;
+    }
+    try {
+      state.worker = new Worker(absolute(form.getAttribute("data-worker")));
+    } catch (error) {
+      failed(error.message);
+      return;
+    }
+    state.worker.addEventListener("message", onWorkerMessage);
+    state.worker.addEventListener("error", function (event) {
+      event.preventDefault();
+      failed(event.message || "the search script failed");
+    });
+    state.worker.postMessage({
+      type: "init",
+      lunrUrl: absolute(form.getAttribute("data-lunr")),
+      indexUrl: absolute(form.getAttribute("data-index")),
+      storeUrl: absolute(form.getAttribute("data-store")),
+    });
+  }
+
+  restoreFromUrl();
+  say("Loading the search index\u2026");
+  wireUp();
+  startWorker();
+  input.focus();
+})();
