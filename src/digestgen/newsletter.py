@@ -308,6 +308,14 @@ def make_email_environment(site_dir: Path) -> jinja2.Environment:
     return env
 
 
+def _charset_first(html: str) -> str:
+    """css-inline puts the kept media queries at the top of <head>; browsers look for the charset in the first 1024 bytes."""
+    meta = '<meta charset="utf-8">'
+    if meta not in html or "<head>" not in html:
+        return html
+    return html.replace(meta, "", 1).replace("<head>", "<head>" + meta, 1)
+
+
 class EmailRenderer:
     """Renders a view into the four text forms of an edition."""
 
@@ -315,8 +323,8 @@ class EmailRenderer:
         self.env = env
         self.css = self._source("email/email.css")
         # Rules are copied into style attributes; @media rules stay in <style> for clients that use them.
-        self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-        self.fragment_inliner = css_inline.CSSInliner(load_remote_stylesheets=False)
+        self.inliner = css_inline.CSSInliner(keep_at_rules=True, minify_css=True, load_remote_stylesheets=False)
+        self.fragment_inliner = css_inline.CSSInliner(minify_css=True, load_remote_stylesheets=False)
 
     def _source(self, name: str) -> str:
         try:
@@ -336,7 +344,7 @@ class EmailRenderer:
 
     def render(self, view: dict[str, Any]) -> Parts:
         return Parts(
-            html=self.inliner.inline(self._render("email/edition.html", view)),
+            html=_charset_first(self.inliner.inline(self._render("email/edition.html", view))),
             fragment=self.fragment_inliner.inline_fragment(self._render("email/body.html", view), self.css).strip() + "\n",
             text=self._render("email/edition.txt", view),
             markdown=self._render("email/edition.md", view),

@@ -12,6 +12,8 @@ from digestgen.fileio import atomic_write_text
 SKELETON_FILES = (
     (CONFIG_NAME, CONFIG_NAME),
     ("gitignore", ".gitignore"),
+    ("netlify.toml", "netlify.toml"),
+    ("pages.yml", ".github/workflows/pages.yml"),
 )
 
 

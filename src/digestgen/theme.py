@@ -69,7 +69,5 @@ def collect_assets(site_static: Path) -> dict[str, Asset]:
     assets = {}
     for name, path in sorted(sources.items()):
         data = path.read_bytes()
-        # Licence texts keep their name: people look for them by it.
-        output = name if name.endswith(".txt") else hashed_name(name, data)
-        assets[name] = Asset(name, f"assets/{output}", data)
+        assets[name] = Asset(name, f"assets/{hashed_name(name, data)}", data)
     return assets
