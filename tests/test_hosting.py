@@ -10,7 +10,6 @@ import urllib.error
 import urllib.request
 from collections import deque
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest

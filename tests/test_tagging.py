@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -18,19 +17,14 @@ from digestgen.tagging import (
     tags_for,
 )
 
-SEED = Path(__file__).parent / "fixtures" / "seed-digest.txt"
+from digestgen.parse import parse_digest
+
+from conftest import SEED
 
 
 def seed_papers() -> list[tuple[str, str]]:
     """(title, abstract) of every paper of the seed listing."""
-    blocks = [block.strip() for block in re.split(r"\n\s*\n", SEED.read_text(encoding="utf-8"))]
-    # A paper is a one-line title followed by a one-line abstract; page chrome and the
-    # "• N authors / · / date" blocks never look like a long single line after a short one.
-    return [
-        (title, abstract)
-        for title, abstract in zip(blocks, blocks[1:])
-        if "\n" not in title and "\n" not in abstract and len(abstract) > 200
-    ]
+    return [(p.title, p.abstract) for p in parse_digest(SEED.read_text(encoding="utf-8")).papers]
 
 
 @pytest.fixture(scope="module")

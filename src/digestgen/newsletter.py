@@ -344,7 +344,7 @@ class EmailRenderer:
 
     def render(self, view: dict[str, Any]) -> Parts:
         return Parts(
-            html=_charset_first(self.inliner.inline(self._render("email/edition.html", view))),
+            html=_charset_first(self.inliner.inline(self._render("email/edition.html", view))).rstrip("\n") + "\n",
             fragment=self.fragment_inliner.inline_fragment(self._render("email/body.html", view), self.css).strip() + "\n",
             text=self._render("email/edition.txt", view),
             markdown=self._render("email/edition.md", view),
