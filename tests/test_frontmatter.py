@@ -110,3 +110,11 @@ def test_config_errors_are_reported_together_and_unknown_keys_warned():
     assert "base_url" in message and "tag_page_size" in message and "csp_meta" in message
     _, warnings = parse_config({"colour": "blue"}, "digestgen.yaml")
     assert warnings == ["digestgen.yaml: unknown setting 'colour' ignored"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), st.one_of(st.text(), st.lists(st.text(), max_size=3), st.integers(), st.none()), max_size=4))
+def test_the_fast_yaml_emitter_writes_the_same_text_as_the_reference_one(data):
+    from digestgen.frontmatter import dump_yaml
+
+    assert dump_yaml(data, fast=True) == dump_yaml(data, fast=False)

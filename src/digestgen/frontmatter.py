@@ -95,9 +95,32 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 _Dumper.add_representer(str, _represent_str)
 
+if hasattr(yaml, "CSafeDumper"):
 
-def dump_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
+    class _FastDumper(yaml.CSafeDumper):  # type: ignore[misc, valid-type]
+        """libyaml's emitter: the same text as _Dumper except for characters beyond U+FFFF."""
+
+    _FastDumper.add_representer(str, _represent_str)
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FastDumper = _Dumper  # type: ignore[misc, assignment]
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _has_astral(data: Any) -> bool:
+    if isinstance(data, str):
+        return bool(_ASTRAL.search(data))
+    if isinstance(data, dict):
+        return any(_has_astral(k) or _has_astral(v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_has_astral(item) for item in data)
+    return False
+
+
+def dump_yaml(data: Any, *, fast: bool = True) -> str:
+    """YAML text for `data`; libyaml writes it when it would write the same text (it escapes emoji)."""
+    dumper = _FastDumper if fast and not _has_astral(data) else _Dumper
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
 
 
 def split_front_matter(text: str) -> tuple[str, str, int]:

@@ -204,12 +204,9 @@ class ContentStore:
                 return self.by_key[key]
         return None
 
-    def taken(self) -> dict[str, str]:
-        return {slug: f"slug:{slug}" for slug in self.papers}
-
     def add(self, record: PaperRecord, digest: dt.date) -> str:
         key = identity(record.title, record.arxiv)
-        slug = unique_slug(record.title, key, self.taken())
+        slug = unique_slug(record.title, key, self.papers)
         data = new_paper_data(record, slug, digest)
         path = self.content / PAPERS_DIR / f"{slug}.md"
         self.papers[slug] = _Existing(path, data, abstract_body(record.abstract), "", is_new=True)

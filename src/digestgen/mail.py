@@ -6,13 +6,12 @@ import datetime as dt
 import hashlib
 import os
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
+from collections.abc import Mapping
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
-from typing import Mapping
 
 from digestgen.config import SmtpConfig
 from digestgen.errors import DigestgenError
@@ -158,7 +157,7 @@ def send_message(eml: bytes, envelope: Envelope, smtp: SmtpConfig, environ: Mapp
         raise DigestgenError(f"could not send through {where}: {exc or type(exc).__name__}") from None
     except ConnectionRefusedError:
         raise DigestgenError(f"could not send: nothing accepts connections at {where}") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise DigestgenError(f"could not send: {where} did not answer within {SMTP_TIMEOUT} s") from None
     except OSError as exc:
         raise DigestgenError(f"could not send through {where}: {exc.strerror or exc}") from None

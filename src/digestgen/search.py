@@ -10,8 +10,10 @@ import json
 import re
 from typing import Any
 
+from typing import Callable
+
 from lunr.builder import Builder
-from lunr.stemmer import stemmer
+from lunr.stemmer import PorterStemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
@@ -48,6 +50,30 @@ def _trim_like_lunr_js(token: Token, i: int | None = None, tokens: list[Token] |
 _trim_like_lunr_js.label = "trimmer"  # type: ignore[attr-defined]  # lunr.py asks pipeline functions for a label
 
 
+class _LunrJsStemmer(PorterStemmer):
+    """lunr.py's Porter stemmer, made to agree with lunr.js's, which stems what the browser is asked.
+
+    They differ in one rule: lunr.js turns a final y into i only after a consonant ("try" -> "tri",
+    "survey" stays), lunr.py after any vowel in the stem ("survey" -> "survei"), so a browser query for
+    "survey" would never meet lunr.py's "survei".
+    """
+
+    def step1c(self) -> None:
+        ends_in_consonant_y = self.b[self.k] == "y" and self.k - self.k0 >= 2 and self.b[self.k - 1] not in "aeiou"
+        if ends_in_consonant_y:
+            self.b = self.b[: self.k] + "i" + self.b[self.k + 1 :]
+
+
+def _lunr_js_stemmer() -> Callable[..., Token]:
+    stemmer = _LunrJsStemmer()
+
+    def stem(token: Token, i: int | None = None, tokens: list[Token] | None = None) -> Token:
+        return token.update(stemmer.stem)
+
+    stem.label = "stemmer"  # type: ignore[attr-defined]  # lunr.js loads its own stemmer by this name
+    return stem
+
+
 def ordered_papers(site: Site) -> list[Paper]:
     """The order that gives each paper its short numeric reference: newest first."""
     return sorted(site.papers.values(), key=lambda p: p.sort_key, reverse=True)
@@ -64,6 +90,7 @@ def _document(ref: int, paper: Paper, labels: dict[str, str]) -> dict[str, str]:
 
 def _builder() -> Builder:
     builder = Builder()
+    stemmer = _lunr_js_stemmer()
     builder.pipeline.add(_trim_like_lunr_js, stop_word_filter, stemmer)
     builder.search_pipeline.add(stemmer)
     builder.ref("id")

@@ -21,10 +21,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from urllib.parse import unquote
 
 from watchdog import events as fs_events
@@ -307,9 +307,13 @@ class SourceWatcher(fs_events.FileSystemEventHandler):
         for name in SOURCE_DIRS:
             if (self.site / name).is_dir():
                 wanted[self.site / name] = True
-        if self.taxonomy is not None and self.taxonomy.parent.is_dir():
-            if not any(folder == self.taxonomy.parent or (recursive and folder in self.taxonomy.parents) for folder, recursive in wanted.items()):
-                wanted[self.taxonomy.parent] = False
+        taxonomy = self.taxonomy
+        covered = taxonomy is not None and any(
+            folder == taxonomy.parent or (recursive and folder in taxonomy.parents)
+            for folder, recursive in wanted.items()
+        )
+        if taxonomy is not None and taxonomy.parent.is_dir() and not covered:
+            wanted[taxonomy.parent] = False
         return wanted
 
     def sync(self) -> None:
@@ -337,6 +341,8 @@ class SourceWatcher(fs_events.FileSystemEventHandler):
     def on_any_event(self, event: fs_events.FileSystemEvent) -> None:
         if event.event_type not in WATCHED_EVENTS:
             return  # the build opening and reading files must not trigger another build
+        if event.is_directory and event.event_type in (fs_events.EVENT_TYPE_MODIFIED, fs_events.EVENT_TYPE_ATTRIB):
+            return  # a folder "changes" when a file in it is created: that file's own event decides
         for path in (event.src_path, getattr(event, "dest_path", "")):
             if path and self.relevant(Path(_text(path))):
                 self.changes.add(_text(path))
@@ -397,7 +403,7 @@ Until then the preview keeps the last good build for everything but its pages.</
 <script src="{script}" defer></script>
 </body>
 </html>
-""".encode("utf-8")
+""".encode()
 
 
 # ---------------------------------------------------------------- HTTP
@@ -429,6 +435,8 @@ class PreviewHandler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 30  # idle or trickling connections do not hold a thread forever
     send_body = True  # False for HEAD
+    # Answer even a garbled request line with a status line (the base class would answer HTTP/0.9 style).
+    default_request_version = "HTTP/1.0"
 
     def version_string(self) -> str:
         return self.server_version
@@ -583,7 +591,9 @@ def _listen_address(host: str, port: int) -> tuple[int, tuple[str, int]]:
 
 def _bind_error(host: str, port: int, exc: OSError) -> DigestgenError:
     if exc.errno == errno.EADDRINUSE:
-        return DigestgenError(f"port {port} on {host} is already in use: stop the other server or pick another with --port (0 picks a free one)")
+        return DigestgenError(
+            f"port {port} on {host} is already in use: stop the other server or pick another with --port (0 picks a free one)"
+        )
     if exc.errno == errno.EACCES:
         return DigestgenError(f"not allowed to listen on port {port}: use a port above 1023 with --port")
     if exc.errno == errno.EADDRNOTAVAIL:
@@ -604,14 +614,14 @@ class Preview:
         say: Say = lambda message: None,
         tell: Say = lambda message: None,
     ):
-        self.site = site.resolve()
+        self.site = site  # as given, so that messages name files the way the user wrote the path
         self.host = host
         self.port = port
         self.base_url = base_url
         self.warn, self.say, self.tell = warn, say, tell
         self.state = BuildState("/")
         self.changes = ChangeQueue()
-        self.watcher = SourceWatcher(self.site, self.changes)
+        self.watcher = SourceWatcher(site.resolve(), self.changes)
         self.script = (default_dir("static") / SCRIPT_FILE).read_bytes()
         self.workdir: Path | None = None
         self.httpd: PreviewServer | None = None
@@ -625,15 +635,17 @@ class Preview:
             load_config(self.site, self.base_url)  # raises the usual "not a digestgen site" message
         family, address = _listen_address(self.host, self.port)
         try:
-            self.httpd = PreviewServer(address, family, self)
+            httpd = self.httpd = PreviewServer(address, family, self)
         except OSError as exc:
             raise _bind_error(self.host, self.port, exc) from None
         if not is_loopback(self.host):
-            self.warn(f"listening on {self.host}: other machines can reach this preview server; it is for previewing, not for publishing")
+            self.warn(
+                f"listening on {self.host}: other machines can reach this preview server; it is for previewing, not for publishing"
+            )
         self.workdir = Path(tempfile.mkdtemp(prefix="digestgen-serve-"))
         self.watcher.start()
         self.rebuild([])
-        self._spawn(self.httpd.serve_forever, "digestgen-http")
+        self._spawn(lambda: httpd.serve_forever(poll_interval=0.1), "digestgen-http")
         self._spawn(self._rebuild_loop, "digestgen-rebuild")
 
     def close(self) -> None:
@@ -680,7 +692,7 @@ class Preview:
             config = build_preview(self.site, out, self.base_url, warnings.append)
         except DigestgenError as exc:
             return self._failed(previous, number, str(exc))
-        except Exception as exc:  # a bug must not stop the preview; say what it was
+        except Exception as exc:  # noqa: BLE001 -- a bug must not stop the preview; say what it was
             return self._failed(previous, number, f"unexpected {type(exc).__name__} while building: {exc}")
         self._report_warnings(warnings)
         self.watcher.use_config(config)
@@ -735,7 +747,9 @@ def _raise_interrupt(_signum: int, _frame: object) -> None:
 def serve(site: Path, host: str, port: int, base_url: str | None, warn: Say) -> None:
     """Run the preview until Ctrl-C (or SIGTERM), then stop cleanly."""
     preview = Preview(site, host, port, base_url, warn=warn, say=_print_out, tell=_print_err)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` cleans up like Ctrl-C does
     try:
         preview.start()
         _print_out(f"serving {preview.url} (Ctrl-C to stop); built pages live in {preview.workdir}")
@@ -744,9 +758,11 @@ def serve(site: Path, host: str, port: int, base_url: str | None, warn: Say) -> 
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
+        if in_main_thread:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
         preview.close()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if in_main_thread:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     _print_out("stopped")
 
 

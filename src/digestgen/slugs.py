@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from typing import Container
 
 MAX_SLUG = 80
 # Names Windows refuses as file names, whatever the extension.
@@ -45,13 +46,10 @@ def base_slug(title: str) -> str:
     return slug
 
 
-def unique_slug(title: str, key: str, taken: dict[str, str]) -> str:
-    """The base slug, or it with a hash of the paper's identity when another paper has it.
-
-    `taken` maps slugs already in use to the identity that holds them.
-    """
+def unique_slug(title: str, key: str, taken: Container[str]) -> str:
+    """The base slug, or it with a hash of the paper's identity when another paper has it."""
     base = base_slug(title) or "paper"
     for candidate in (base, f"{base}-{short_hash(key)}", f"{base}-{short_hash(key, 16)}"):
-        if taken.get(candidate, key) == key and not (candidate == "paper"):
+        if candidate not in taken and candidate != "paper":
             return candidate
     return f"paper-{short_hash(key, 32)}"

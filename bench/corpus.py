@@ -1,0 +1,79 @@
+"""Generate a synthetic corpus of N papers as daily listings, from the seed listing's vocabulary.
+
+    python bench/corpus.py 10000 /tmp/corpus-10k     # writes /tmp/corpus-10k/listings/YYYY-MM-DD.txt
+
+Titles and abstracts are recombined from the seed's own titles and sentences, so tagging, search
+and rendering see realistic text; dates, upvotes and author counts vary; 40 papers a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import sys
+from pathlib import Path
+
+from digestgen.parse import MONTHS, parse_digest
+
+SEED = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "seed-digest.txt"
+PER_DAY = 40
+FIRST_DAY = dt.date(2024, 1, 1)
+
+
+def seed_material() -> tuple[list[str], list[str], list[str]]:
+    """Title halves and abstract sentences of the seed."""
+    papers = parse_digest(SEED.read_text(encoding="utf-8")).papers
+    heads, tails, sentences = [], [], []
+    for paper in papers:
+        head, _, tail = paper.title.partition(": ")
+        heads.append(head if tail else paper.title.split(" ")[0])
+        tails.append(tail or paper.title)
+        sentences += [s for s in re.split(r"(?<=\.)\s+", paper.abstract) if len(s) > 30]
+    return heads, tails, sentences
+
+
+def paper_text(rng: random.Random, number: int, material: tuple[list[str], list[str], list[str]]) -> tuple[str, str]:
+    heads, tails, sentences = material
+    title = f"{rng.choice(heads)}-{number}: {rng.choice(tails)}"
+    abstract = " ".join(rng.sample(sentences, rng.randint(5, 9)))
+    if rng.random() < 0.3:
+        abstract += f" Code is available at https://github.com/lab{number % 97}/project-{number}."
+    return title, abstract
+
+
+def date_line(rng: random.Random, day: dt.date) -> str:
+    published = day - dt.timedelta(days=rng.randint(0, 900))
+    text = f"{MONTHS[published.month - 1]} {published.day}"
+    if published.year != day.year:
+        text += f", {published.year}"
+    upvotes = rng.choice([0, 0, 0, 1, 2, 3, 5, 8, 13, 40])
+    return f"{text} {upvotes}" if upvotes else text
+
+
+def listing(rng: random.Random, day: dt.date, numbers: range, material) -> str:
+    out = ["Daily Papers", "", f"{MONTHS[day.month - 1]} {day.day}, {day.year}", ""]
+    for number in numbers:
+        title, abstract = paper_text(rng, number, material)
+        out += [title, "", abstract, "", f"  • {rng.randint(1, 30)} authors", "·", date_line(rng, day), ""]
+    return "\n".join(out)
+
+
+def write_corpus(count: int, folder: Path, seed: int = 7) -> list[Path]:
+    """Write ceil(count / 40) listings named by their date; return their paths."""
+    rng = random.Random(seed)
+    material = seed_material()
+    target = folder / "listings"
+    target.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, start in enumerate(range(0, count, PER_DAY)):
+        day = FIRST_DAY + dt.timedelta(days=index)
+        path = target / f"{day.isoformat()}.txt"
+        path.write_text(listing(rng, day, range(start, min(start + PER_DAY, count)), material), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    written = write_corpus(int(sys.argv[1]), Path(sys.argv[2]))
+    print(f"wrote {len(written)} listings into {sys.argv[2]}/listings")
