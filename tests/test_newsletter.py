@@ -141,7 +141,12 @@ class Elements(html.parser.HTMLParser):
             self.styles.append(data)
 
     def urls(self) -> list[str]:
-        return [attrs[name] for _tag, attrs in self.tags for name in ("href", "src", "background", "action") if name in attrs]
+        return [
+            attrs[name]
+            for _tag, attrs in self.tags
+            for name in ("href", "src", "background", "action")
+            if name in attrs
+        ]
 
 
 def outside_media_queries(css: str) -> str:
@@ -182,7 +187,10 @@ def seed_edition(seed_site: Path, tmp_path_factory: pytest.TempPathFactory) -> B
 
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    papers = [(HOSTILE_TITLE, HOSTILE_ABSTRACT, "Oct 16 2"), ("A Second Plain Paper", "Nothing special here.", "Mar 29, 2022")]
+    papers = [
+        (HOSTILE_TITLE, HOSTILE_ABSTRACT, "Oct 16 2"),
+        ("A Second Plain Paper", "Nothing special here.", "Mar 29, 2022"),
+    ]
     return new_site(tmp_path_factory.mktemp("hostile"), {"2025-10-29": listing(papers)})
 
 
@@ -383,7 +391,9 @@ def test_hostile_html_runs_no_script_in_a_browser(hostile_site: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("esp", ["mailchimp", "listmonk", "kit", "buttondown"])
-def test_esp_edition_has_only_that_services_unsubscribe_placeholder(hostile_site: Path, tmp_path: Path, esp: str) -> None:
+def test_esp_edition_has_only_that_services_unsubscribe_placeholder(
+    hostile_site: Path, tmp_path: Path, esp: str
+) -> None:
     bundle = make_newsletter(hostile_site, tmp_path, "digest-2025-10-29", esp=esp)
     placeholder = ESP_UNSUBSCRIBE[esp]
     for suffix in (".html", ".fragment.html", ".txt", ".md"):
@@ -398,7 +408,10 @@ def test_list_unsubscribe_only_when_configured(hostile_site: Path, tmp_path: Pat
     plain = make_newsletter(hostile_site, tmp_path / "plain", "digest-2025-10-29").message()
     assert plain["List-Unsubscribe"] is None and "Unsubscribe" not in plain.get_body(("html",)).get_content()
 
-    site = variant(hostile_site, tmp_path, newsletter={"unsubscribe_url": "https://example.org/unsubscribe?list=papers", "reply_to": "editor@example.org"})
+    unsubscribe = "https://example.org/unsubscribe?list=papers"
+    site = variant(
+        hostile_site, tmp_path, newsletter={"unsubscribe_url": unsubscribe, "reply_to": "editor@example.org"}
+    )
     bundle = make_newsletter(site, tmp_path / "with", "digest-2025-10-29")
     message = bundle.message()
     assert message["List-Unsubscribe"] == "<https://example.org/unsubscribe?list=papers>"
@@ -446,13 +459,17 @@ def test_refuses_a_base_url_readers_cannot_open(seed_site: Path, tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
-def test_relative_base_url_in_the_config_is_one_line(hostile_site: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("config", ["base_url: papers/\n", "title: No base_url set\n"])
+def test_relative_or_missing_base_url_in_the_config_is_one_line(
+    hostile_site: Path, tmp_path: Path, config: str
+) -> None:
     site = tmp_path / "site"
     site.mkdir()
     (site / "content").symlink_to(hostile_site / "content")
-    (site / "digestgen.yaml").write_text("base_url: papers/\n", encoding="utf-8")
+    (site / "digestgen.yaml").write_text(config, encoding="utf-8")
     result = run_cli("newsletter", "--site", str(site))
-    assert result.returncode != 0 and len(result.stderr.splitlines()) == 1 and "base_url" in result.stderr
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1 and "base_url" in result.stderr
+    assert "Traceback" not in result.stderr and not (site / "_newsletter").exists()
 
 
 def test_week_collects_the_digests_of_that_iso_week(week_site: Path, tmp_path: Path) -> None:
@@ -498,7 +515,13 @@ def test_missing_digest_is_a_clear_error(week_site: Path, tmp_path: Path, select
 def test_same_input_gives_the_same_bytes(seed_site: Path, seed_edition: Bundle, tmp_path: Path) -> None:
     again = tmp_path / "again"
     result = run_cli(
-        "newsletter", "--site", str(seed_site), "--out", str(again), "--base-url", BASE,
+        "newsletter",
+        "--site",
+        str(seed_site),
+        "--out",
+        str(again),
+        "--base-url",
+        BASE,
         env={"SOURCE_DATE_EPOCH": EPOCH, "PYTHONHASHSEED": "12345", "TZ": "Asia/Kolkata", "LC_ALL": "C.UTF-8"},
     )
     assert result.returncode == 0, result.stderr
@@ -535,7 +558,8 @@ class Recorder:
 def with_smtp(hostile_site: Path, folder: Path, port: int, **smtp) -> Path:
     """The hostile site, sending to two readers through 127.0.0.1:port without TLS."""
     server = {"host": "127.0.0.1", "port": port, "security": "none", "user": "", **smtp}
-    return variant(hostile_site, folder, newsletter={"to": "Readers <readers@example.org>, second@example.net", "smtp": server})
+    readers = "Readers <readers@example.org>, second@example.net"
+    return variant(hostile_site, folder, newsletter={"to": readers, "smtp": server})
 
 
 def test_send_delivers_the_eml_to_a_real_smtp_server(hostile_site: Path, tmp_path: Path) -> None:
@@ -573,7 +597,10 @@ def test_send_failures_are_one_clear_line(hostile_site: Path, tmp_path: Path) ->
 
     port = free_port()
     controller = Controller(
-        Recorder(), hostname="127.0.0.1", port=port, auth_require_tls=False,
+        Recorder(),
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
         authenticator=lambda *args: AuthResult(success=False, handled=False),
     )
     controller.start()

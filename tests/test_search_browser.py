@@ -8,9 +8,10 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -85,7 +86,7 @@ def visit(browser, csp_reports) -> Iterator[Any]:
     """Call with a URL to open it in a fresh context; checks after the test that nothing went wrong."""
     visits: list[Visit] = []
     contexts = []
-    report_uri, reports = csp_reports
+    _report_uri, reports = csp_reports
     reports_before = len(reports)
 
     def open_url(url: str) -> Visit:
@@ -93,7 +94,10 @@ def visit(browser, csp_reports) -> Iterator[Any]:
         contexts.append(context)
         page = context.new_page()
         seen = Visit(page)
-        page.on("console", lambda m: seen.problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        page.on(
+            "console",
+            lambda m: seen.problems.append(f"console {m.type}: {m.text}") if m.type in ("error", "warning") else None,
+        )
         page.on("pageerror", lambda e: seen.problems.append(f"page error: {e}"))
         page.on("dialog", lambda d: (seen.dialogs.append(d.message), d.dismiss()))
         context.on("request", lambda r: seen.requests.append(r.url))
@@ -250,7 +254,9 @@ def hostile_site(tmp_path_factory) -> Path:
     listing = site.parent / "2025-10-31.txt"
     listing.write_text(HOSTILE_LISTING, "utf-8")
     for args in (["init", str(site)], ["ingest", str(listing), "--site", str(site)]):
-        done = subprocess.run([sys.executable, "-m", "digestgen", *args], capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "digestgen", *args], check=False, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr
     build_site(site, out=site / "_site", base_url="http://127.0.0.1:8000/")
     return site / "_site"
@@ -259,7 +265,9 @@ def hostile_site(tmp_path_factory) -> Path:
 def test_a_title_full_of_html_shows_as_text(visit, serve_with_csp, hostile_site):
     from playwright.sync_api import expect
 
-    assert store_of(hostile_site)["docs"][0][0] == HOSTILE_TITLE or store_of(hostile_site)["docs"][1][0] == HOSTILE_TITLE
+    assert (
+        store_of(hostile_site)["docs"][0][0] == HOSTILE_TITLE or store_of(hostile_site)["docs"][1][0] == HOSTILE_TITLE
+    )
     server = serve_with_csp(hostile_site)
     page = visit(server.url + "search/?q=track").page
     expect(page.locator("#results > li")).to_have_count(2)

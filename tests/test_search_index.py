@@ -57,10 +57,14 @@ def run_queries(site: Path, requests: list[dict[str, Any]]) -> list[Any]:
     """Answers from the shipped worker code and lunr.js, run under node against a built site."""
     worker = next((site / "assets").glob("search-worker.*.js"))
     command = [
-        _node(), str(QUERY_SCRIPT), str(vendor_file("lunr.min.js")), str(worker),
-        str(site / "search" / "index.json"), str(site / "search" / "store.json"),
+        _node(),
+        str(QUERY_SCRIPT),
+        str(vendor_file("lunr.min.js")),
+        str(worker),
+        str(site / "search" / "index.json"),
+        str(site / "search" / "store.json"),
     ]
-    done = subprocess.run(command, input=json.dumps(requests), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(command, check=False, input=json.dumps(requests), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Version mismatch" not in done.stderr
     return json.loads(done.stdout)
@@ -144,7 +148,9 @@ def test_stop_words_do_not_narrow_or_widen(answers):
     assert set(titles(answers["the_diffusion"])) == set(titles(answers["diffusion"]))
 
 
-@pytest.mark.parametrize("name, word", [("retrieval", "retriev"), ("distillation", "distill"), ("diffusion", "diffusion")])
+@pytest.mark.parametrize(
+    "name, word", [("retrieval", "retriev"), ("distillation", "distill"), ("diffusion", "diffusion")]
+)
 def test_a_title_match_ranks_above_an_abstract_mention(answers, name, word):
     found = titles(answers[name])
     in_title = [has_word(t, word) for t in found]
@@ -213,8 +219,11 @@ def test_tag_and_date_filters(seed_built_root, store):
     )
     assert by_tag["total"] > 0 and all(tag_slug in [t["slug"] for t in r["tags"]] for r in by_tag["results"])
     assert by_date["total"] > 0 and all(start <= r["date"] <= end for r in by_date["results"])
-    expected = [d[0] for d in store["docs"] if d[2] >= start and store["tags"].index(
-        next(t for t in store["tags"] if t[0] == tag_slug)) in d[3]]
+    expected = [
+        d[0]
+        for d in store["docs"]
+        if d[2] >= start and store["tags"].index(next(t for t in store["tags"] if t[0] == tag_slug)) in d[3]
+    ]
     assert titles(both_empty_query) == expected  # no words: every match, newest first
 
 
@@ -253,9 +262,19 @@ def test_store_is_plain_text(store, papers):
 
 def _build_with_seed(site: Path, out: Path, seed: str) -> None:
     env = {**os.environ, "PYTHONHASHSEED": seed}
-    command = [sys.executable, "-m", "digestgen", "build", "--site", str(site), "--out", str(out),
-               "--base-url", "http://127.0.0.1:8000/"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    command = [
+        sys.executable,
+        "-m",
+        "digestgen",
+        "build",
+        "--site",
+        str(site),
+        "--out",
+        str(out),
+        "--base-url",
+        "http://127.0.0.1:8000/",
+    ]
+    done = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
 
 

@@ -217,6 +217,19 @@ def test_config_change_is_picked_up(live: Live) -> None:
     wait_until(lambda: "<title>Renamed digest</title>" in live.page("")[1])
 
 
+def test_configured_taxonomy_file_is_watched(live: Live) -> None:
+    folder = live.site / "vocab"
+    folder.mkdir()
+    taxonomy = folder / "topics.yaml"
+    taxonomy.write_text("prompting:\n  label: Prompting first\n  phrases: [prompt learning]\n")
+    config = live.site / "digestgen.yaml"
+    config.write_text(config.read_text() + "\ntaxonomy: vocab/topics.yaml\n")
+    wait_until(lambda: "Prompting first" in live.page("tags/")[1])
+
+    taxonomy.write_text("prompting:\n  label: Prompting renamed\n  phrases: [prompt learning]\n")
+    wait_until(lambda: "Prompting renamed" in live.page("tags/")[1])
+
+
 def test_editor_temporary_files_do_not_rebuild(live: Live) -> None:
     before = live.number
     papers = live.site / "content/papers"
@@ -500,7 +513,9 @@ def test_ctrl_c_stops_the_server_cleanly(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
     finally:
-        process.kill()
+        if process.poll() is None:  # the test failed: stop it the way that still cleans up
+            process.terminate()
+            process.wait(timeout=10)
     assert process.returncode == 0
     assert "Traceback" not in stderr
     assert not workdir.exists()

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from digestgen import feeds, urls
+from digestgen import __version__, feeds, urls
 from digestgen.config import Config, load_config
 from digestgen.load import load_site
 from digestgen.model import Site
-from digestgen.output import check_output_dir, write_site
-from digestgen.pages import check_unique, plan_pages
-from digestgen.render import make_environment, render_pages, site_globals
-from digestgen.search import search_outputs
+from digestgen.output import Placed, SiteWriter, check_output_dir, read_manifest
+from digestgen.pages import PageJob, plan_pages
+from digestgen.render import make_environment, render_into, site_globals
+from digestgen.search import search_makers
 from digestgen.tagstage import load_taxonomy, tag_site
-from digestgen.theme import collect_assets
+from digestgen.theme import Asset, collect_assets, default_dir
 from digestgen.urls import Urls
 from digestgen.views import markdown_renderer
 
@@ -26,18 +29,28 @@ Warn = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BuildResult:
-    site: Site
     out: Path
-    pages: int
-    files: int
-    changed: int
+    config: Config
+    counts: dict[str, int]  # papers, digests, tags, pages, files, changed, rendered
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    site: Site | None = None  # None when nothing had changed and nothing was loaded
+
+    @property
+    def changed(self) -> int:
+        return self.counts["changed"]
+
+    @property
+    def pages(self) -> int:
+        return self.counts["pages"]
 
     def summary(self) -> str:
+        c = self.counts
+        if c["changed"] == 0 and self.site is None:
+            return f"nothing changed since the last build of {self.out} ({c['pages']} pages); checked in {self.seconds:.2f} s"
         return (
-            f"built {self.pages} pages ({len(self.site.papers)} papers, {len(self.site.digests)} digests, "
-            f"{len(self.site.tags)} tags) into {self.out} in {self.seconds:.2f} s; {self.changed} files changed"
+            f"built {c['pages']} pages ({c['papers']} papers, {c['digests']} digests, {c['tags']} tags) into {self.out} "
+            f"in {self.seconds:.2f} s; {c['rendered']} pages rendered, {c['changed']} files changed"
         )
 
 
@@ -66,35 +79,152 @@ def load_and_tag(site_dir: Path, config: Config, timings: dict[str, float]) -> S
     return site
 
 
+def _hash_files(digest: "hashlib._Hash", root: Path) -> None:
+    if root.is_dir():
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+
+
+def site_key(site_dir: Path, site: Site, assets: dict[str, Asset], extra_scripts: tuple[str, ...]) -> str:
+    """Everything besides the papers themselves that pages show: config, theme, digests, tags."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{__version__}|{site.config!r}|{extra_scripts!r}".encode())
+    for root in (default_dir("templates"), site_dir / "templates"):
+        _hash_files(digest, root)
+    if isinstance(site.config.taxonomy, str):
+        _hash_files(digest, site_dir / site.config.taxonomy) if (site_dir / site.config.taxonomy).is_dir() else None
+        if (site_dir / site.config.taxonomy).is_file():
+            digest.update((site_dir / site.config.taxonomy).read_bytes())
+    digest.update(repr(sorted((name, a.output) for name, a in assets.items())).encode())
+    digest.update(repr([(d.date, d.slugs) for d in site.digests]).encode())
+    digest.update(repr(sorted(site.labels.items())).encode())
+    return digest.hexdigest()
+
+
+def content_key(key: str, site: Site) -> str:
+    """Changes when any paper does: for outputs that list every paper (search, feeds, papers.json)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=16)
+    for slug, paper in site.papers.items():
+        digest.update(f"{slug}:{paper.fingerprint}\0".encode())
+    return digest.hexdigest()
+
+
+def _site_wide_outputs(site: Site, links: Urls, jobs: list[PageJob]) -> list[tuple[str, Callable[[], bytes]]]:
+    """Outputs built from every paper, each made only when its inputs changed."""
+    outputs: list[tuple[str, Callable[[], bytes]]] = [
+        (urls.FEED, lambda: feeds.site_feed(site, links)),
+        *[(urls.tag_feed(t.slug), lambda t=t: feeds.tag_feed(site, links, t)) for t in site.tags],
+        (urls.SITEMAP, lambda: feeds.sitemap(links, [j.url for j in jobs if j.url != urls.NOT_FOUND])),
+        (urls.ROBOTS, lambda: feeds.robots(links)),
+        (urls.PAPERS_JSON, lambda: feeds.papers_json(site, links)),
+    ]
+    return outputs
+
+
 def render_site(
     site_dir: Path,
     site: Site,
     timings: dict[str, float],
     progress: bool = False,
     extra_scripts: tuple[str, ...] = (),
+    writer: SiteWriter | None = None,
+    workers: int = 1,
 ) -> tuple[dict[str, bytes], int]:
-    """Every output file of the site, by site-relative path, and the number of HTML pages."""
+    """Render every output of the site into `writer` (or, without one, return them by path).
+
+    Returns the files returned (empty with a writer) and the number of HTML pages.
+    """
+    if writer is None:
+        collected: dict[str, bytes] = {}
+        with _MemoryWriter(collected) as memory:
+            _, pages = render_site(site_dir, site, timings, progress, extra_scripts, memory, 1)
+        return collected, pages
     links = Urls(site.config.base_url)
     assets = collect_assets(site_dir / "static")
+    key = site_key(site_dir, site, assets, extra_scripts)
     started = time.perf_counter()
     jobs = plan_pages(site, links, markdown_renderer())
     env = make_environment(site_dir / "templates")
     counter = _Progress(len(jobs), progress)
-    outputs = render_pages(env, jobs, site_globals(site.config, links, assets, extra_scripts), counter.tick)
+    papers = dict(site.papers)
+    keyed = [(job, job.key(key, papers)) for job in jobs]
+    writer.rendered = render_into(writer, env, keyed, site_globals(site.config, links, assets, extra_scripts), workers, counter.tick)
     timings["render"] = time.perf_counter() - started
+    every_paper = content_key(key, site)
     started = time.perf_counter()
-    outputs += search_outputs(site)
+    for path, make in search_makers(site):
+        _put_unless_unchanged(writer, path, f"{every_paper}:{path}", make)
     timings["search"] = time.perf_counter() - started
-    outputs += feeds.all_feeds(site, links)
-    outputs += [
-        (urls.SITEMAP, feeds.sitemap(links, [j.url for j in jobs if j.url != urls.NOT_FOUND])),
-        (urls.ROBOTS, feeds.robots(links)),
-        (urls.PAPERS_JSON, feeds.papers_json(site, links)),
-        (".nojekyll", b""),
-    ]
-    outputs += [(asset.output, asset.data) for asset in assets.values()]
-    check_unique([path for path, _ in outputs])
-    return dict(outputs), len(jobs)
+    for path, make in _site_wide_outputs(site, links, jobs):
+        _put_unless_unchanged(writer, path, f"{every_paper}:{path}", make)
+    writer.put(".nojekyll", b"")
+    for asset in assets.values():
+        writer.put(asset.output, asset.data)
+    return {}, len(jobs)
+
+
+def _put_unless_unchanged(writer: SiteWriter, path: str, key: str, make: Callable[[], bytes]) -> None:
+    if not writer.reuse(path, key):
+        writer.put(path, make(), key)
+
+
+class _MemoryWriter(SiteWriter):
+    """A writer that keeps files in a dict: for callers that want bytes, not a folder."""
+
+    def __init__(self, files: dict[str, bytes]):
+        super().__init__(Path(tempfile.gettempdir()) / "digestgen-unused")
+        self.files = files
+
+    def __enter__(self) -> "_MemoryWriter":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def reuse(self, path: str, key: str | None) -> bool:
+        return False
+
+    def put(self, path: str, data: bytes, key: str | None = None) -> None:
+        self._claim(path)
+        self.files[path] = data
+        self.placed[path] = Placed(path, "", key, True)
+
+
+def input_fingerprint(site_dir: Path, config: Config, extra: str) -> str:
+    """Cheap to compute: names, sizes and modification times of every file a build reads."""
+    digest = hashlib.blake2b(f"{__version__}|{config!r}|{extra}".encode(), digest_size=16)
+    roots = [site_dir / "content", site_dir / "templates", site_dir / "static", default_dir("templates"), default_dir("static")]
+    files = [site_dir / "digestgen.yaml"]
+    if isinstance(config.taxonomy, str):
+        files.append(site_dir / config.taxonomy)
+    for root in roots:
+        if root.is_dir():
+            files += sorted(p for p in root.rglob("*"))
+    for path in files:
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path}|{info.st_size}|{info.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def _unchanged(out: Path, fingerprint: str) -> dict | None:
+    """The previous manifest when the inputs are exactly as they were and every output is still there."""
+    manifest = read_manifest(out)
+    if manifest.get("inputs") != fingerprint or not manifest.get("counts"):
+        return None
+    if not all((out / path).is_file() for path in manifest["files"]):
+        return None
+    return manifest
+
+
+def default_workers() -> int:
+    """Rendering processes: DIGESTGEN_JOBS, else one per core."""
+    try:
+        return max(1, int(os.environ.get("DIGESTGEN_JOBS", "0"))) if os.environ.get("DIGESTGEN_JOBS") else min(os.cpu_count() or 1, 8)
+    except ValueError:
+        return 1
 
 
 def build_site(
@@ -104,18 +234,31 @@ def build_site(
     warn: Warn = lambda message: None,
     progress: bool = False,
     extra_scripts: tuple[str, ...] = (),
+    force: bool = False,
 ) -> BuildResult:
-    """Load, tag, render and write a site; nothing is written unless every stage succeeds."""
+    """Load, tag, render and write a site; nothing is replaced unless every stage succeeds.
+
+    Pages whose inputs did not change are reused from the previous build, and a build whose
+    inputs did not change at all stops after checking them.
+    """
     started = time.perf_counter()
     config, warnings = load_config(site_dir, base_url)
     for message in warnings:
         warn(message)
     out = out if out is not None else site_dir / "_site"
     check_output_dir(out, site_dir)
+    fingerprint = input_fingerprint(site_dir, config, repr(extra_scripts))
+    previous = None if force else _unchanged(out, fingerprint)
+    if previous is not None:
+        counts = {**previous["counts"], "changed": 0, "rendered": 0}
+        return BuildResult(out, config, counts, time.perf_counter() - started)
     timings: dict[str, float] = {}
     site = load_and_tag(site_dir, config, timings)
-    files, pages = render_site(site_dir, site, timings, progress, extra_scripts)
-    write_started = time.perf_counter()
-    changed = write_site(out, files)
-    timings["write"] = time.perf_counter() - write_started
-    return BuildResult(site, out, pages, len(files), changed, time.perf_counter() - started, timings)
+    with SiteWriter(out, fingerprint) as writer:
+        _, pages = render_site(site_dir, site, timings, progress, extra_scripts, writer, default_workers())
+        write_started = time.perf_counter()
+        counts = {"papers": len(site.papers), "digests": len(site.digests), "tags": len(site.tags), "pages": pages,
+                  "files": len(writer.placed), "rendered": writer.rendered}
+        counts["changed"] = writer.commit(counts)
+        timings["write"] = time.perf_counter() - write_started
+    return BuildResult(out, config, counts, time.perf_counter() - started, timings, site)

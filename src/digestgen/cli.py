@@ -82,10 +82,11 @@ def build(site: Path, out: Path | None, base_url: str | None, explain_tags: bool
     """Render the site into _site/ (or --out)."""
     from digestgen.build import build_site
 
-    result = build_site(site, out=out, base_url=base_url, warn=warn, progress=sys.stderr.isatty())
+    result = build_site(site, out=out, base_url=base_url, warn=warn, progress=sys.stderr.isatty(), force=explain_tags)
     if explain_tags:
         from digestgen.tagstage import explain
 
+        assert result.site is not None  # a forced build always loads the site
         click.echo(explain(result.site))
     click.echo(result.summary())
 

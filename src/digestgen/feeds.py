@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from digestgen import urls
-from digestgen.model import Paper, Site
+from digestgen.model import Paper, Site, Tag
 from digestgen.urls import Urls
 from digestgen.views import byline
 
@@ -75,12 +75,13 @@ def newest_listed(site: Site, slugs: list[str] | tuple[str, ...] | None = None) 
     return sorted(chosen, key=lambda p: ((_added(p) or dt.date.min).isoformat(), p.slug), reverse=True)[:FEED_SIZE]
 
 
-def all_feeds(site: Site, links: Urls) -> list[tuple[str, bytes]]:
-    outputs = [(urls.FEED, atom_feed(site, links, newest_listed(site), site.config.title, urls.FEED, urls.home()))]
-    for tag in site.tags:
-        feed = atom_feed(site, links, newest_listed(site, tag.papers), f"{site.config.title}: {tag.label}", urls.tag_feed(tag.slug), urls.tag(tag.slug))
-        outputs.append((urls.tag_feed(tag.slug), feed))
-    return outputs
+def site_feed(site: Site, links: Urls) -> bytes:
+    return atom_feed(site, links, newest_listed(site), site.config.title, urls.FEED, urls.home())
+
+
+def tag_feed(site: Site, links: Urls, tag: Tag) -> bytes:
+    title = f"{site.config.title}: {tag.label}"
+    return atom_feed(site, links, newest_listed(site, tag.papers), title, urls.tag_feed(tag.slug), urls.tag(tag.slug))
 
 
 def sitemap(links: Urls, page_urls: list[str]) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,8 @@ def _tags(value: Any) -> dict[str, str]:
 
 
 def paper_from_file(path: Path, relative: str) -> Paper:
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    text = raw.decode("utf-8")
     try:
         data, body = read_front_matter(text)
     except YamlError as exc:
@@ -108,6 +110,7 @@ def paper_from_file(path: Path, relative: str) -> Paper:
         manual_tags=tuple(tags),
         source=relative,
         manual_labels=tuple(tags.values()),
+        fingerprint=hashlib.blake2b(raw, digest_size=12).hexdigest(),
     )
 
 

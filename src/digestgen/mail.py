@@ -7,10 +7,10 @@ import hashlib
 import os
 import smtplib
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
-from collections.abc import Mapping
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 
 from digestgen.config import SmtpConfig
@@ -49,9 +49,13 @@ class Stamp:
 def check_envelope(envelope: Envelope) -> None:
     """The addresses the .eml needs, checked before anything is rendered."""
     if "@" not in envelope.sender_address:
-        raise DigestgenError("newsletter.from in digestgen.yaml must be an address such as 'Digest <digest@example.org>'")
+        raise DigestgenError(
+            "newsletter.from in digestgen.yaml must be an address such as 'Digest <digest@example.org>'"
+        )
     if not envelope.recipients or any("@" not in address for address in envelope.recipients):
-        raise DigestgenError("newsletter.to in digestgen.yaml must name at least one address, such as readers@example.org")
+        raise DigestgenError(
+            "newsletter.to in digestgen.yaml must name at least one address, such as readers@example.org"
+        )
 
 
 def stamp_from_environment(environ: Mapping[str, str]) -> Stamp:
@@ -152,7 +156,9 @@ def send_message(eml: bytes, envelope: Envelope, smtp: SmtpConfig, environ: Mapp
     except smtplib.SMTPResponseException as exc:
         raise DigestgenError(f"SMTP server {where} answered {exc.smtp_code}: {_reply(exc)}") from None
     except smtplib.SMTPNotSupportedError as exc:
-        raise DigestgenError(f"SMTP server {where} does not support this: {exc} (check newsletter.smtp.security)") from None
+        raise DigestgenError(
+            f"SMTP server {where} does not support this: {exc} (check newsletter.smtp.security)"
+        ) from None
     except (smtplib.SMTPException, ssl.SSLError) as exc:
         raise DigestgenError(f"could not send through {where}: {exc or type(exc).__name__}") from None
     except ConnectionRefusedError:

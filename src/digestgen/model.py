@@ -37,6 +37,7 @@ class Paper:
     manual_tags: tuple[str, ...]  # slugs of the tags written by hand
     source: str  # the content file, relative to the site
     manual_labels: tuple[str, ...] = ()  # the hand-written tags as written, parallel to manual_tags
+    fingerprint: str = ""  # changes whenever the paper's file does
     tags: tuple[str, ...] = ()
     evidence: tuple[TagEvidence, ...] = ()
 
@@ -70,11 +71,13 @@ class Site:
     papers: Mapping[str, Paper]
     digests: tuple[Digest, ...]  # oldest first
     tags: tuple[Tag, ...] = field(default=())  # by slug
+    labels: Mapping[str, str] = field(default_factory=dict)  # tag slug -> label
 
     @staticmethod
     def create(config: Config, papers: dict[str, Paper], digests: list[Digest], tags: list[Tag] = ()) -> "Site":
         ordered = dict(sorted(papers.items()))
-        return Site(config, MappingProxyType(ordered), tuple(sorted(digests, key=lambda d: d.date)), tuple(tags))
+        labels = MappingProxyType({tag.slug: tag.label for tag in tags})
+        return Site(config, MappingProxyType(ordered), tuple(sorted(digests, key=lambda d: d.date)), tuple(tags), labels)
 
     @property
     def latest(self) -> Digest | None:
@@ -85,3 +88,6 @@ class Site:
 
     def tag(self, slug: str) -> Tag | None:
         return next((t for t in self.tags if t.slug == slug), None)
+
+    def tag_label(self, slug: str) -> str:
+        return self.labels.get(slug, slug)

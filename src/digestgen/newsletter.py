@@ -17,9 +17,9 @@ import datetime as dt
 import os
 import re
 import textwrap
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -52,7 +52,9 @@ ZWJ = "\u200d"
 # Openers and closers of Mailchimp (*|…|*), Go/Liquid/Django/Jinja ({{ }}, {% %}, {# #})
 # and wiki-style ([[ ]]) tags; a zero-width joiner between the two characters makes them
 # plain text to every engine, survives HTML re-serialisation and is invisible to readers.
-_TEMPLATE_PAIR = re.compile(r"(?<=\{)(?=[{%#])|(?<=[}%#])(?=\})|(?<=\*)(?=\|)|(?<=\|)(?=\*)|(?<=\[)(?=\[)|(?<=\])(?=\])")
+_TEMPLATE_PAIR = re.compile(
+    r"(?<=\{)(?=[{%#])|(?<=[}%#])(?=\})|(?<=\*)(?=\|)|(?<=\|)(?=\*)|(?<=\[)(?=\[)|(?<=\])(?=\])"
+)
 _MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
 _MARKDOWN_BLOCK_START = re.compile(r"^([#+=-])|^(\d+)([.)])")
 # Characters that are legal in a URL but that a template engine or Markdown would act on.
@@ -73,7 +75,9 @@ def neutralise(text: str) -> str:
 def markdown_text(text: str) -> str:
     """Plain text as Markdown that renders to exactly that text (no markup, no HTML)."""
     escaped = _MARKDOWN_INLINE.sub(r"\\\1", text)
-    return _MARKDOWN_BLOCK_START.sub(lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}", escaped)
+    return _MARKDOWN_BLOCK_START.sub(
+        lambda m: f"\\{m.group(1)}" if m.group(1) else f"{m.group(2)}\\{m.group(3)}", escaped
+    )
 
 
 def wrap_text(text: str, indent: str = "", first: str | None = None, width: int = TEXT_WIDTH) -> str:
@@ -103,7 +107,9 @@ def check_public_base_url(base_url: str, source: str) -> None:
     hint = "set base_url in digestgen.yaml to the public address of the site, or pass --base-url https://…"
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise DigestgenError(f"{source} {base_url!r} is not an absolute http(s) URL; the email needs absolute links: {hint}")
+        raise DigestgenError(
+            f"{source} {base_url!r} is not an absolute http(s) URL; the email needs absolute links: {hint}"
+        )
     host = parts.hostname.lower()
     if host in LOCAL_HOSTS or host.endswith(".localhost") or host.startswith("127."):
         raise DigestgenError(f"{source} is the local preview address {base_url}, which readers cannot open: {hint}")
@@ -149,7 +155,9 @@ class Edition:
 
 def _digest_edition(site: Site, digest: Digest) -> Edition:
     label = long_date(digest.date)
-    return Edition(f"digest-{digest.date.isoformat()}", label, f"Digest of {label}", (Section(digest, site.digest_papers(digest)),))
+    return Edition(
+        f"digest-{digest.date.isoformat()}", label, f"Digest of {label}", (Section(digest, site.digest_papers(digest)),)
+    )
 
 
 def _parse_week(week: str) -> tuple[int, int]:
@@ -178,8 +186,14 @@ def _week_edition(site: Site, week: str) -> Edition:
         if papers:
             sections.append(Section(digest, papers))
     monday, sunday = dt.date.fromisocalendar(year, number, 1), dt.date.fromisocalendar(year, number, 7)
-    heading = f"Week {number}, {year}: {long_date(monday)} – {long_date(sunday)}"
+    heading = f"Week {number}: {_day_range(monday, sunday)}"
     return Edition(f"week-{year}-W{number:02d}", f"week {number} of {year}", heading, tuple(sections))
+
+
+def _day_range(first: dt.date, last: dt.date) -> str:
+    """'October 27 – November 2, 2025', naming the first year only when it differs."""
+    start = long_date(first) if first.year != last.year else long_date(first).rsplit(",", 1)[0]
+    return f"{start} – {long_date(last)}"
 
 
 def _available(site: Site) -> str:
@@ -234,7 +248,9 @@ def _preheader(edition: Edition) -> str:
     return neutralise(snippet(f"{_plural(edition.count, 'paper')}: {titles}", PREHEADER_CHARS))
 
 
-def edition_view(site: Site, edition: Edition, links: Urls, esp: str, teaser_chars: int | None, keep: int) -> dict[str, Any]:
+def edition_view(
+    site: Site, edition: Edition, links: Urls, esp: str, teaser_chars: int | None, keep: int
+) -> dict[str, Any]:
     """Everything the three templates show; only the first `keep` papers are listed."""
     config = site.config
     sections, number = [], 0
@@ -310,7 +326,8 @@ def make_email_environment(site_dir: Path) -> jinja2.Environment:
 
 
 def _charset_first(html: str) -> str:
-    """css-inline puts the kept media queries at the top of <head>; browsers look for the charset in the first 1024 bytes."""
+    """Move the charset back to the top: css-inline puts the kept media queries first in <head>,
+    and browsers look for the charset in the first 1024 bytes."""
     meta = '<meta charset="utf-8">'
     if meta not in html or "<head>" not in html:
         return html
@@ -337,7 +354,9 @@ class EmailRenderer:
         try:
             return self.env.get_template(name).render(edition=view, css=self.css)
         except jinja2.TemplateSyntaxError as exc:
-            raise DigestgenError(f"template syntax error: {exc.message}", path=exc.filename or exc.name, line=exc.lineno) from None
+            raise DigestgenError(
+                f"template syntax error: {exc.message}", path=exc.filename or exc.name, line=exc.lineno
+            ) from None
         except jinja2.TemplateNotFound as exc:
             raise DigestgenError(f"the email template {exc.name} is missing") from None
         except jinja2.UndefinedError as exc:
@@ -346,7 +365,8 @@ class EmailRenderer:
     def render(self, view: dict[str, Any]) -> Parts:
         return Parts(
             html=_charset_first(self.inliner.inline(self._render("email/edition.html", view))).rstrip("\n") + "\n",
-            fragment=self.fragment_inliner.inline_fragment(self._render("email/body.html", view), self.css).strip() + "\n",
+            fragment=self.fragment_inliner.inline_fragment(self._render("email/body.html", view), self.css).strip()
+            + "\n",
             text=self._render("email/edition.txt", view),
             markdown=self._render("email/edition.md", view),
         )
@@ -359,7 +379,9 @@ class Fitted:
     limit: int  # bytes
 
 
-def fit_to_budget(render: Callable[[int | None, int], tuple[dict[str, Any], Parts]], total: int, teaser_chars: int, limit: int) -> Fitted:
+def fit_to_budget(
+    render: Callable[[int | None, int], tuple[dict[str, Any], Parts]], total: int, teaser_chars: int, limit: int
+) -> Fitted:
     """Full abstracts if they fit, else teasers, else the most leading papers that fit."""
     view, parts = render(None, total)
     if parts.html_size <= limit:
@@ -408,6 +430,27 @@ def _budget_line(fitted: Fitted, name: str) -> str:
     return f"{name}: HTML part {_kb(fitted.parts.html_size)} of the {_kb(fitted.limit)} budget ({detail})"
 
 
+def _checked_settings(site: Path, esp: str, base_url: str | None, send: bool, warn: Warn) -> tuple[Config, Envelope]:
+    """Every setting the edition needs, checked before any content is read."""
+    if esp not in ESP_UNSUBSCRIBE:
+        raise DigestgenError(f"--esp must be one of {', '.join(ESP_UNSUBSCRIBE)}, not {esp!r}")
+    if send and esp != "generic":
+        raise DigestgenError(
+            f"--send delivers the email itself, so it needs --esp generic (the {esp} edition is for {esp})"
+        )
+    if base_url is not None:
+        check_public_base_url(base_url, "--base-url")
+    config, warnings = load_config(site, base_url)
+    for message in warnings:
+        warn(message)
+    check_public_base_url(config.base_url, "base_url")
+    settings = config.newsletter
+    check_unsubscribe_url(settings.unsubscribe_url)
+    envelope = Envelope(settings.sender, settings.to, settings.reply_to, list_id(config), settings.unsubscribe_url)
+    check_envelope(envelope)
+    return config, envelope
+
+
 def run_newsletter(
     site: Path,
     date: dt.date | None,
@@ -418,21 +461,8 @@ def run_newsletter(
     send: bool,
     warn: Warn,
 ) -> Iterator[str]:
-    """Render one edition, write its files (atomically, all or nothing), optionally send it; yield report lines."""
-    if esp not in ESP_UNSUBSCRIBE:
-        raise DigestgenError(f"--esp must be one of {', '.join(ESP_UNSUBSCRIBE)}, not {esp!r}")
-    if send and esp != "generic":
-        raise DigestgenError(f"--send delivers the email itself, so it needs --esp generic; the {esp} edition is for importing into {esp}")
-    if base_url is not None:
-        check_public_base_url(base_url, "--base-url")
-    config, warnings = load_config(site, base_url)
-    for message in warnings:
-        warn(message)
-    check_public_base_url(config.base_url, "base_url")
-    newsletter = config.newsletter
-    check_unsubscribe_url(newsletter.unsubscribe_url)
-    envelope = Envelope(newsletter.sender, newsletter.to, newsletter.reply_to, list_id(config), newsletter.unsubscribe_url)
-    check_envelope(envelope)
+    """Render one edition, write its files only once all of them rendered, optionally send it; yield report lines."""
+    config, envelope = _checked_settings(site, esp, base_url, send, warn)
     stamp = stamp_from_environment(os.environ)
     folder = _out_dir(site, out)
 
@@ -445,7 +475,8 @@ def run_newsletter(
         view = edition_view(model, edition, links, esp, teaser_chars, keep)
         return view, renderer.render(view)
 
-    fitted = fit_to_budget(render, edition.count, newsletter.teaser_chars, newsletter.size_limit_kb * 1024)
+    settings = config.newsletter
+    fitted = fit_to_budget(render, edition.count, settings.teaser_chars, settings.size_limit_kb * 1024)
     parts = fitted.parts
     eml = build_message(
         subject=fitted.view["subject"],
@@ -467,8 +498,9 @@ def run_newsletter(
     for name, data in files.items():
         yield f"wrote {folder / name} ({_kb(len(data))})"
     yield _budget_line(fitted, edition.name)
+    server = f"{settings.smtp.host}:{settings.smtp.port}"
     if not send:
-        yield f"dry run: nothing sent (pass --send to deliver {edition.name}.eml to {newsletter.to} through {newsletter.smtp.host}:{newsletter.smtp.port})"
+        yield f"dry run: nothing sent (pass --send to deliver {edition.name}.eml to {settings.to} through {server})"
         return
-    send_message(eml, envelope, newsletter.smtp)
-    yield f"sent {edition.name}.eml to {', '.join(envelope.recipients)} through {newsletter.smtp.host}:{newsletter.smtp.port}"
+    send_message(eml, envelope, settings.smtp)
+    yield f"sent {edition.name}.eml to {', '.join(envelope.recipients)} through {server}"

@@ -1,15 +1,20 @@
-"""Plan the HTML pages of a site: which template renders which data at which URL."""
+"""Plan the HTML pages of a site: which template renders which data at which URL.
+
+A page's data is built only when the page is rendered, and each page carries a key that changes
+whenever anything it shows could change, so an unchanged page is reused instead of re-rendered.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from markdown_it import MarkdownIt
 
 from digestgen import urls, views
 from digestgen.errors import DigestgenError
-from digestgen.model import Site
+from digestgen.model import Paper, Site
 from digestgen.urls import Urls
 
 
@@ -17,67 +22,118 @@ from digestgen.urls import Urls
 class PageJob:
     url: str  # site-relative, e.g. "papers/slug/"
     template: str
-    context: dict[str, Any]
     title: str
-    depends: frozenset[str] = frozenset()  # paper slugs whose change re-renders this page
+    make_context: Callable[[], dict[str, Any]]
+    depends: tuple[str, ...] = ()  # slugs of the papers the page shows
+    shape: str = ""  # anything else the page shows that its papers do not determine
+    fixed: bool = False  # shows site-wide lists: always rendered
 
     @property
     def output(self) -> str:
         return urls.output_file(self.url)
 
+    def key(self, site_key: str, papers: dict[str, Paper]) -> str | None:
+        """Changes whenever the page's bytes could; None for pages that are always rendered."""
+        if self.fixed:
+            return None
+        digest = hashlib.blake2b(digest_size=16)
+        for part in (site_key, self.template, self.url, self.title, self.shape):
+            digest.update(part.encode("utf-8") + b"\0")
+        for slug in self.depends:
+            digest.update(f"{slug}:{papers[slug].fingerprint}\0".encode("utf-8"))
+        return digest.hexdigest()
 
-def _home(site: Site, links: Urls) -> PageJob:
-    latest = views.digest_page(site, len(site.digests) - 1, links) if site.digests else None
-    recent = [views.digest_summary(d, links) for d in reversed(site.digests[-site.config.recent_digests :])]
-    depends = frozenset(site.latest.slugs) if site.latest else frozenset()
-    return PageJob(urls.home(), "home.html", {"digest": latest, "recent": recent}, site.config.title, depends)
+
+class _Cards:
+    """Each paper's card data, built once however many pages list the paper."""
+
+    def __init__(self, site: Site, links: Urls):
+        self.site, self.links, self.cards = site, links, {}
+
+    def __call__(self, slug: str) -> dict[str, Any]:
+        if slug not in self.cards:
+            self.cards[slug] = views.paper_card(self.site, self.site.papers[slug], self.links)
+        return self.cards[slug]
 
 
-def _digests(site: Site, links: Urls) -> list[PageJob]:
-    jobs = []
-    for index, digest in enumerate(site.digests):
-        view = views.digest_page(site, index, links)
-        jobs.append(PageJob(urls.digest(digest.date), "digest.html", {"digest": view}, f"Digest of {view['label']}", frozenset(digest.slugs)))
-    return jobs
+def _home(site: Site, links: Urls, cards: _Cards) -> PageJob:
+    def context() -> dict[str, Any]:
+        latest = views.digest_page(site, len(site.digests) - 1, links, cards) if site.digests else None
+        recent = [views.digest_summary(d, links) for d in reversed(site.digests[-site.config.recent_digests :])]
+        return {"digest": latest, "recent": recent}
+
+    depends = site.latest.slugs if site.latest else ()
+    return PageJob(urls.home(), "home.html", site.config.title, context, depends)
+
+
+def _digests(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
+    return [
+        PageJob(
+            urls.digest(digest.date),
+            "digest.html",
+            f"Digest of {views.long_date(digest.date)}",
+            lambda index=index: {"digest": views.digest_page(site, index, links, cards)},
+            digest.slugs,
+        )
+        for index, digest in enumerate(site.digests)
+    ]
 
 
 def _papers(site: Site, links: Urls, md: MarkdownIt) -> list[PageJob]:
     return [
-        PageJob(urls.paper(p.slug), "paper.html", {"paper": views.paper_page(site, p, links, md)}, p.title, frozenset({p.slug}))
+        PageJob(
+            urls.paper(p.slug),
+            "paper.html",
+            p.title,
+            lambda p=p: {"paper": views.paper_page(site, p, links, md)},
+            (p.slug,),
+        )
         for p in site.papers.values()
     ]
 
 
-def _tags(site: Site, links: Urls) -> list[PageJob]:
+def _tag_pages(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
     size = site.config.tag_page_size
-    jobs = [PageJob(urls.tags_index(), "tags.html", {"tags": views.tag_summaries(site, links)}, "Tags")]
+    jobs = []
     for tag in site.tags:
         pages = [tag.papers[i : i + size] for i in range(0, len(tag.papers), size)] or [()]
         for number, slugs in enumerate(pages, start=1):
-            context = {
-                "tag": {"slug": tag.slug, "label": tag.label, "count": len(tag.papers), "feed": links.path(urls.tag_feed(tag.slug))},
-                "papers": [views.paper_card(site, site.papers[s], links) for s in slugs],
-                "page_number": number,
-                "pages": len(pages),
-                "previous_url": links.path(urls.tag(tag.slug, number - 1)) if number > 1 else "",
-                "next_url": links.path(urls.tag(tag.slug, number + 1)) if number < len(pages) else "",
-            }
+
+            def context(tag=tag, number=number, slugs=slugs, total=len(pages)) -> dict[str, Any]:
+                return {
+                    "tag": {"slug": tag.slug, "label": tag.label, "count": len(tag.papers), "feed": links.path(urls.tag_feed(tag.slug))},
+                    "papers": [cards(s) for s in slugs],
+                    "page_number": number,
+                    "pages": total,
+                    "previous_url": links.path(urls.tag(tag.slug, number - 1)) if number > 1 else "",
+                    "next_url": links.path(urls.tag(tag.slug, number + 1)) if number < total else "",
+                }
+
             title = f"Tag: {tag.label}" + (f" (page {number})" if number > 1 else "")
-            jobs.append(PageJob(urls.tag(tag.slug, number), "tag.html", context, title, frozenset(slugs)))
+            shape = f"{tag.label}|{number}|{len(pages)}|{len(tag.papers)}"
+            jobs.append(PageJob(urls.tag(tag.slug, number), "tag.html", title, context, slugs, shape))
     return jobs
 
 
 def _fixed(site: Site, links: Urls) -> list[PageJob]:
     return [
-        PageJob(urls.archive(), "archive.html", {"years": views.archive_view(site, links)}, "Archive"),
-        PageJob(urls.search(), "search.html", {"tags": views.tag_summaries(site, links)}, "Search"),
-        PageJob(urls.NOT_FOUND, "404.html", {}, "Page not found"),
+        PageJob(urls.tags_index(), "tags.html", "Tags", lambda: {"tags": views.tag_summaries(site, links)}, fixed=True),
+        PageJob(urls.archive(), "archive.html", "Archive", lambda: {"years": views.archive_view(site, links)}, fixed=True),
+        PageJob(urls.search(), "search.html", "Search", lambda: {"tags": views.tag_summaries(site, links)}, fixed=True),
+        PageJob(urls.NOT_FOUND, "404.html", "Page not found", dict, fixed=True),
     ]
 
 
 def plan_pages(site: Site, links: Urls, md: MarkdownIt) -> list[PageJob]:
     """Every HTML page; two pages claiming one output path is an error."""
-    jobs = [_home(site, links), *_digests(site, links), *_papers(site, links, md), *_tags(site, links), *_fixed(site, links)]
+    cards = _Cards(site, links)
+    jobs = [
+        _home(site, links, cards),
+        *_digests(site, links, cards),
+        *_papers(site, links, md),
+        *_tag_pages(site, links, cards),
+        *_fixed(site, links),
+    ]
     check_unique([job.output for job in jobs])
     return jobs
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
-
-from typing import Callable
 
 from lunr.builder import Builder
 from lunr.stemmer import PorterStemmer
@@ -18,6 +17,7 @@ from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
 from digestgen import urls
+from digestgen.lunrindex import serialize_index
 from digestgen.model import Paper, Site
 from digestgen.views import snippet
 
@@ -100,12 +100,21 @@ def _builder() -> Builder:
     return builder
 
 
+def index_documents(site: Site) -> list[dict[str, str]]:
+    labels = {t.slug: t.label for t in site.tags}
+    return [_document(ref, paper, labels) for ref, paper in enumerate(ordered_papers(site))]
+
+
 def build_index(site: Site) -> dict[str, Any]:
     """The serialized lunr index; refs are list positions in the store, so '0' … 'n-1'."""
-    labels = {t.slug: t.label for t in site.tags}
+    return serialize_index(_builder(), index_documents(site))
+
+
+def build_index_with_lunr_py(site: Site) -> dict[str, Any]:
+    """The same index the slow way, through lunr.py's own builder: the reference for tests."""
     builder = _builder()
-    for ref, paper in enumerate(ordered_papers(site)):
-        builder.add(_document(ref, paper, labels))
+    for document in index_documents(site):
+        builder.add(document)
     return builder.build().serialize()
 
 
@@ -130,5 +139,13 @@ def compact_json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def search_makers(site: Site) -> list[tuple[str, Callable[[], bytes]]]:
+    """The search outputs, each made only when asked: the build reuses unchanged ones."""
+    return [
+        (INDEX_PATH, lambda: compact_json(build_index(site))),
+        (STORE_PATH, lambda: compact_json(build_store(site))),
+    ]
+
+
 def search_outputs(site: Site) -> list[tuple[str, bytes]]:
-    return [(INDEX_PATH, compact_json(build_index(site))), (STORE_PATH, compact_json(build_store(site)))]
+    return [(path, make()) for path, make in search_makers(site)]

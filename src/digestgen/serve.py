@@ -1,10 +1,11 @@
 """`digestgen serve`: build the site into a private folder, serve it on loopback, rebuild on change.
 
 The pieces, in the order a change travels through them: the watcher (watchdog) notices a saved
-source file, the change queue waits until the burst of events is over, `build_preview` builds
-the whole site into a fresh folder, and `BuildState` switches the server to it and bumps the
-build number that `livereload.js` listens for. A failed build keeps the last good folder and
-turns every HTML response into an error page until a later build succeeds.
+source file, the change queue waits until the burst of events is over, `build_preview` runs the
+normal build (incremental, into a private temporary folder), `freeze` makes a hard-linked copy of
+the result that no later build touches, and `BuildState` switches the server to that copy and
+bumps the build number that `livereload.js` listens for. A failed build keeps the last good copy
+and turns every HTML response into an error page until a later build succeeds.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import errno
 import html
 import ipaddress
+import os
 import re
 import shutil
 import signal
@@ -42,6 +44,7 @@ EVENTS = INTERNAL + "events"
 SCRIPT = INTERNAL + "livereload.js"
 SCRIPT_FILE = "livereload.js"
 SOURCE_DIRS = ("content", "templates", "static")
+SERVED_PREFIX = "served-"
 QUIET_SECONDS = 0.15  # a burst of file events is over after this long without a new one
 KEEPALIVE_SECONDS = 15.0
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -382,7 +385,23 @@ def build_preview(site: Path, out: Path, base_url: str | None, warn: Say) -> Con
     """One full build into `out`, exactly as `digestgen build` would write it plus the reload script."""
     config, _ = load_config(site, base_url)  # the base path decides the script's URL
     result = build_site(site, out=out, base_url=base_url, warn=warn, extra_scripts=(script_url(config.base_path),))
-    return result.site.config
+    return result.config
+
+
+def freeze(build: Path, target: Path) -> None:
+    """A hard-linked copy of a finished build, which the server reads while the next build runs.
+
+    Builds never change a file in place (they link unchanged files into a new folder and swap),
+    so the copy stays exactly as it was, and the build folder keeps what incremental builds reuse.
+    """
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    for folder, _, names in os.walk(build):
+        relative = Path(folder).relative_to(build)
+        (partial / relative).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.link(Path(folder) / name, partial / relative / name, follow_symlinks=False)
+    os.rename(partial, target)
 
 
 def error_page(message: str, number: int, base_path: str) -> bytes:
@@ -398,8 +417,7 @@ def error_page(message: str, number: int, base_path: str) -> bytes:
 <body style="font-family: system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5">
 <h1 style="color: #b00020">The site did not build</h1>
 <pre style="white-space: pre-wrap; background: #fff0f0; border: 1px solid #b00020; padding: 1rem">{html.escape(message)}</pre>
-<p>Fix the problem and save: this page reloads by itself. The terminal shows the same message.
-Until then the preview keeps the last good build for everything but its pages.</p>
+<p>Fix the problem and save: this page reloads by itself. The terminal shows the same message.</p>
 <script src="{script}" defer></script>
 </body>
 </html>
@@ -680,25 +698,26 @@ class Preview:
             self.rebuild(paths)
 
     def rebuild(self, changed: list[str]) -> Snapshot:
-        """Build into a fresh folder, then switch to it; a failure keeps the last good one."""
+        """Build, then switch the server to a frozen copy of the result; a failure keeps the last good one."""
         assert self.workdir is not None
         self.watcher.sync()  # folders created since the last build are watched before we read them
         previous = self.state.current()
         number = previous.number + 1
-        out = self.workdir / f"build-{number}"
+        served = self.workdir / f"{SERVED_PREFIX}{number}"
         warnings: list[str] = []
         started = time.perf_counter()
         try:
-            config = build_preview(self.site, out, self.base_url, warnings.append)
+            config = build_preview(self.site, self.workdir / "site", self.base_url, warnings.append)
+            freeze(self.workdir / "site", served)
         except DigestgenError as exc:
             return self._failed(previous, number, str(exc))
         except Exception as exc:  # noqa: BLE001 -- a bug must not stop the preview; say what it was
             return self._failed(previous, number, f"unexpected {type(exc).__name__} while building: {exc}")
         self._report_warnings(warnings)
         self.watcher.use_config(config)
-        snapshot = Snapshot(number, out, number, config.base_path)
+        snapshot = Snapshot(number, served, number, config.base_path)
         self.state.publish(snapshot)
-        self._prune(keep={out, previous.root})
+        self._prune(keep={served, previous.root})
         self.say(f"{_describe(changed)}built in {time.perf_counter() - started:.2f} s (build {number})")
         return snapshot
 
@@ -725,9 +744,9 @@ class Preview:
         self._last_warnings = warnings
 
     def _prune(self, keep: set[Path | None]) -> None:
-        """Drop older builds; the previous one stays for requests that started before the switch."""
+        """Drop older copies; the previous one stays for requests that started before the switch."""
         assert self.workdir is not None
-        for folder in self.workdir.iterdir():
+        for folder in self.workdir.glob(f"{SERVED_PREFIX}*"):
             if folder not in keep:
                 shutil.rmtree(folder, ignore_errors=True)
 

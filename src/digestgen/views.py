@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
@@ -85,8 +85,7 @@ def bibtex(paper: Paper, url: str) -> str:
 
 
 def tag_links(site: Site, paper: Paper, links: Urls) -> list[dict[str, str]]:
-    labels = {t.slug: t.label for t in site.tags}
-    return [{"slug": t, "label": labels.get(t, t), "url": links.path(urls.tag(t))} for t in paper.tags]
+    return [{"slug": t, "label": site.tag_label(t), "url": links.path(urls.tag(t))} for t in paper.tags]
 
 
 def paper_card(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
@@ -126,10 +125,13 @@ def digest_summary(digest: Digest, links: Urls) -> dict[str, Any]:
     }
 
 
-def digest_page(site: Site, index: int, links: Urls) -> dict[str, Any]:
+def digest_page(
+    site: Site, index: int, links: Urls, card: Callable[[str], dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A digest with its papers' cards; `card` may supply cards already built."""
     digest = site.digests[index]
     view = digest_summary(digest, links)
-    view["papers"] = [paper_card(site, p, links) for p in site.digest_papers(digest)]
+    view["papers"] = [card(s) if card else paper_card(site, site.papers[s], links) for s in digest.slugs]
     view["previous"] = digest_summary(site.digests[index - 1], links) if index > 0 else None
     view["next"] = digest_summary(site.digests[index + 1], links) if index + 1 < len(site.digests) else None
     return view

@@ -93,7 +93,6 @@
 
     var title = appendMarked(element("a", "result-title"), result.title, result.titleMarks);
     title.href = sitePath(result.path);
-    title.tabIndex = -1;
     item.appendChild(title);
 
     var meta = element("p", "meta");
@@ -112,7 +111,7 @@
         var entry = element("li");
         var chip = appendMarked(element("a", "tag"), tag.label, tag.marks);
         chip.href = sitePath(tag.path);
-        chip.tabIndex = -1;
+        chip.tabIndex = -1; // Tab goes from title to title; the tags stay a click away
         entry.appendChild(chip);
         tags.appendChild(entry);
       });

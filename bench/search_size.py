@@ -1,0 +1,209 @@
+"""How big the search files get and how soon results appear, for the seed site and larger ones.
+
+Usage: python bench/search_size.py [--sizes 1000,10000] [--runs 3] [--keep DIR]
+
+For each site: index.json and store.json raw and gzip sizes, the build's search-stage time, and,
+in headless Chromium under the theme's CSP, the time from navigation to the first results of a
+search given in the URL (cold: fresh browser context) and from a new query to its results once
+loaded (this includes the page's 150 ms typing debounce). Synthetic sites recombine the seed's
+titles and abstract sentences (bench/corpus.py) and go through `digestgen ingest` like real listings.
+Not part of the test suite: numbers, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import gzip
+import http.server
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from corpus import write_corpus  # bench/corpus.py, beside this file
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-dev-shm-usage",
+]
+FIRST_QUERY = "diffusion"
+SECOND_QUERY = "contrastive learn"
+
+
+def digestgen(*args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "digestgen", *args], check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"digestgen {args[0]} failed: {done.stderr.strip()}")
+
+
+def make_site(work: Path, count: int | None) -> Path:
+    """The repository's own site (count None) or a synthetic one of `count` papers."""
+    site = work / (f"site-{count}" if count else "site-seed")
+    if count is None:
+        site.mkdir(parents=True)
+        shutil.copy(REPO / "digestgen.yaml", site / "digestgen.yaml")
+        shutil.copytree(REPO / "content", site / "content")
+        return site
+    digestgen("init", str(site))
+    listings = write_corpus(count, work / f"corpus-{count}")
+    digestgen("ingest", *map(str, listings), "--site", str(site))
+    return site
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def end_headers(self) -> None:
+        from digestgen.theme import CSP
+
+        self.send_header("Content-Security-Policy", CSP)
+        super().end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve(root: Path) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# Runs in the page before its own scripts (Playwright injects it outside the page's CSP): notes when
+# the first result is in the list, with the page's own clock, whose zero is the navigation start.
+NOTE_FIRST_RESULT = """
+new MutationObserver((changes, observer) => {
+  const list = document.getElementById('results');
+  if (list && list.firstElementChild) { window.__firstResultAt = performance.now(); observer.disconnect(); }
+}).observe(document, {childList: true, subtree: true});
+"""
+
+# Types a query as one input event and resolves with the ms until the status line reports it.
+TIME_QUERY = """q => new Promise(resolve => {
+  const status = document.getElementById('search-status');
+  const input = document.getElementById('q');
+  const started = performance.now();
+  const observer = new MutationObserver(() => {
+    if (status.textContent.includes(q)) { observer.disconnect(); resolve(performance.now() - started); }
+  });
+  observer.observe(status, {childList: true, subtree: true, characterData: true});
+  input.value = q;
+  input.dispatchEvent(new Event('input', {bubbles: true}));
+})"""
+
+
+def browser_timings(out: Path, runs: int) -> tuple[float, float]:
+    """Median ms from navigation to first results, and from a new query to its results."""
+    from playwright.sync_api import sync_playwright
+
+    first, again = [], []
+    with serve(out) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        for _ in range(runs):
+            context = browser.new_context()
+            context.add_init_script(NOTE_FIRST_RESULT)
+            page = context.new_page()
+            page.goto(f"{base}search/?q={FIRST_QUERY}")
+            page.wait_for_function("() => window.__firstResultAt !== undefined", timeout=120_000)
+            first.append(page.evaluate("window.__firstResultAt"))
+            again.append(page.evaluate(TIME_QUERY, SECOND_QUERY))
+            context.close()
+        browser.close()
+    return statistics.median(first), statistics.median(again)
+
+
+def measure(work: Path, count: int | None, runs: int) -> dict[str, object]:
+    from digestgen.build import build_site
+
+    site = make_site(work, count)
+    result = build_site(site, out=site / "_site", base_url="http://127.0.0.1:8000/")
+    sizes = {}
+    papers = len(json.loads((result.out / "search" / "store.json").read_bytes())["docs"])
+    for name in ("index.json", "store.json"):
+        data = (result.out / "search" / name).read_bytes()
+        sizes[name] = (len(data), len(gzip.compress(data, compresslevel=9, mtime=0)))
+    first_ms, again_ms = browser_timings(result.out, runs)
+    return {
+        "papers": papers,
+        "index": sizes["index.json"],
+        "store": sizes["store.json"],
+        "search_s": result.timings.get("search", float("nan")),
+        "first_ms": first_ms,
+        "again_ms": again_ms,
+    }
+
+
+def kib(n: int) -> str:
+    return f"{n / 1024:,.0f} KiB" if n < 10 * 1024 * 1024 else f"{n / 1048576:,.1f} MiB"
+
+
+def print_table(rows: list[dict[str, object]]) -> None:
+    header = [
+        "papers",
+        "index raw",
+        "index gz",
+        "store raw",
+        "store gz",
+        "build search",
+        "load→results",
+        "query→results",
+    ]
+    lines = [header]
+    for row in rows:
+        (index_raw, index_gz), (store_raw, store_gz) = row["index"], row["store"]
+        lines.append(
+            [
+                f"{row['papers']:,}",
+                kib(index_raw),
+                kib(index_gz),
+                kib(store_raw),
+                kib(store_gz),
+                f"{row['search_s']:.1f} s",
+                f"{row['first_ms']:,.0f} ms",
+                f"{row['again_ms']:,.0f} ms",
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for n, line in enumerate(lines):
+        print("  ".join(cell.rjust(width) for cell, width in zip(line, widths)))
+        if n == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="synthetic site sizes, comma-separated")
+    parser.add_argument("--runs", type=int, default=3, help="browser runs per site (median)")
+    parser.add_argument("--keep", type=Path, help="keep the generated sites in this folder")
+    args = parser.parse_args()
+    counts: list[int | None] = [None] + [int(s) for s in args.sizes.split(",") if s.strip()]
+    work = args.keep or Path(tempfile.mkdtemp(prefix="digestgen-search-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    try:
+        for count in counts:
+            rows.append(measure(work, count, args.runs))
+            print(f"measured {rows[-1]['papers']:,} papers", file=sys.stderr)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

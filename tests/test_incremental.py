@@ -1,0 +1,116 @@
+"""Incremental builds: whatever changed, the output equals a clean build, and little is redone."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digestgen.build import build_site
+from digestgen.output import MANIFEST
+
+from conftest import FIXTURES, copy_repo_site
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST}
+
+
+def clean_build(site: Path, tmp_path: Path) -> dict[str, bytes]:
+    out = tmp_path / "clean"
+    build_site(site, out=out, force=True)
+    return tree(out)
+
+
+def first_paper(site: Path) -> Path:
+    return sorted((site / "content" / "papers").glob("*.md"))[0]
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Path:
+    site = copy_repo_site(tmp_path / "site")
+    build_site(site)
+    return site
+
+
+def test_a_rebuild_with_no_change_does_nothing(built):
+    result = build_site(built)
+    assert result.site is None and result.changed == 0
+    assert "nothing changed" in result.summary()
+
+
+def test_one_edited_paper_rerenders_only_the_pages_that_show_it(built, tmp_path):
+    paper = first_paper(built)
+    paper.write_text(re.sub(r"^title: .*$", "title: A freshly corrected title", paper.read_text(), count=1, flags=re.M))
+    result = build_site(built)
+    pages = result.pages
+    # the paper page, its digest, the home page, its tag pages, and the four site-wide pages
+    assert result.counts["rendered"] <= 1 + 1 + 1 + len(result.site.papers[paper.stem].tags) + 4 < pages / 5
+    assert "A freshly corrected title" in (built / "_site" / "papers" / paper.stem / "index.html").read_text()
+    assert tree(built / "_site") == clean_build(built, tmp_path)
+
+
+def test_changed_tags_move_the_paper_between_tag_pages(built, tmp_path):
+    paper = first_paper(built)
+    paper.write_text(paper.read_text().replace("tags: []", "tags:\n- Hand Picked"))
+    build_site(built)
+    assert paper.stem in (built / "_site" / "tags" / "hand-picked" / "index.html").read_text()
+    assert tree(built / "_site") == clean_build(built, tmp_path)
+
+
+def test_template_and_stylesheet_edits_give_the_clean_output(built, tmp_path):
+    (built / "templates").mkdir()
+    (built / "templates" / "_macros.html").write_text(
+        (Path(__file__).resolve().parents[1] / "templates" / "_macros.html").read_text().replace('class="snippet"', 'class="snippet teaser"')
+    )
+    (built / "static").mkdir()
+    (built / "static" / "style.css").write_text("body { color: rebeccapurple; }\n")
+    result = build_site(built)
+    assert result.counts["rendered"] == result.pages  # every page links the new stylesheet
+    assert 'class="snippet teaser"' in (built / "_site" / "index.html").read_text()
+    assert tree(built / "_site") == clean_build(built, tmp_path)
+
+
+def test_a_new_listing_and_a_deleted_paper_give_the_clean_output(built, tmp_path):
+    listing = FIXTURES / "site" / "listings" / "2025-10-31.txt"
+    result = subprocess.run([sys.executable, "-m", "digestgen", "ingest", str(listing), "--date", "2025-11-01", "--site", str(built)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    build_site(built)
+    assert (built / "_site" / "2025" / "11" / "01" / "index.html").is_file()
+    assert tree(built / "_site") == clean_build(built, tmp_path)
+
+    victim = first_paper(built)
+    victim.unlink()
+    for digest in (built / "content" / "digests").glob("*.yaml"):
+        digest.write_text(digest.read_text().replace(f"- {victim.stem}\n", ""))
+    build_site(built)
+    assert not (built / "_site" / "papers" / victim.stem).exists()
+    assert tree(built / "_site") == clean_build(built, tmp_path)
+
+
+def test_a_different_base_url_rebuilds_everything(built, tmp_path):
+    result = build_site(built, base_url="https://example.org/elsewhere/")
+    assert result.counts["rendered"] == result.pages
+    assert 'href="/elsewhere/' in (built / "_site" / "index.html").read_text()
+
+
+def test_parallel_and_serial_rendering_write_the_same_bytes(tmp_path, monkeypatch):
+    site = copy_repo_site(tmp_path / "site")
+    monkeypatch.setenv("DIGESTGEN_JOBS", "1")
+    build_site(site, out=tmp_path / "serial")
+    monkeypatch.setenv("DIGESTGEN_JOBS", "3")
+    build_site(site, out=tmp_path / "parallel")
+    assert tree(tmp_path / "serial") == tree(tmp_path / "parallel")
+
+
+def test_a_template_error_in_a_worker_is_one_clear_line(tmp_path, monkeypatch):
+    site = copy_repo_site(tmp_path / "site")
+    (site / "templates").mkdir()
+    (site / "templates" / "paper.html").write_text("{% extends 'default/base.html' %}{% block content %}{{ nope.field }}{% endblock %}")
+    monkeypatch.setenv("DIGESTGEN_JOBS", "2")
+    result = subprocess.run([sys.executable, "-m", "digestgen", "build", "--site", str(site)], capture_output=True, text=True, env={**__import__("os").environ, "DIGESTGEN_JOBS": "2"})
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "nope" in result.stderr
+    assert not (site / "_site").exists()

@@ -1,0 +1,69 @@
+"""The fast index builder writes exactly the bytes lunr.py's own builder writes."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lunr.builder import Builder
+
+from digestgen.lunrindex import serialize_index, tokenize
+from digestgen.search import _builder, build_index, build_index_with_lunr_py, compact_json
+from digestgen.config import load_config
+from digestgen.build import load_and_tag
+
+from conftest import REPO
+
+
+def with_lunr_py(documents: list[dict]) -> dict:
+    builder = _builder()
+    for document in documents:
+        builder.add(document)
+    return builder.build().serialize()
+
+
+def test_seed_index_is_byte_identical_to_lunr_py(seed_site):
+    config, _ = load_config(seed_site)
+    site = load_and_tag(seed_site, config, {})
+    assert compact_json(build_index(site)) == compact_json(build_index_with_lunr_py(site))
+
+
+_text = st.text(alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz ÄéßΩ-.,;:()%/'0123456789\t")), max_size=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_text, _text, _text), min_size=1, max_size=12))
+def test_any_documents_give_the_same_index_as_lunr_py(rows):
+    documents = [{"id": str(i), "title": t, "tags": g, "abstract": a} for i, (t, g, a) in enumerate(rows)]
+    assert json.dumps(serialize_index(_builder(), documents)) == json.dumps(with_lunr_py(documents))
+
+
+def test_a_plain_lunr_builder_matches_too():
+    builder = Builder()
+    from lunr.stemmer import stemmer
+    from lunr.stop_word_filter import stop_word_filter
+    from lunr.trimmer import trimmer
+
+    builder.pipeline.add(trimmer, stop_word_filter, stemmer)
+    builder.search_pipeline.add(stemmer)
+    builder.ref("id")
+    builder.field("title", boost=3)
+    builder.field("body")
+    documents = [{"id": "a", "title": "Running runners ran", "body": "The quick brown fox - jumps over the lazy dog."},
+                 {"id": "b", "title": "Dogs", "body": ["List", "Values", "stay whole"]},
+                 {"id": "c", "title": None, "body": "fox fox fox"}]
+    reference = Builder()
+    reference.pipeline.add(trimmer, stop_word_filter, stemmer)
+    reference.search_pipeline.add(stemmer)
+    reference.ref("id")
+    reference.field("title", boost=3)
+    reference.field("body")
+    for document in documents:
+        reference.add(document)
+    assert json.dumps(serialize_index(builder, documents)) == json.dumps(reference.build().serialize())
+
+
+def test_tokenize_splits_like_lunr():
+    assert tokenize("Pre-Trained  models\u00a0x") == ["pre", "trained", "models", "x"]
+    assert tokenize(None) == [] and tokenize(["A B", 3]) == ["a b", "3"]
