@@ -235,11 +235,13 @@ def build_site(
     progress: bool = False,
     extra_scripts: tuple[str, ...] = (),
     force: bool = False,
+    workers: int | None = None,
 ) -> BuildResult:
     """Load, tag, render and write a site; nothing is replaced unless every stage succeeds.
 
     Pages whose inputs did not change are reused from the previous build, and a build whose
-    inputs did not change at all stops after checking them.
+    inputs did not change at all stops after checking them. `workers` rendering processes are
+    forked (default: one per core); a multi-threaded caller such as `serve` passes 1.
     """
     started = time.perf_counter()
     config, warnings = load_config(site_dir, base_url)
@@ -255,7 +257,7 @@ def build_site(
     timings: dict[str, float] = {}
     site = load_and_tag(site_dir, config, timings)
     with SiteWriter(out, fingerprint) as writer:
-        _, pages = render_site(site_dir, site, timings, progress, extra_scripts, writer, default_workers())
+        _, pages = render_site(site_dir, site, timings, progress, extra_scripts, writer, workers or default_workers())
         write_started = time.perf_counter()
         counts = {"papers": len(site.papers), "digests": len(site.digests), "tags": len(site.tags), "pages": pages,
                   "files": len(writer.placed), "rendered": writer.rendered}

@@ -384,7 +384,8 @@ def _text(path: str | bytes) -> str:
 def build_preview(site: Path, out: Path, base_url: str | None, warn: Say) -> Config:
     """One full build into `out`, exactly as `digestgen build` would write it plus the reload script."""
     config, _ = load_config(site, base_url)  # the base path decides the script's URL
-    result = build_site(site, out=out, base_url=base_url, warn=warn, extra_scripts=(script_url(config.base_path),))
+    # One process: forking a process that runs server and watcher threads can deadlock.
+    result = build_site(site, out=out, base_url=base_url, warn=warn, extra_scripts=(script_url(config.base_path),), workers=1)
     return result.config
 
 

@@ -15,6 +15,7 @@ CSP = (
     "font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'"
 )
+LIVERELOAD = "livereload.js"
 LUNR_FILES = {"lunr.min.js": "lunr.min.js", "lunr.LICENSE.txt": "LICENSE"}
 
 
@@ -64,6 +65,9 @@ def collect_assets(site_static: Path) -> dict[str, Asset]:
             for path in sorted(root.rglob("*")):
                 if path.is_file() and not path.name.startswith("."):
                     sources[path.relative_to(root).as_posix()] = path
+    # The theme's serve-only script: `digestgen serve` serves it itself, a build never copies it.
+    if sources.get(LIVERELOAD) == default_dir("static") / LIVERELOAD:
+        del sources[LIVERELOAD]
     for name, vendor in LUNR_FILES.items():
         sources[name] = vendor_file(vendor)
     assets = {}
