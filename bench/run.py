@@ -1,0 +1,255 @@
+"""The digestgen benchmark: ingest, full build, stages, no-op and incremental rebuilds, serve edit
+latency, sizes — and, where installed, Hugo and MkDocs on the same corpus in the same run.
+
+    python bench/run.py                         # N = 1,000, 10,000 and 50,000, 3 runs each
+    python bench/run.py --sizes 1000 --runs 5   # quicker
+    python bench/run.py --sizes 10000 --no-mkdocs
+
+Every figure is the median of --runs runs. Results are printed as a Markdown table and written
+to bench/out/results.json. Hugo comes from Debian's `hugo` package, MkDocs from PyPI (`mkdocs`);
+a missing one is skipped and said so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from corpus import write_corpus  # noqa: E402
+
+PYTHON = sys.executable
+DIGESTGEN = [PYTHON, "-m", "digestgen"]
+# Runs a build in a fresh interpreter and reports its own timings, CPU time and peak memory.
+BUILD_PROBE = r"""
+import json, resource, sys, time
+from pathlib import Path
+from digestgen.build import build_site
+started = time.perf_counter()
+result = build_site(Path(sys.argv[1]), out=Path(sys.argv[2]), force=sys.argv[3] == "force")
+wall = time.perf_counter() - started
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime,
+                  "peak_mb": max(me.ru_maxrss, kids.ru_maxrss) / 1024, "timings": result.timings,
+                  "rendered": result.counts["rendered"], "pages": result.counts["pages"]}))
+"""
+
+
+def run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True)
+
+
+def timed(command: list[str], cwd: Path | None = None) -> dict[str, float]:
+    """Wall and CPU seconds and peak memory of one command, from /usr/bin/time when present."""
+    if shutil.which("time") or Path("/usr/bin/time").exists():
+        result = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", *command], cwd=cwd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{command[0]} failed: {result.stderr[-800:]}")
+        wall, user, system, peak = result.stderr.strip().splitlines()[-1].split()
+        return {"wall": float(wall), "cpu": float(user) + float(system), "peak_mb": int(peak) / 1024}
+    started = time.perf_counter()
+    run(command, cwd)
+    return {"wall": time.perf_counter() - started, "cpu": float("nan"), "peak_mb": float("nan")}
+
+
+def folder_size(folder: Path, pattern: str = "*") -> tuple[int, int]:
+    """Raw and gzip bytes of the files under `folder` matching `pattern`."""
+    raw = packed = 0
+    for path in folder.rglob(pattern):
+        if path.is_file():
+            data = path.read_bytes()
+            raw += len(data)
+            packed += len(gzip.compress(data, 6))
+    return raw, packed
+
+
+def build(site: Path, out: Path, force: bool = True) -> dict:
+    result = run([PYTHON, "-c", BUILD_PROBE, str(site), str(out), "force" if force else "incremental"])
+    return json.loads(result.stdout)
+
+
+def edit_paper(site: Path, marker: str) -> tuple[str, str]:
+    """Change one paper's title; return its slug and the new title."""
+    paper = sorted((site / "content" / "papers").glob("*.md"))[len(list((site / "content" / "papers").glob("*.md"))) // 2]
+    title = f"Edited title {marker}"
+    paper.write_text(re.sub(r"^title: .*$", f"title: {title}", paper.read_text(), count=1, flags=re.M))
+    return paper.stem, title
+
+
+def serve_edit_latency(site: Path, runs: int) -> list[float]:
+    """Seconds from saving an edited paper to `digestgen serve` serving the new page."""
+    process = subprocess.Popen([*DIGESTGEN, "serve", "--site", str(site), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = None
+        deadline = time.time() + 900
+        while url is None and time.time() < deadline:
+            line = process.stdout.readline()
+            match = re.search(r"http://127\.0\.0\.1:\d+/\S*", line)
+            url = match.group(0) if match else None
+        assert url, "serve did not start"
+        time.sleep(1.0)
+        latencies = []
+        for attempt in range(runs):
+            slug, title = edit_paper(site, f"{attempt}-{time.time_ns()}")
+            page = f"{url.rstrip('/')}/papers/{slug}/"
+            started = time.perf_counter()
+            while time.perf_counter() - started < 120:
+                try:
+                    if title in urllib.request.urlopen(page, timeout=5).read().decode():
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.01)
+            latencies.append(time.perf_counter() - started)
+            time.sleep(1.0)
+        return latencies
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def hugo_site(site: Path, target: Path) -> Path:
+    """The same papers as a Hugo site with a minimal theme: a page per paper, paginated tag lists."""
+    from digestgen.frontmatter import read_front_matter, unescape_markdown
+
+    (target / "content" / "papers").mkdir(parents=True)
+    (target / "layouts" / "_default").mkdir(parents=True)
+    (target / "hugo.toml").write_text('baseURL = "https://example.org/"\ntitle = "bench"\n[pagination]\npagerSize = 50\n[taxonomies]\ntag = "tags"\n')
+    (target / "layouts" / "_default" / "baseof.html").write_text('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title></head><body><main>{{ block "main" . }}{{ end }}</main></body></html>\n')
+    (target / "layouts" / "_default" / "single.html").write_text('{{ define "main" }}<h1>{{ .Title }}</h1><p>{{ .Date.Format "Jan 2, 2006" }}</p>{{ .Content }}<ul>{{ range .Params.tags }}<li><a href="{{ "tags/" | relURL }}{{ . | urlize }}/">{{ . }}</a></li>{{ end }}</ul>{{ end }}\n')
+    (target / "layouts" / "_default" / "list.html").write_text('{{ define "main" }}<h1>{{ .Title }}</h1>{{ range (.Paginate .Pages).Pages }}<article><h2><a href="{{ .RelPermalink }}">{{ .Title }}</a></h2><p>{{ .Summary }}</p></article>{{ end }}{{ end }}\n')
+    for path in (site / "content" / "papers").glob("*.md"):
+        data, body = read_front_matter(path.read_text(encoding="utf-8"))
+        front = {"title": data["title"], "date": data.get("published") or "2024-01-01", "tags": data.get("tags") or ["untagged"]}
+        (target / "content" / "papers" / path.name).write_text("---\n" + json.dumps(front) + "\n---\n" + unescape_markdown(body), encoding="utf-8")
+    return target
+
+
+def mkdocs_site(site: Path, target: Path) -> Path:
+    """The same papers as an MkDocs site whose lunr index is prebuilt with lunr.py."""
+    from digestgen.frontmatter import read_front_matter, unescape_markdown
+
+    (target / "docs").mkdir(parents=True)
+    (target / "mkdocs.yml").write_text("site_name: bench\nplugins:\n  - search:\n      prebuild_index: python\n")
+    (target / "docs" / "index.md").write_text("# bench\n")
+    for path in (site / "content" / "papers").glob("*.md"):
+        data, body = read_front_matter(path.read_text(encoding="utf-8"))
+        (target / "docs" / path.name).write_text(f"# {data['title']}\n\n{unescape_markdown(body)}", encoding="utf-8")
+    return target
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def bench_size(count: int, runs: int, work: Path, with_hugo: bool, with_mkdocs: bool) -> dict:
+    folder = work / f"n{count}"
+    write_corpus(count, folder)
+    site = folder / "site"
+    run([*DIGESTGEN, "init", str(site)])
+    (site / ".github").exists() and shutil.rmtree(site / ".github")
+    listings = sorted(str(p) for p in (folder / "listings").glob("*.txt"))
+    ingest = timed([*DIGESTGEN, "ingest", *listings, "--site", str(site)])
+    results: dict = {"papers": count, "ingest_s": ingest["wall"]}
+    fulls = [build(site, folder / "out", force=True) for _ in range(runs)]
+    results["build_wall_s"] = median([f["wall"] for f in fulls])
+    results["build_cpu_s"] = median([f["cpu"] for f in fulls])
+    results["build_peak_mb"] = max(f["peak_mb"] for f in fulls)
+    results["pages"] = fulls[0]["pages"]
+    results["stages_s"] = {k: round(median([f["timings"].get(k, 0) for f in fulls]), 3) for k in fulls[0]["timings"]}
+    results["noop_s"] = median([build(site, folder / "out", force=False)["wall"] for _ in range(runs)])
+    edits = []
+    for attempt in range(runs):
+        edit_paper(site, f"build-{attempt}")
+        edits.append(build(site, folder / "out", force=False))
+    results["one_edit_build_s"] = median([e["wall"] for e in edits])
+    results["one_edit_rendered_pages"] = edits[0]["rendered"]
+    results["serve_edit_s"] = median(serve_edit_latency(site, runs))
+    results["output_mb"] = folder_size(folder / "out")[0] / 1e6
+    raw, packed = folder_size(folder / "out" / "search")
+    results["search_raw_mb"], results["search_gzip_mb"] = raw / 1e6, packed / 1e6
+    if with_hugo and shutil.which("hugo"):
+        hugo = hugo_site(site, folder / "hugo")
+        results["hugo"] = [timed(["hugo", "--quiet", "-d", str(folder / "hugo-out")], cwd=hugo) for _ in range(runs)]
+        results["hugo_wall_s"] = median([h["wall"] for h in results["hugo"]])
+        results["hugo_peak_mb"] = max(h["peak_mb"] for h in results["hugo"])
+    if with_mkdocs and shutil.which("mkdocs") or (with_mkdocs and Path(PYTHON).with_name("mkdocs").exists()):
+        docs = mkdocs_site(site, folder / "mkdocs")
+        mkdocs = str(Path(PYTHON).with_name("mkdocs")) if Path(PYTHON).with_name("mkdocs").exists() else "mkdocs"
+        once = [timed([mkdocs, "build", "-q", "-d", str(folder / "mkdocs-out")], cwd=docs) for _ in range(max(1, runs // 3))]
+        results["mkdocs_wall_s"] = median([m["wall"] for m in once])
+    return results
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0")
+    return f"{os.cpu_count()} cores ({cpu}), {int(memory) / 1024 / 1024:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
+
+
+def table(all_results: list[dict]) -> str:
+    rows = [
+        ("ingest (s)", "ingest_s"), ("full build, wall (s)", "build_wall_s"), ("full build, CPU (s)", "build_cpu_s"),
+        ("peak memory (MB)", "build_peak_mb"), ("pages", "pages"), ("no-op rebuild (s)", "noop_s"),
+        ("one edited paper, build (s)", "one_edit_build_s"), ("pages re-rendered for it", "one_edit_rendered_pages"),
+        ("one edited paper, under serve (s)", "serve_edit_s"), ("output (MB)", "output_mb"),
+        ("search files raw (MB)", "search_raw_mb"), ("search files gzip (MB)", "search_gzip_mb"),
+        ("Hugo build (s)", "hugo_wall_s"), ("Hugo peak memory (MB)", "hugo_peak_mb"), ("MkDocs + lunr.py build (s)", "mkdocs_wall_s"),
+    ]
+    head = "| | " + " | ".join(f"{r['papers']:,} papers" for r in all_results) + " |"
+    lines = [head, "|---" * (len(all_results) + 1) + "|"]
+    for label, key in rows:
+        values = [r.get(key) for r in all_results]
+        if all(v is None for v in values):
+            continue
+        cells = ["—" if v is None else (f"{v:,}" if isinstance(v, int) else f"{v:.2f}") for v in values]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for r in all_results:
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages_s"].items())
+        lines.append(f"\nStages at {r['papers']:,} papers (s): {stages}.")
+        if r.get("hugo_wall_s"):
+            lines.append(f"digestgen / Hugo build time at {r['papers']:,}: {r['build_wall_s'] / r['hugo_wall_s']:.2f}×.")
+        if r.get("mkdocs_wall_s"):
+            lines.append(f"MkDocs + lunr.py / digestgen at {r['papers']:,}: {r['mkdocs_wall_s'] / r['build_wall_s']:.1f}×.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-hugo", action="store_true")
+    parser.add_argument("--no-mkdocs", action="store_true")
+    parser.add_argument("--work", type=Path, help="Scratch folder (default: a temporary one, removed at the end).")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="digestgen-bench-"))
+    try:
+        results = [bench_size(int(n), args.runs, work, not args.no_hugo, not args.no_mkdocs) for n in args.sizes.split(",")]
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    report = f"Machine: {machine()}. Median of {args.runs} runs.\n\n" + table(results)
+    print(report)
+    (HERE / "out").mkdir(exist_ok=True)
+    (HERE / "out" / "results.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
