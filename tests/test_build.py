@@ -169,26 +169,40 @@ def test_failed_build_leaves_the_previous_site(tmp_path):
     assert not list(first.parent.glob("._site.*"))
 
 
-def test_build_killed_between_swap_steps_is_recovered(tmp_path, monkeypatch):
+def test_build_killed_while_moving_files_is_finished_by_the_next_build(tmp_path, monkeypatch):
+    site = copy_repo_site(tmp_path / "site")
+    out = build_site(site).out
+    (site / "static").mkdir()
+    (site / "static" / "style.css").write_text("body { color: teal; }\n")  # every page changes
+    real_replace = os.replace
+    calls = []
+
+    def killed_after_ten_moves(src, dst):
+        calls.append(src)
+        if len(calls) == 10:
+            raise KeyboardInterrupt("killed")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(output.os, "replace", killed_after_ten_moves)
+    with pytest.raises(KeyboardInterrupt):
+        build_site(site)
+    monkeypatch.setattr(output.os, "replace", real_replace)
+    assert (out / output.JOURNAL).is_file()
+    build_site(site)
+    assert not (out / output.JOURNAL).exists() and not list(out.parent.glob("._site.*"))
+    build_site(site, out=tmp_path / "clean")
+    assert tree(out) == tree(tmp_path / "clean")
+
+
+def test_a_build_that_fails_while_rendering_changes_nothing(tmp_path):
     site = copy_repo_site(tmp_path / "site")
     out = build_site(site).out
     before = tree(out)
-    real_rename = os.rename
-
-    def crash_on_second_rename(src, dst, calls=[]):  # noqa: B006 - counts calls within this test
-        calls.append(src)
-        if len(calls) == 2:
-            raise KeyboardInterrupt("killed")
-        real_rename(src, dst)
-
-    monkeypatch.setattr(output.os, "rename", crash_on_second_rename)
-    with pytest.raises(KeyboardInterrupt):
-        build_site(site, force=True)
-    monkeypatch.setattr(output.os, "rename", real_rename)
-    assert not out.exists() and list(out.parent.glob("._site.old-*"))
-    build_site(site)
+    paper = next((site / "content" / "papers").glob("*.md"))
+    paper.write_text(paper.read_text().replace("upvotes:", "upvotes: [oops]\nold_upvotes:", 1))
+    result = run("build", "--site", str(site))
+    assert result.returncode == 1 and "upvotes" in result.stderr
     assert tree(out) == before
-    assert not list(out.parent.glob("._site.*"))
 
 
 def test_files_digestgen_did_not_write_are_kept(tmp_path):

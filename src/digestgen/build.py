@@ -69,12 +69,20 @@ class _Progress:
             sys.stderr.flush()
 
 
-def load_and_tag(site_dir: Path, config: Config, timings: dict[str, float]) -> Site:
+@dataclass
+class BuildCache:
+    """What a long-lived process (serve) keeps between builds: parsed papers and their tag matches."""
+
+    papers: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)
+
+
+def load_and_tag(site_dir: Path, config: Config, timings: dict[str, float], cache: BuildCache | None = None) -> Site:
     started = time.perf_counter()
-    site = load_site(site_dir, config)
+    site = load_site(site_dir, config, cache.papers if cache else None)
     timings["load"] = time.perf_counter() - started
     started = time.perf_counter()
-    site = tag_site(site, load_taxonomy(site_dir, config))
+    site = tag_site(site, load_taxonomy(site_dir, config), cache.tags if cache else None)
     timings["tag"] = time.perf_counter() - started
     return site
 
@@ -129,6 +137,7 @@ def render_site(
     extra_scripts: tuple[str, ...] = (),
     writer: SiteWriter | None = None,
     workers: int = 1,
+    defer_search: bool = False,
 ) -> tuple[dict[str, bytes], int]:
     """Render every output of the site into `writer` (or, without one, return them by path).
 
@@ -153,10 +162,12 @@ def render_site(
     every_paper = content_key(key, site)
     started = time.perf_counter()
     for path, make in search_makers(site):
-        _put_unless_unchanged(writer, path, f"{every_paper}:{path}", make)
+        if not (defer_search and writer.keep_previous(path)):
+            _put_unless_unchanged(writer, path, f"{every_paper}:{path}", make)
     timings["search"] = time.perf_counter() - started
     for path, make in _site_wide_outputs(site, links, jobs):
-        _put_unless_unchanged(writer, path, f"{every_paper}:{path}", make)
+        if not (defer_search and writer.keep_previous(path)):
+            _put_unless_unchanged(writer, path, f"{every_paper}:{path}", make)
     writer.put(".nojekyll", b"")
     for asset in assets.values():
         writer.put(asset.output, asset.data)
@@ -236,12 +247,17 @@ def build_site(
     extra_scripts: tuple[str, ...] = (),
     force: bool = False,
     workers: int | None = None,
+    cache: BuildCache | None = None,
+    defer_search: bool = False,
 ) -> BuildResult:
     """Load, tag, render and write a site; nothing is replaced unless every stage succeeds.
 
     Pages whose inputs did not change are reused from the previous build, and a build whose
     inputs did not change at all stops after checking them. `workers` rendering processes are
-    forked (default: one per core); a multi-threaded caller such as `serve` passes 1.
+    forked (default: one per core); a multi-threaded caller such as `serve` passes 1, keeps a
+    `cache` between builds, and may `defer_search`: keep the previous search files, feeds,
+    sitemap and papers.json, possibly stale, so that changed pages appear sooner (a following
+    build brings them up to date).
     """
     started = time.perf_counter()
     config, warnings = load_config(site_dir, base_url)
@@ -255,12 +271,12 @@ def build_site(
         counts = {**previous["counts"], "changed": 0, "rendered": 0}
         return BuildResult(out, config, counts, time.perf_counter() - started)
     timings: dict[str, float] = {}
-    site = load_and_tag(site_dir, config, timings)
-    with SiteWriter(out, fingerprint) as writer:
-        _, pages = render_site(site_dir, site, timings, progress, extra_scripts, writer, workers or default_workers())
+    site = load_and_tag(site_dir, config, timings, cache)
+    with SiteWriter(out, "" if defer_search else fingerprint) as writer:
+        _, pages = render_site(site_dir, site, timings, progress, extra_scripts, writer, workers or default_workers(), defer_search)
         write_started = time.perf_counter()
         counts = {"papers": len(site.papers), "digests": len(site.digests), "tags": len(site.tags), "pages": pages,
-                  "files": len(writer.placed), "rendered": writer.rendered}
+                  "files": len(writer.placed), "rendered": writer.rendered, "search_deferred": writer.kept_stale}
         counts["changed"] = writer.commit(counts)
         timings["write"] = time.perf_counter() - write_started
     return BuildResult(out, config, counts, time.perf_counter() - started, timings, site)

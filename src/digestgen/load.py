@@ -129,7 +129,22 @@ def digest_from_file(path: Path) -> Digest:
     return Digest(date, tuple(dict.fromkeys(papers)), str(data.get("source", "")))
 
 
-def _read_all(site_dir: Path) -> tuple[dict[str, Paper], list[Digest], list[str], set[str]]:
+def _cached_paper(path: Path, relative: str, cache: dict[str, tuple[int, int, Paper]] | None) -> Paper:
+    """Parse a paper file, or reuse the parse of an unchanged one (same size and modification time)."""
+    if cache is None:
+        return paper_from_file(path, relative)
+    info = path.stat()
+    hit = cache.get(relative)
+    if hit and hit[0] == info.st_mtime_ns and hit[1] == info.st_size:
+        return hit[2]
+    paper = paper_from_file(path, relative)
+    cache[relative] = (info.st_mtime_ns, info.st_size, paper)
+    return paper
+
+
+def _read_all(
+    site_dir: Path, cache: dict[str, tuple[int, int, Paper]] | None = None
+) -> tuple[dict[str, Paper], list[Digest], list[str], set[str]]:
     """Papers, digests, problems, and the slugs of paper files that could not be read."""
     problems: list[str] = []
     unreadable: set[str] = set()
@@ -139,7 +154,7 @@ def _read_all(site_dir: Path) -> tuple[dict[str, Paper], list[Digest], list[str]
     for path in sorted((content / PAPERS_DIR).glob("*.md")):
         relative = path.relative_to(site_dir).as_posix()
         try:
-            papers[path.stem] = paper_from_file(path, relative)
+            papers[path.stem] = _cached_paper(path, relative, cache)
         except ContentError as exc:
             problems.append(f"{relative}{':' + str(exc.line) if exc.line else ''}: {exc}")
             unreadable.add(path.stem)
@@ -191,9 +206,12 @@ def _with_digest_dates(papers: dict[str, Paper], digests: list[Digest]) -> dict[
     return out
 
 
-def load_site(site_dir: Path, config: Config) -> Site:
-    """The model of a site's content, or one DigestgenError listing every bad file."""
-    papers, digests, problems, unreadable = _read_all(site_dir)
+def load_site(site_dir: Path, config: Config, cache: dict[str, tuple[int, int, Paper]] | None = None) -> Site:
+    """The model of a site's content, or one DigestgenError listing every bad file.
+
+    A long-lived caller (serve) passes the same `cache` dict every time so unchanged files are not parsed again.
+    """
+    papers, digests, problems, unreadable = _read_all(site_dir, cache)
     digests = _complete_digests(papers, digests, problems, unreadable)
     if problems:
         count = f"{len(problems)} content files have problems" if len(problems) > 1 else "a content file has a problem"

@@ -5,6 +5,10 @@ document and keeps per-token objects that the serialized index never uses. Here 
 token goes through the builder's own pipeline once, counting is done with plain dicts, and the
 scores use the same formula in the same order of float operations, so the output is identical
 to `Builder.add(...) … build().serialize()` (the tests compare them byte for byte).
+
+`term_index` gives the inputs of those numbers arranged by term rather than by field vector (term
+counts, field lengths, idf), for a search index split into term ranges that the browser puts back
+together (see search.py and static/search-worker.js).
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from lunr import __TARGET_JS_VERSION__
 from lunr.builder import Builder
@@ -51,12 +57,21 @@ class _Terms:
         return out
 
 
-def serialize_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """`builder` configured (ref, fields, boosts, pipelines) but empty; returns the serialized index."""
+@dataclass
+class _Analysis:
+    """Every document run through the pipeline: what both the index and its term view are made from."""
+
+    fields: list[tuple[str, Any]]
+    postings: dict[str, tuple[int, list[dict[str, dict]]]]  # term -> (term number, per field {ref: {}})
+    entries: list[tuple[int, str, Counter[str], int]]  # field number, doc ref, term counts, length
+    refs: list[str]  # in document order
+
+
+def _analyse(builder: Builder, documents: Iterable[dict[str, Any]]) -> _Analysis:
     fields = list(builder._fields.items())
     analysers = [_Terms(builder, name) for name, _ in fields]
     postings: dict[str, tuple[int, list[dict[str, dict]]]] = {}
-    entries: list[tuple[int, str, Counter[str], int]] = []  # field number, doc ref, term counts, length
+    entries: list[tuple[int, str, Counter[str], int]] = []
     boosts: dict[str, float] = {}
     for document in documents:
         ref = str(document[builder._ref])
@@ -72,10 +87,20 @@ def serialize_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> di
                     posting = postings[term] = (len(postings), [{} for _ in fields])
                 posting[1][number][ref] = {}
             entries.append((number, ref, counts, length))
+    return _Analysis(fields, postings, entries, list(boosts))
+
+
+def serialize_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """`builder` configured (ref, fields, boosts, pipelines) but empty; returns the serialized index."""
+    analysis = _analyse(builder, documents)
+    fields, postings = analysis.fields, analysis.postings
     return {
         "version": __TARGET_JS_VERSION__,
         "fields": [name for name, _ in fields],
-        "fieldVectors": _field_vectors(builder, fields, postings, entries, len(boosts)),
+        "fieldVectors": [
+            [f"{fields[number][0]}/{ref}", [x for pair in scored for x in pair]]
+            for number, ref, scored in _scored_vectors(builder, analysis)
+        ],
         "invertedIndex": [
             [term, {**{name: postings[term][1][n] for n, (name, _) in enumerate(fields)}, "_index": postings[term][0]}]
             for term in sorted(postings)
@@ -84,26 +109,37 @@ def serialize_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> di
     }
 
 
-def _field_vectors(builder, fields, postings, entries, document_count: int) -> list:
-    totals = [0] * len(fields)
-    documents = [0] * len(fields)
-    for number, _ref, _counts, length in entries:
+def _averages(analysis: _Analysis) -> list[float]:
+    """Each field's average length in terms, as lunr.py's builder computes it."""
+    width = len(analysis.fields)
+    totals = [0] * width
+    documents = [0] * width
+    for number, _ref, _counts, length in analysis.entries:
         totals[number] += length
         documents[number] += 1
-    averages = [totals[n] / documents[n] if documents[n] else 0 for n in range(len(fields))]
+    return [totals[n] / documents[n] if documents[n] else 0 for n in range(width)]
+
+
+def _idf(with_term: int, document_count: int) -> float:
+    x = (document_count - with_term + 0.5) / (with_term + 0.5)
+    return math.log(1 + abs(x))
+
+
+def _scored_vectors(builder: Builder, analysis: _Analysis) -> Iterator[tuple[int, str, list[tuple[int, float]]]]:
+    """Each field vector as (field number, doc ref, [(term number, score)] in term-number order)."""
+    fields, postings = analysis.fields, analysis.postings
+    document_count = len(analysis.refs)
+    averages = _averages(analysis)
     k1, b = builder._k1, builder._b
     idf_of: dict[str, float] = {}
-    vectors = []
-    for number, ref, counts, length in entries:
-        name, field = fields[number]
+    for number, ref, counts, length in analysis.entries:
+        field = fields[number][1]
         scored = []
         for term, tf in counts.items():
             index, per_field = postings[term]
             idf = idf_of.get(term)
             if idf is None:
-                with_term = sum(len(docs) for docs in per_field)
-                x = (document_count - with_term + 0.5) / (with_term + 0.5)
-                idf = idf_of[term] = math.log(1 + abs(x))
+                idf = idf_of[term] = _idf(sum(len(docs) for docs in per_field), document_count)
             # Same expression and order of operations as lunr.py's builder, for identical floats.
             score = idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * (length / averages[number])) + tf)
             score *= field.boost
@@ -111,5 +147,79 @@ def _field_vectors(builder, fields, postings, entries, document_count: int) -> l
             scored.append((index, round(score, 3)))
         scored.sort()
         # lunr.py rounds again when serializing: a no-op on indices and on already rounded scores.
-        vectors.append([f"{name}/{ref}", [x for pair in scored for x in pair]])
-    return vectors
+        yield number, ref, scored
+
+
+@dataclass(frozen=True)
+class TermPostings:
+    """One term as the index knows it: its number (`_index`), its idf and, per field, where it occurs.
+
+    `positions[f]` are the positions (in document order) of the documents whose field f has the term,
+    ascending; `counts[f]` how often it occurs there.
+    """
+
+    term: str
+    index: int
+    idf: float
+    positions: tuple[list[int], ...]
+    counts: tuple[list[int], ...]
+
+
+@dataclass(frozen=True)
+class TermIndex:
+    """What serialize_index writes, as its inputs arranged by term: enough to rebuild any field vector.
+
+    The element for term t in field f of document d is, as serialize_index computes it,
+    round(t.idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * (lengths[d][f] / averages[f])) + tf) * boosts[f], 3)
+    with tf the term's count there.
+    """
+
+    version: str
+    fields: list[str]
+    boosts: list[float]
+    k1: float
+    b: float
+    averages: list[float]
+    pipeline: list[str]
+    refs: list[str]  # document refs in document order; positions index into this
+    lengths: list[list[int]]  # per document, per field: its length in terms
+    terms: list[TermPostings]  # sorted by term, as the inverted index is
+
+
+def term_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermIndex:
+    """The index serialize_index would write, by term; no scores are computed, so it is quicker."""
+    analysis = _analyse(builder, documents)
+    width = len(analysis.fields)
+    document_count = len(analysis.refs)
+    by_number = [
+        TermPostings(
+            term,
+            index,
+            _idf(sum(len(docs) for docs in per_field), document_count),
+            tuple([] for _ in range(width)),
+            tuple([] for _ in range(width)),
+        )
+        for term, (index, per_field) in analysis.postings.items()  # insertion order is term-number order
+    ]
+    position_of = {ref: n for n, ref in enumerate(analysis.refs)}
+    lengths = [[0] * width for _ in analysis.refs]
+    postings = analysis.postings
+    for number, ref, counts, length in analysis.entries:
+        position = position_of[ref]
+        lengths[position][number] = length
+        for term, tf in counts.items():
+            entry = by_number[postings[term][0]]
+            entry.positions[number].append(position)
+            entry.counts[number].append(tf)
+    return TermIndex(
+        version=__TARGET_JS_VERSION__,
+        fields=[name for name, _ in analysis.fields],
+        boosts=[field.boost for _, field in analysis.fields],
+        k1=builder._k1,
+        b=builder._b,
+        averages=_averages(analysis),
+        pipeline=builder.search_pipeline.serialize(),
+        refs=analysis.refs,
+        lengths=lengths,
+        terms=sorted(by_number, key=lambda entry: entry.term),
+    )

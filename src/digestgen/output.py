@@ -1,8 +1,10 @@
-"""Write a built site into a folder beside the output, then swap it in.
+"""Write a built site: changed files are prepared beside the output, then moved into place.
 
-A failed or killed build leaves the previous site; files digestgen did not write are carried
-over, never deleted. A file whose bytes (or whose render key) did not change is hard-linked from
-the previous build instead of written again, and the manifest remembers both for next time.
+The first build renames a complete folder into place. Later builds stage only the files whose
+bytes changed, write a journal, move each staged file over its old copy (an atomic rename per
+file), delete what the build no longer makes, and write the manifest last. A build that fails
+before that point changes nothing; one killed while moving files is finished from its journal
+by the next build. Files digestgen did not write are never touched.
 """
 
 from __future__ import annotations
@@ -53,14 +55,66 @@ def read_manifest(out: Path) -> dict[str, Any]:
     return data
 
 
+JOURNAL = ".digestgen-journal.json"
+
+
 def _recover(out: Path) -> None:
-    """Finish or undo what a killed build left: a missing output with its previous copy beside it."""
+    """Finish what a killed build left: a journal of moves in progress, stale staging folders."""
+    journal = out / JOURNAL
+    if journal.is_file():
+        try:
+            plan = json.loads(journal.read_text(encoding="utf-8"))
+        except ValueError:
+            plan = None
+        if plan:
+            _apply(Path(plan["staging"]), out, plan["moves"], plan["deletions"], _trusted(plan["manifest"], out))
+        journal.unlink(missing_ok=True)
     leftovers = sorted(out.parent.glob(f".{out.name}.old-*"))
-    if not out.exists() and leftovers:
+    if not out.exists() and leftovers:  # a folder swap killed half-way (older digestgen)
         os.rename(leftovers[-1], out)
         leftovers = leftovers[:-1]
     for stale in leftovers + sorted(out.parent.glob(f".{out.name}.new-*")):
         shutil.rmtree(stale, ignore_errors=True)
+
+
+def _apply(staging: Path, out: Path, moves: list[str], deletions: list[str], manifest: str) -> None:
+    """Move staged files into place, delete dropped ones, then write the manifest (idempotent)."""
+    for path in moves:
+        source = staging / path
+        if source.exists():
+            (out / path).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, out / path)
+    for path in deletions:
+        target = out / path
+        target.unlink(missing_ok=True)
+        _remove_empty_parents(target.parent, out)
+    temporary = out / f"{MANIFEST}.tmp"
+    temporary.write_text(manifest, encoding="utf-8")
+    os.replace(temporary, out / MANIFEST)
+
+
+def _trusted(manifest: str, out: Path) -> str:
+    """The journal's manifest, minus the claims about bytes that the files on disk do not back.
+
+    A file whose staged copy was lost keeps its entry (it is still digestgen's) with no hash or
+    key, so the next build writes it again.
+    """
+    data = json.loads(manifest)
+    for path, entry in data["files"].items():
+        target = out / path
+        if not target.is_file() or hashlib.sha256(target.read_bytes()).hexdigest() != entry.get("sha256"):
+            data["files"][path] = {"sha256": "", "key": None}
+    data["inputs"] = ""
+    return json.dumps(data, indent=0, sort_keys=True) + "\n"
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
 
 
 @dataclass(frozen=True)
@@ -74,22 +128,18 @@ class Placed:
 
 
 def place(staging: Path, previous: Path, old: dict[str, Any], path: str, data: bytes, key: str | None) -> Placed:
-    """Put one file into the staging folder; usable from worker processes."""
+    """Stage one file unless the previous build has the same bytes; usable from worker processes."""
+    digest = hashlib.sha256(data).hexdigest()
+    if old.get("sha256") == digest and (previous / path).is_file():
+        return Placed(path, digest, key, False)
     target = staging / path
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(data).hexdigest()
-    if old.get("sha256") == digest:
-        try:
-            os.link(previous / path, target)
-            return Placed(path, digest, key, False)
-        except OSError:
-            pass
     target.write_bytes(data)
     return Placed(path, digest, key, True)
 
 
 class SiteWriter:
-    """Collects a build's files in a staging folder; `commit` swaps it in, leaving the context removes it."""
+    """Collects a build's changed files in a staging folder; `commit` puts them in place."""
 
     def __init__(self, out: Path, inputs: str = ""):
         self.out = out.absolute()
@@ -99,6 +149,8 @@ class SiteWriter:
         self.old: dict[str, dict[str, Any]] = {}
         self.foreign: set[str] = set()
         self.rendered = 0  # pages rendered (not reused) in this build
+        self.moving = False  # files are being moved into place: the staging folder must survive
+        self.kept_stale = 0  # previous files kept without checking their inputs (deferred search)
 
     def __enter__(self) -> "SiteWriter":
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -110,16 +162,20 @@ class SiteWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        if not self.moving:  # a journal still needs what is staged; the next build finishes it
+            shutil.rmtree(self.staging, ignore_errors=True)
 
     def _foreign_files(self) -> list[str]:
         if not self.out.is_dir():
             return []
         found = []
-        for path in self.out.rglob("*"):
-            relative = path.relative_to(self.out).as_posix()
-            if (path.is_file() or path.is_symlink()) and relative not in self.old and relative != MANIFEST:
-                found.append(relative)
+        root = str(self.out)
+        for folder, _, names in os.walk(root):
+            prefix = os.path.relpath(folder, root).replace(os.sep, "/")
+            for name in names:
+                relative = name if prefix == "." else f"{prefix}/{name}"
+                if relative not in self.old and relative not in (MANIFEST, JOURNAL):
+                    found.append(relative)
         return sorted(found)
 
     def _claim(self, path: str) -> None:
@@ -129,18 +185,22 @@ class SiteWriter:
             raise DigestgenError(f"two outputs claim the path {path!r}")
 
     def reuse(self, path: str, key: str | None) -> bool:
-        """Hard-link the previous build's file when it was made from the same inputs."""
+        """Keep the previous build's file when it was made from the same inputs."""
         old = self.old.get(path, {})
-        if key is None or old.get("key") != key:
+        if key is None or old.get("key") != key or not (self.out / path).is_file():
             return False
         self._claim(path)
-        target = self.staging / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(self.out / path, target)
-        except OSError:
-            return False
         self.placed[path] = Placed(path, old["sha256"], key, False)
+        return True
+
+    def keep_previous(self, path: str) -> bool:
+        """Keep the previous build's file whatever its inputs were (its old key marks it stale)."""
+        old = self.old.get(path, {})
+        if "sha256" not in old or not (self.out / path).is_file():
+            return False
+        self._claim(path)
+        self.placed[path] = Placed(path, old["sha256"], old.get("key"), False)
+        self.kept_stale += 1
         return True
 
     def put(self, path: str, data: bytes, key: str | None = None) -> None:
@@ -152,16 +212,22 @@ class SiteWriter:
         self.placed[placed.path] = placed
 
     def commit(self, counts: dict[str, int] | None = None) -> int:
-        """Carry foreign files over, write the manifest, swap; return how many files changed."""
-        for relative in sorted(self.foreign):
-            (self.staging / relative).parent.mkdir(parents=True, exist_ok=True)
-            os.link(self.out / relative, self.staging / relative, follow_symlinks=False)
+        """Put the staged files in place and write the manifest; return how many files changed."""
         files = {p.path: {"sha256": p.sha256, "key": p.key} for p in sorted(self.placed.values(), key=lambda p: p.path)}
-        changed = sum(p.written for p in self.placed.values()) + len(set(self.old) - set(self.placed))
-        manifest = {"generator": "digestgen", "inputs": self.inputs, "counts": counts or {}, "files": files}
-        (self.staging / MANIFEST).write_text(json.dumps(manifest, indent=0, sort_keys=True) + "\n", encoding="utf-8")
-        _swap(self.staging, self.out)
-        return changed
+        manifest = json.dumps({"generator": "digestgen", "inputs": self.inputs, "counts": counts or {}, "files": files}, indent=0, sort_keys=True) + "\n"
+        moves = sorted(p.path for p in self.placed.values() if p.written)
+        deletions = sorted(set(self.old) - set(self.placed))
+        if not self.out.exists():
+            (self.staging / MANIFEST).write_text(manifest, encoding="utf-8")
+            os.rename(self.staging, self.out)
+        else:
+            journal = {"staging": str(self.staging), "moves": moves, "deletions": deletions, "manifest": manifest}
+            (self.out / JOURNAL).write_text(json.dumps(journal), encoding="utf-8")
+            self.moving = True
+            _apply(self.staging, self.out, moves, deletions, manifest)
+            (self.out / JOURNAL).unlink()
+            self.moving = False
+        return len(moves) + len(deletions)
 
 
 def write_site(out: Path, files: dict[str, bytes]) -> int:
@@ -170,13 +236,3 @@ def write_site(out: Path, files: dict[str, bytes]) -> int:
         for path, data in sorted(files.items()):
             writer.put(path, data)
         return writer.commit()
-
-
-def _swap(staging: Path, out: Path) -> None:
-    if not out.exists():
-        os.rename(staging, out)
-        return
-    previous = out.parent / f".{out.name}.old-{os.getpid()}"
-    os.rename(out, previous)
-    os.rename(staging, out)
-    shutil.rmtree(previous, ignore_errors=True)

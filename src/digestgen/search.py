@@ -2,13 +2,39 @@
 
 The browser's worker loads both files: the index answers queries with short numeric references,
 the store turns a reference into what a result shows. Only the worker parses either file.
+
+A site with `search_shard_threshold` papers or more gets the same index split so that a query
+downloads only what it needs (about 0.8 KB of gzipped index per paper is too much to load whole):
+
+    search/index.json        the manifest: fields, scoring constants, the first term of each shard
+    search/store.json        tags, and how the result store is chunked (no documents)
+    search/shards/N.json     a contiguous range of the sorted vocabulary: for each term its number,
+                             and per field the documents that have it (delta-coded) and how often
+    search/lengths/N.json    the field lengths of LENGTHS_CHUNK documents, a column per field
+    search/terms/L.json      the vocabulary's terms of length L (front-coded), for typo-tolerant terms
+    search/store/N.json      STORE_CHUNK results a file, by reference
+    search/tags/N.json       the references of the papers with tag N (delta-coded), for the tag filter
+    search/dates.json        dates in reference order as runs, for the date filter
+
+The worker rebuilds from the shards a query needs an ordinary lunr index JSON with the same term
+numbers and, from counts and lengths, the same field vector elements lunr.py would have written,
+and hands it to lunr.Index.load: scores equal those of the single index (lunr.js divides by the
+query vector's magnitude only, so a field vector holding just the fetched terms scores the same).
+Every file name follows from the number of papers and tags alone, so a rebuild that changes no
+paper can skip them all.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
+import heapq
+import itertools
 import json
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from lunr.builder import Builder
@@ -17,7 +43,7 @@ from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
 from digestgen import urls
-from digestgen.lunrindex import serialize_index
+from digestgen.lunrindex import TermIndex, TermPostings, serialize_index, term_index
 from digestgen.model import Paper, Site
 from digestgen.views import snippet
 
@@ -27,6 +53,15 @@ TITLE_BOOST = 10
 # Long enough to recognise a paper by its opening, short enough that 10,000 papers stay light.
 STORE_SNIPPET = 160
 STORE_FIELDS = ["title", "path", "date", "tags", "snippet"]
+
+SHARDS_FORMAT = 1
+# Tuned on generated sites of 10,000 and 50,000 papers (bench/search_shards.py): shards of about
+# 25-40 KB gzipped, a store chunk per few results (a result page's ten to fifty hits rarely share
+# one), field lengths in a few dozen files.
+PAPERS_PER_SHARD = 200
+STORE_CHUNK = 4
+LENGTHS_CHUNK = 2000
+LONGEST_TERM_BUCKET = 20  # terms of this length or longer share the last vocabulary file
 
 # lunr.js trims with /^\W+/ and /\W+$/, whose \W is ASCII-only; lunr.py's own trimmer leaves tokens
 # such as "(e.g." untouched, which a browser query could then never reach.
@@ -118,11 +153,14 @@ def build_index_with_lunr_py(site: Site) -> dict[str, Any]:
     return builder.build().serialize()
 
 
-def build_store(site: Site) -> dict[str, Any]:
-    """What a result shows, by reference: title, path, date, tag numbers, snippet."""
-    tags = sorted(site.tags, key=lambda t: t.slug)
-    tag_number = {t.slug: n for n, t in enumerate(tags)}
-    docs = [
+def _store_tags(site: Site) -> list[list[str]]:
+    """[slug, label, path] of every tag; a tag's number is its position here."""
+    return [[t.slug, t.label, urls.tag(t.slug)] for t in sorted(site.tags, key=lambda t: t.slug)]
+
+
+def _store_docs(site: Site) -> list[list[Any]]:
+    tag_number = {slug: n for n, (slug, _label, _path) in enumerate(_store_tags(site))}
+    return [
         [
             p.title,
             urls.paper(p.slug),
@@ -132,7 +170,11 @@ def build_store(site: Site) -> dict[str, Any]:
         ]
         for p in ordered_papers(site)
     ]
-    return {"fields": STORE_FIELDS, "tags": [[t.slug, t.label, urls.tag(t.slug)] for t in tags], "docs": docs}
+
+
+def build_store(site: Site) -> dict[str, Any]:
+    """What a result shows, by reference: title, path, date, tag numbers, snippet."""
+    return {"fields": STORE_FIELDS, "tags": _store_tags(site), "docs": _store_docs(site)}
 
 
 def compact_json(data: Any) -> bytes:
@@ -141,10 +183,181 @@ def compact_json(data: Any) -> bytes:
 
 def search_makers(site: Site) -> list[tuple[str, Callable[[], bytes]]]:
     """The search outputs, each made only when asked: the build reuses unchanged ones."""
-    return [
-        (INDEX_PATH, lambda: compact_json(build_index(site))),
-        (STORE_PATH, lambda: compact_json(build_store(site))),
-    ]
+    if len(site.papers) < site.config.search_shard_threshold:
+        return [
+            (INDEX_PATH, lambda: compact_json(build_index(site))),
+            (STORE_PATH, lambda: compact_json(build_store(site))),
+        ]
+    layout = ShardLayout(len(site.papers), len(site.tags))
+    made = functools.cache(lambda: build_shards(site, layout))  # one computation makes every file
+    return [(path, lambda path=path: made()[path]) for path in layout.paths()]
+
+
+# --- The sharded layout ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardLayout:
+    """Which files a sharded search has: a function of the paper and tag counts only."""
+
+    papers: int
+    tags: int
+
+    @property
+    def shards(self) -> int:
+        return max(1, math.ceil(self.papers / PAPERS_PER_SHARD))
+
+    def paths(self) -> list[str]:
+        return [
+            INDEX_PATH,
+            STORE_PATH,
+            "search/dates.json",
+            *[f"search/shards/{n}.json" for n in range(self.shards)],
+            *[f"search/lengths/{n}.json" for n in range(math.ceil(self.papers / LENGTHS_CHUNK))],
+            *[f"search/terms/{n}.json" for n in range(1, LONGEST_TERM_BUCKET + 1)],
+            *[f"search/store/{n}.json" for n in range(math.ceil(self.papers / STORE_CHUNK))],
+            *[f"search/tags/{n}.json" for n in range(self.tags)],
+        ]
+
+
+def utf16_order(term: str) -> bytes:
+    """JavaScript compares strings by UTF-16 code units; the browser must find terms where we put them."""
+    return term.encode("utf-16-be")
+
+
+def utf16_length(term: str) -> int:
+    return len(term.encode("utf-16-le")) // 2
+
+
+def _deltas(numbers: Iterable[int]) -> list[int]:
+    """Ascending numbers as gaps from the previous one (the first from 0): short, repetitive, gzip-friendly."""
+    previous = 0
+    out = []
+    for number in numbers:
+        out.append(number - previous)
+        previous = number
+    return out
+
+
+def _encode_term(entry: TermPostings) -> str:
+    """[term, number, [gaps, counts] per field], as JSON text."""
+    return compact_json([entry.term, entry.index, *[[_deltas(p), c] for p, c in zip(entry.positions, entry.counts)]]).decode(
+        "utf-8"
+    )
+
+
+def split_evenly(weights: list[int], count: int) -> list[int]:
+    """Start indices of `count` contiguous groups of the weighted items, as even as single items allow.
+
+    The heaviest group of two or more items is halved by weight until there are `count` groups; if
+    there are fewer items than groups, empty groups (starting at 0) come first.
+    """
+    prefix = list(itertools.accumulate(weights, initial=0))
+    heap: list[tuple[int, int, int]] = [(-prefix[-1], 0, len(weights))] if weights else []
+    single: list[tuple[int, int]] = []
+    while heap and len(heap) + len(single) < count:
+        _weight, start, end = heapq.heappop(heap)
+        if end - start < 2:
+            single.append((start, end))
+            continue
+        half = (prefix[start] + prefix[end]) / 2
+        cut = min(max(bisect.bisect_left(prefix, half, start + 1, end), start + 1), end - 1)
+        if cut > start + 1 and half - prefix[cut - 1] < prefix[cut] - half:
+            cut -= 1
+        heapq.heappush(heap, (-(prefix[cut] - prefix[start]), start, cut))
+        heapq.heappush(heap, (-(prefix[end] - prefix[cut]), cut, end))
+    starts = sorted([start for start, _ in single] + [start for _, start, _ in heap])
+    return [0] * (count - len(starts)) + starts
+
+
+def front_coded(terms: list[str]) -> list[str]:
+    """Sorted terms, each as one digit (code units shared with the previous term, at most 9) and the rest."""
+    out = []
+    previous = ""
+    for term in terms:
+        shared = 0
+        while shared < min(len(term), len(previous)) and term[shared] == previous[shared]:
+            shared += 1
+        while utf16_length(term[:shared]) > 9:
+            shared -= 1
+        out.append(f"{utf16_length(term[:shared])}{term[shared:]}")
+        previous = term
+    return out
+
+
+def _shard_file(entries: list[TermPostings], encoded: list[str]) -> bytes:
+    """A shard: its terms, and the idf of each document frequency they have (the browser's log may differ)."""
+    idf = {}
+    for entry in entries:
+        idf.setdefault(sum(len(p) for p in entry.positions), entry.idf)
+    return ('{"idf":%s,"terms":[%s]}' % (compact_json({str(k): idf[k] for k in sorted(idf)}).decode("utf-8"), ",".join(encoded))).encode("utf-8")
+
+
+def _manifest(index: TermIndex, layout: ShardLayout, bounds: list[str]) -> dict[str, Any]:
+    return {
+        "shards": {
+            "format": SHARDS_FORMAT,
+            "version": index.version,
+            "fields": index.fields,
+            "boosts": index.boosts,
+            "k1": index.k1,
+            "b": index.b,
+            "averages": index.averages,
+            "pipeline": index.pipeline,
+            "count": layout.papers,
+            "bounds": bounds,
+            "lengthsChunk": LENGTHS_CHUNK,
+            "longestTermBucket": LONGEST_TERM_BUCKET,
+        }
+    }
+
+
+def _columns(rows: list[list[int]], width: int) -> list[list[int]]:
+    """Per field, the lengths of consecutive documents: a column of similar numbers gzips better than rows."""
+    return [[row[n] for row in rows] for n in range(width)]
+
+
+def _date_runs(docs: list[list[Any]]) -> list[list[Any]]:
+    """Dates in reference order (newest first, so equal dates are neighbours) as [date, how many] runs."""
+    return [[date, len(list(run))] for date, run in itertools.groupby(doc[2] for doc in docs)]
+
+
+def build_shards(site: Site, layout: ShardLayout) -> dict[str, bytes]:
+    """Every file of the sharded search, by output path."""
+    index = term_index(_builder(), index_documents(site))
+    terms = sorted(index.terms, key=lambda entry: utf16_order(entry.term))
+    encoded = [_encode_term(entry) for entry in terms]
+    starts = split_evenly([len(text) for text in encoded], layout.shards)
+    ends = starts[1:] + [len(terms)]
+    bounds = ["" if n == 0 or start >= len(terms) else terms[start].term for n, start in enumerate(starts)]
+    files = {
+        INDEX_PATH: compact_json(_manifest(index, layout, bounds)),
+        **{
+            f"search/shards/{n}.json": _shard_file(terms[start:end], encoded[start:end])
+            for n, (start, end) in enumerate(zip(starts, ends))
+        },
+        **{
+            f"search/lengths/{n}.json": compact_json(_columns(index.lengths[start : start + LENGTHS_CHUNK], len(index.fields)))
+            for n, start in enumerate(range(0, layout.papers, LENGTHS_CHUNK))
+        },
+    }
+    by_length: dict[int, list[str]] = {n: [] for n in range(1, LONGEST_TERM_BUCKET + 1)}
+    for entry in terms:
+        by_length[min(utf16_length(entry.term), LONGEST_TERM_BUCKET)].append(entry.term)
+    files.update({f"search/terms/{n}.json": compact_json(front_coded(words)) for n, words in by_length.items()})
+    docs = _store_docs(site)
+    tags = _store_tags(site)
+    files[STORE_PATH] = compact_json({"fields": STORE_FIELDS, "tags": tags, "count": len(docs), "chunk": STORE_CHUNK})
+    files.update(
+        {f"search/store/{n}.json": compact_json(docs[start : start + STORE_CHUNK]) for n, start in enumerate(range(0, len(docs), STORE_CHUNK))}
+    )
+    files.update(
+        {f"search/tags/{n}.json": compact_json(_deltas(ref for ref, doc in enumerate(docs) if n in doc[3])) for n in range(len(tags))}
+    )
+    files["search/dates.json"] = compact_json(_date_runs(docs))
+    missing = set(layout.paths()) ^ set(files)
+    assert not missing, sorted(missing)[:5]  # the layout promised exactly these names
+    return files
 
 
 def search_outputs(site: Site) -> list[tuple[str, bytes]]:

@@ -2,10 +2,11 @@
 
 The pieces, in the order a change travels through them: the watcher (watchdog) notices a saved
 source file, the change queue waits until the burst of events is over, `build_preview` runs the
-normal build (incremental, into a private temporary folder), `freeze` makes a hard-linked copy of
-the result that no later build touches, and `BuildState` switches the server to that copy and
-bumps the build number that `livereload.js` listens for. A failed build keeps the last good copy
-and turns every HTML response into an error page until a later build succeeds.
+normal build (incremental, into a private temporary folder that the server reads; a build moves
+each changed file in with an atomic rename, after every page has been rendered), and `BuildState`
+bumps the build number that `livereload.js` listens for. The search files are brought up to date
+by a second build right after the changed pages are served. A failed build keeps the last good
+site and turns every HTML response into an error page until a later build succeeds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import errno
 import html
 import ipaddress
-import os
 import re
 import shutil
 import signal
@@ -32,7 +32,7 @@ from urllib.parse import unquote
 from watchdog import events as fs_events
 from watchdog.observers import Observer
 
-from digestgen.build import build_site
+from digestgen.build import BuildCache, BuildResult, build_site
 from digestgen.config import CONFIG_NAME, Config, load_config
 from digestgen.errors import DigestgenError
 from digestgen.theme import default_dir
@@ -44,7 +44,7 @@ EVENTS = INTERNAL + "events"
 SCRIPT = INTERNAL + "livereload.js"
 SCRIPT_FILE = "livereload.js"
 SOURCE_DIRS = ("content", "templates", "static")
-SERVED_PREFIX = "served-"
+SEARCH_AFTER_SECONDS = 1.5  # the search index is rebuilt once edits have paused this long
 QUIET_SECONDS = 0.15  # a burst of file events is over after this long without a new one
 KEEPALIVE_SECONDS = 15.0
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -256,10 +256,14 @@ class ChangeQueue:
         with self._condition:
             return self._last is not None
 
-    def next_burst(self) -> list[str] | None:
-        """Block until a burst is over and return its paths; None when stopping."""
+    def next_burst(self, idle: float | None = None) -> list[str] | None:
+        """Block until a burst is over and return its paths; None when stopping.
+
+        With `idle`, return [] when nothing at all happened for that many seconds.
+        """
         with self._condition:
-            self._condition.wait_for(lambda: self._stopped or self._last is not None)
+            if not self._condition.wait_for(lambda: self._stopped or self._last is not None, idle):
+                return []
             while not self._stopped:
                 assert self._last is not None
                 remaining = self._last + self._quiet - time.monotonic()
@@ -381,28 +385,18 @@ def _text(path: str | bytes) -> str:
 # ---------------------------------------------------------------- building
 
 
-def build_preview(site: Path, out: Path, base_url: str | None, warn: Say) -> Config:
-    """One full build into `out`, exactly as `digestgen build` would write it plus the reload script."""
+def build_preview(site: Path, out: Path, base_url: str | None, warn: Say, cache: BuildCache, defer_search: bool) -> BuildResult:
+    """A build into `out`, exactly as `digestgen build` would write it plus the reload script.
+
+    Builds replace changed files one atomic rename at a time and never rewrite a file in place, so
+    the server reads `out` directly. With `defer_search`, the search files may lag one build behind.
+    """
     config, _ = load_config(site, base_url)  # the base path decides the script's URL
     # One process: forking a process that runs server and watcher threads can deadlock.
-    result = build_site(site, out=out, base_url=base_url, warn=warn, extra_scripts=(script_url(config.base_path),), workers=1)
-    return result.config
-
-
-def freeze(build: Path, target: Path) -> None:
-    """A hard-linked copy of a finished build, which the server reads while the next build runs.
-
-    Builds never change a file in place (they link unchanged files into a new folder and swap),
-    so the copy stays exactly as it was, and the build folder keeps what incremental builds reuse.
-    """
-    partial = target.with_name(f".{target.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    for folder, _, names in os.walk(build):
-        relative = Path(folder).relative_to(build)
-        (partial / relative).mkdir(parents=True, exist_ok=True)
-        for name in names:
-            os.link(Path(folder) / name, partial / relative / name, follow_symlinks=False)
-    os.rename(partial, target)
+    return build_site(
+        site, out=out, base_url=base_url, warn=warn, extra_scripts=(script_url(config.base_path),),
+        workers=1, cache=cache, defer_search=defer_search,
+    )
 
 
 def error_page(message: str, number: int, base_path: str) -> bytes:
@@ -646,6 +640,8 @@ class Preview:
         self.httpd: PreviewServer | None = None
         self._threads: list[threading.Thread] = []
         self._last_warnings: list[str] = []
+        self.cache = BuildCache()
+        self.search_stale = False  # the served search files lag behind the pages
 
     # --- lifecycle
 
@@ -695,8 +691,12 @@ class Preview:
     # --- building
 
     def _rebuild_loop(self) -> None:
-        while (paths := self.changes.next_burst()) is not None:
-            self.rebuild(paths)
+        """Rebuild after each burst; bring the search files up to date once edits pause."""
+        while (paths := self.changes.next_burst(SEARCH_AFTER_SECONDS if self.search_stale else None)) is not None:
+            if paths:
+                self.rebuild(paths)
+            elif self.search_stale:
+                self._update_search(self.workdir / "site")
 
     def rebuild(self, changed: list[str]) -> Snapshot:
         """Build, then switch the server to a frozen copy of the result; a failure keeps the last good one."""
@@ -704,12 +704,12 @@ class Preview:
         self.watcher.sync()  # folders created since the last build are watched before we read them
         previous = self.state.current()
         number = previous.number + 1
-        served = self.workdir / f"{SERVED_PREFIX}{number}"
+        served = self.workdir / "site"
         warnings: list[str] = []
         started = time.perf_counter()
         try:
-            config = build_preview(self.site, self.workdir / "site", self.base_url, warnings.append)
-            freeze(self.workdir / "site", served)
+            result = build_preview(self.site, served, self.base_url, warnings.append, self.cache, defer_search=True)
+            config = result.config
         except DigestgenError as exc:
             return self._failed(previous, number, str(exc))
         except Exception as exc:  # noqa: BLE001 -- a bug must not stop the preview; say what it was
@@ -718,9 +718,20 @@ class Preview:
         self.watcher.use_config(config)
         snapshot = Snapshot(number, served, number, config.base_path)
         self.state.publish(snapshot)
-        self._prune(keep={served, previous.root})
         self.say(f"{_describe(changed)}built in {time.perf_counter() - started:.2f} s (build {number})")
+        # The search files catch up when edits pause (at once for the first build).
+        self.search_stale = bool(result.counts.get("search_deferred"))
+        if self.search_stale and previous.root is None:
+            self._update_search(served)
         return snapshot
+
+    def _update_search(self, served: Path) -> None:
+        """Bring the search files up to date after the changed pages are already being served."""
+        self.search_stale = False
+        try:
+            build_preview(self.site, served, self.base_url, lambda message: None, self.cache, defer_search=False)
+        except DigestgenError as exc:
+            self.tell(f"digestgen: error: {exc}")
 
     def _failed(self, previous: Snapshot, number: int, message: str) -> Snapshot:
         snapshot = replace(previous, number=number, error=message)
@@ -743,13 +754,6 @@ class Preview:
             if message not in self._last_warnings:
                 self.warn(message)
         self._last_warnings = warnings
-
-    def _prune(self, keep: set[Path | None]) -> None:
-        """Drop older copies; the previous one stays for requests that started before the switch."""
-        assert self.workdir is not None
-        for folder in self.workdir.glob(f"{SERVED_PREFIX}*"):
-            if folder not in keep:
-                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _describe(changed: list[str]) -> str:

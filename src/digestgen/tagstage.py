@@ -8,7 +8,7 @@ from pathlib import Path
 from digestgen.config import Config
 from digestgen.errors import DigestgenError
 from digestgen.frontmatter import YamlError, load_yaml
-from digestgen.model import Site, Tag, TagEvidence
+from digestgen.model import Paper, Site, Tag, TagEvidence
 from digestgen.tagging import Taxonomy, TaxonomyError, default_taxonomy, match_tags, parse_taxonomy
 
 
@@ -31,18 +31,19 @@ def load_taxonomy(site_dir: Path, config: Config) -> Taxonomy:
         raise DigestgenError(str(exc)) from None
 
 
-def tag_site(site: Site, taxonomy: Taxonomy) -> Site:
-    """Hand-written tags come first and are kept; automatic ones follow, with their evidence."""
+def tag_site(site: Site, taxonomy: Taxonomy, cache: dict[tuple[str, str], tuple] | None = None) -> Site:
+    """Hand-written tags come first and are kept; automatic ones follow, with their evidence.
+
+    `cache`, kept by a long-lived caller, remembers each paper's matches by its fingerprint.
+    """
+    rules_key = repr(taxonomy.rules) if cache is not None else ""
     papers = {}
     members: dict[str, list[str]] = {}
     written: dict[str, str] = {}
     for slug, paper in site.papers.items():
         for tag, label in zip(paper.manual_tags, paper.manual_labels):
             written.setdefault(tag, label)
-        matches = match_tags(paper.title, paper.text, taxonomy)
-        automatic = [m.tag for m in matches if m.tag not in paper.manual_tags]
-        tags = paper.manual_tags + tuple(automatic)
-        evidence = tuple(TagEvidence(m.tag, m.phrase, m.field, m.excerpt) for m in matches if m.tag in automatic)
+        tags, evidence = _tagging(paper, taxonomy, rules_key, cache)
         papers[slug] = dataclasses.replace(paper, tags=tags, evidence=evidence)
         for tag in tags:
             members.setdefault(tag, []).append(slug)
@@ -51,6 +52,22 @@ def tag_site(site: Site, taxonomy: Taxonomy) -> Site:
         for slug, slugs in sorted(members.items())
     ]
     return Site.create(site.config, papers, list(site.digests), tags)
+
+
+def _tagging(
+    paper: Paper, taxonomy: Taxonomy, rules_key: str, cache: dict | None
+) -> tuple[tuple[str, ...], tuple[TagEvidence, ...]]:
+    """A paper's tags (hand-written first) and the evidence for the automatic ones."""
+    key = (paper.fingerprint, rules_key)
+    if cache is not None and key in cache:
+        return cache[key]
+    matches = match_tags(paper.title, paper.text, taxonomy)
+    automatic = [m.tag for m in matches if m.tag not in paper.manual_tags]
+    evidence = tuple(TagEvidence(m.tag, m.phrase, m.field, m.excerpt) for m in matches if m.tag in automatic)
+    result = (paper.manual_tags + tuple(automatic), evidence)
+    if cache is not None:
+        cache[key] = result
+    return result
 
 
 def _label(tag: str, taxonomy: Taxonomy, written: dict[str, str]) -> str:
