@@ -172,3 +172,20 @@ def test_csp_meta_can_be_turned_off(tmp_path):
     (site / "digestgen.yaml").write_text((site / "digestgen.yaml").read_text().replace("csp_meta: true", "csp_meta: false"))
     out = build(site, tmp_path / "out", "https://example.org/")
     assert "Content-Security-Policy" not in (out / "index.html").read_text()
+
+
+@pytest.mark.browser
+def test_search_works_under_the_netlify_csp_header(seed_built_sub, serve_static, browser):
+    """The policy netlify.toml sends, as a real header: the theme and search must need nothing more."""
+    headers = {h["for"]: h["values"] for h in netlify()["headers"]}["/*"]
+    server = serve_static(seed_built_sub, "/repo/", {"Content-Security-Policy": headers["Content-Security-Policy"]})
+    page = browser.new_page()
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    page.add_init_script("window.__violations = []; document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    page.goto(server.url + "search/?q=tracking")
+    page.wait_for_selector("#results li", timeout=15000)
+    assert "PVT++" in page.inner_text("#results")
+    assert page.evaluate("window.__violations") == []
+    assert [m for m in messages if "Content Security Policy" in m] == []
+    page.close()
