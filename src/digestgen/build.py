@@ -17,7 +17,7 @@ from digestgen.load import load_site
 from digestgen.model import Site
 from digestgen.output import Placed, SiteWriter, check_output_dir, read_manifest
 from digestgen.pages import PageJob, plan_pages
-from digestgen.render import make_environment, render_into, site_globals
+from digestgen.render import Task, make_environment, page_task, render_into, site_globals
 from digestgen.search import search_makers
 from digestgen.tagstage import load_taxonomy, tag_site
 from digestgen.theme import Asset, collect_assets, default_dir
@@ -154,29 +154,22 @@ def render_site(
     started = time.perf_counter()
     jobs = plan_pages(site, links, markdown_renderer())
     env = make_environment(site_dir / "templates")
-    counter = _Progress(len(jobs), progress)
+    globals_ = site_globals(site.config, links, assets, extra_scripts)
     papers = dict(site.papers)
-    keyed = [(job, job.key(key, papers)) for job in jobs]
-    writer.rendered = render_into(writer, env, keyed, site_globals(site.config, links, assets, extra_scripts), workers, counter.tick)
-    timings["render"] = time.perf_counter() - started
     every_paper = content_key(key, site)
-    started = time.perf_counter()
-    for path, make in search_makers(site):
-        if not (defer_search and writer.keep_previous(path)):
-            _put_unless_unchanged(writer, path, f"{every_paper}:{path}", make)
-    timings["search"] = time.perf_counter() - started
-    for path, make in _site_wide_outputs(site, links, jobs):
-        if not (defer_search and writer.keep_previous(path)):
-            _put_unless_unchanged(writer, path, f"{every_paper}:{path}", make)
+    # The longest task first: workers take tasks in order, so the search index starts at once.
+    site_wide = [Task(path, f"{every_paper}:{path}", make, "search") for path, make in search_makers(site)]
+    site_wide += [Task(path, f"{every_paper}:{path}", make, "feeds") for path, make in _site_wide_outputs(site, links, jobs)]
+    tasks = [task for task in site_wide if not (defer_search and writer.keep_previous(task.path))]
+    tasks += [page_task(env, job, job.key(key, papers), globals_) for job in jobs]
+    counter = _Progress(len(tasks), progress)
+    spent = render_into(writer, tasks, workers, counter.tick)
+    timings["render+search"] = time.perf_counter() - started
+    timings.update({f"{kind} (cpu)": round(seconds, 3) for kind, seconds in sorted(spent.items())})
     writer.put(".nojekyll", b"")
     for asset in assets.values():
         writer.put(asset.output, asset.data)
     return {}, len(jobs)
-
-
-def _put_unless_unchanged(writer: SiteWriter, path: str, key: str, make: Callable[[], bytes]) -> None:
-    if not writer.reuse(path, key):
-        writer.put(path, make(), key)
 
 
 class _MemoryWriter(SiteWriter):

@@ -104,7 +104,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str, errors: list[str], warn
 def _check_values(config: Config, errors: list[str]) -> None:
     parts = urlsplit(config.base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        errors.append(f"base_url must be an absolute http(s) URL such as https://example.org/, not {config.base_url!r}")
+        errors.append(f"base_url must be an absolute http(s) URL such as https://example.org/, not {config.base_url!r} (or pass --base-url URL)")
     if config.newsletter.smtp.security not in ("starttls", "ssl", "none"):
         errors.append("newsletter.smtp.security must be starttls, ssl or none")
     if config.taxonomy is not None and not isinstance(config.taxonomy, (str, dict)):

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import selectors
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -87,84 +91,115 @@ def render_pages(
     return rendered
 
 
+@dataclass(frozen=True)
+class Task:
+    """One output file to make: its path, the key of its inputs, and how to make its bytes."""
+
+    path: str
+    key: str | None
+    make: Callable[[], bytes]
+    kind: str = "page"
+
+
+def page_task(env: jinja2.Environment, job: PageJob, key: str | None, globals_: dict[str, Any]) -> Task:
+    return Task(job.output, key, lambda: render_page(env, job, globals_))
+
+
 def render_into(
-    writer: SiteWriter,
-    env: jinja2.Environment,
-    jobs: list[tuple[PageJob, str | None]],
-    globals_: dict[str, Any],
-    workers: int = 1,
-    tick: Callable[[], None] = lambda: None,
-) -> int:
-    """Render (job, key) pairs into the writer, reusing unchanged pages; return how many were rendered."""
+    writer: SiteWriter, tasks: list[Task], workers: int = 1, tick: Callable[[], None] = lambda: None
+) -> dict[str, float]:
+    """Make every task whose output is not reusable; return seconds spent per kind of task."""
     todo = []
-    for job, key in jobs:
-        if writer.reuse(job.output, key):
+    for task in tasks:
+        if writer.reuse(task.path, task.key):
             tick()
         else:
-            todo.append((job, key))
+            todo.append(task)
+    writer.rendered += sum(task.kind == "page" for task in todo)
     if workers > 1 and len(todo) >= PARALLEL_THRESHOLD:
-        _render_forked(writer, env, todo, globals_, workers, tick)
-    else:
-        for job, key in todo:
-            writer.put(job.output, render_page(env, job, globals_), key)
-            tick()
-    return len(todo)
+        return _make_forked(writer, todo, workers, tick)
+    spent: dict[str, float] = {}
+    for task in todo:
+        started = time.perf_counter()
+        writer.put(task.path, task.make(), task.key)
+        spent[task.kind] = spent.get(task.kind, 0.0) + time.perf_counter() - started
+        tick()
+    return spent
 
 
 PARALLEL_THRESHOLD = 100  # below this, forking costs more than it saves
 
 
-def _render_forked(
-    writer: SiteWriter,
-    env: jinja2.Environment,
-    todo: list[tuple[PageJob, str | None]],
-    globals_: dict[str, Any],
-    workers: int,
-    tick: Callable[[], None],
-) -> None:
-    """Render in forked children that share the loaded site; each sends back one line per page."""
-    for job, _ in todo:
-        writer._claim(job.output)
-    children = []
-    for worker in range(workers):
+def _make_forked(writer: SiteWriter, todo: list[Task], workers: int, tick: Callable[[], None]) -> dict[str, float]:
+    """Make tasks in forked children that share the loaded site.
+
+    Children take the next task from a shared counter, so a long task (the search index) does not
+    hold up the others, and each reports one line per file; the parent reads all pipes as they come.
+    """
+    for task in todo:
+        writer._claim(task.path)
+    counter = multiprocessing.get_context("fork").Value("i", 0)
+    streams: dict[int, tuple[int, Any]] = {}
+    for _ in range(min(workers, len(todo))):
         read_end, write_end = os.pipe()
         pid = os.fork()
-        if pid == 0:  # child: render every workers-th page, report, and leave without cleanup
+        if pid == 0:  # child: work, report, and leave without running the parent's cleanup
             os.close(read_end)
-            os._exit(_child(writer, env, todo[worker::workers], globals_, write_end))
+            os._exit(_child(writer, todo, counter, write_end))
         os.close(write_end)
-        children.append((pid, os.fdopen(read_end, "r", encoding="utf-8")))
-    errors = []
-    for pid, stream in children:
-        for line in stream:
-            record = json.loads(line)
-            if "error" in record:
-                errors.append(record["error"])
-            else:
-                writer.record(Placed(record["path"], record["sha256"], record["key"], record["written"]))
-                tick()
-        stream.close()
-        os.waitpid(pid, 0)
+        streams[read_end] = (pid, os.fdopen(read_end, "r", encoding="utf-8"))
+    spent: dict[str, float] = {}
+    errors = _collect(writer, streams, spent, tick)
     if errors:
         raise DigestgenError(errors[0])
-    missing = [job.output for job, _ in todo if job.output not in writer.placed]
+    missing = [task.path for task in todo if task.path not in writer.placed]
     if missing:
         raise DigestgenError(f"a rendering process stopped before writing {missing[0]}")
+    return spent
 
 
-def _child(
-    writer: SiteWriter, env: jinja2.Environment, share: list[tuple[PageJob, str | None]], globals_: dict[str, Any], fd: int
-) -> int:
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+def _collect(writer: SiteWriter, streams: dict[int, tuple[int, Any]], spent: dict[str, float], tick: Callable[[], None]) -> list[str]:
+    errors: list[str] = []
+    with selectors.DefaultSelector() as selector:
+        for fd, (_, stream) in streams.items():
+            selector.register(stream, selectors.EVENT_READ)
+        while selector.get_map():
+            for selected, _ in selector.select():
+                line = selected.fileobj.readline()
+                if not line:
+                    selector.unregister(selected.fileobj)
+                    continue
+                record = json.loads(line)
+                if "error" in record:
+                    errors.append(record["error"])
+                    continue
+                writer.record(Placed(record["path"], record["sha256"], record["key"], record["written"]))
+                spent[record["kind"]] = spent.get(record["kind"], 0.0) + record["seconds"]
+                tick()
+    for pid, stream in streams.values():
+        stream.close()
+        os.waitpid(pid, 0)
+    return errors
+
+
+def _child(writer: SiteWriter, todo: list[Task], counter: Any, fd: int) -> int:
+    with os.fdopen(fd, "w", encoding="utf-8", buffering=1) as out:
         try:
-            for job, key in share:
-                data = render_page(env, job, globals_)
-                placed = place(writer.staging, writer.out, writer.old.get(job.output, {}), job.output, data, key)
-                out.write(json.dumps({"path": placed.path, "sha256": placed.sha256, "key": placed.key, "written": placed.written}) + "\n")
+            while True:
+                with counter.get_lock():
+                    index = counter.value
+                    counter.value += 1
+                if index >= len(todo):
+                    return 0
+                task = todo[index]
+                started = time.perf_counter()
+                placed = place(writer.staging, writer.out, writer.old.get(task.path, {}), task.path, task.make(), task.key)
+                record = {"path": placed.path, "sha256": placed.sha256, "key": placed.key, "written": placed.written,
+                          "kind": task.kind, "seconds": time.perf_counter() - started}
+                out.write(json.dumps(record) + "\n")
         except DigestgenError as exc:
             out.write(json.dumps({"error": str(exc)}) + "\n")
             return 1
         except BaseException as exc:  # a bug in a child must still reach the parent as one line
             out.write(json.dumps({"error": f"internal error while rendering: {type(exc).__name__}: {exc}"}) + "\n")
             return 1
-    return 0
