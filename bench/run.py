@@ -7,7 +7,8 @@ latency, sizes — and, where installed, Hugo and MkDocs on the same corpus in t
 
 Every figure is the median of --runs runs. Results are printed as a Markdown table and written
 to bench/out/results.json. Hugo comes from Debian's `hugo` package, MkDocs from PyPI (`mkdocs`);
-a missing one is skipped and said so.
+Pagefind (npm's `pagefind` package; point DIGESTGEN_BENCH_PAGEFIND at its binary) indexes
+Hugo's output. A missing tool is skipped.
 """
 
 from __future__ import annotations
@@ -142,6 +143,51 @@ def hugo_site(site: Path, target: Path) -> Path:
     return target
 
 
+def hugo_server_edit_latency(hugo: Path, runs: int) -> list[float]:
+    """Seconds from saving an edited page to `hugo server` serving it (rendered to memory, its default)."""
+    port = 18000 + os.getpid() % 1000
+    process = subprocess.Popen(["hugo", "server", "--port", str(port), "--bind", "127.0.0.1", "--disableLiveReload"], cwd=hugo,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 900
+        while time.time() < deadline and "Web Server is available" not in (process.stdout.readline() or "Web Server is available"):
+            pass
+        time.sleep(1.0)
+        papers = sorted((hugo / "content" / "papers").glob("*.md"))
+        latencies = []
+        for attempt in range(runs):
+            paper = papers[len(papers) // 2 + attempt]
+            title = f"Hugo edited {attempt} {time.time_ns()}"
+            text = paper.read_text(encoding="utf-8")
+            front, _, body = text[4:].partition("\n---\n")
+            data = json.loads(front)
+            data["title"] = title
+            paper.write_text("---\n" + json.dumps(data) + "\n---\n" + body, encoding="utf-8")
+            started = time.perf_counter()
+            while time.perf_counter() - started < 120:
+                try:
+                    if title in urllib.request.urlopen(f"http://127.0.0.1:{port}/papers/{paper.stem}/", timeout=5).read().decode():
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.01)
+            latencies.append(time.perf_counter() - started)
+            time.sleep(1.0)
+        return latencies
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def pagefind_command() -> list[str] | None:
+    """Pagefind, from PATH or DIGESTGEN_BENCH_PAGEFIND (npm's `pagefind` package ships the binary)."""
+    found = os.environ.get("DIGESTGEN_BENCH_PAGEFIND") or shutil.which("pagefind")
+    return [found] if found else None
+
+
 def mkdocs_site(site: Path, target: Path) -> Path:
     """The same papers as an MkDocs site whose lunr index is prebuilt with lunr.py."""
     from digestgen.frontmatter import read_front_matter, unescape_markdown
@@ -168,7 +214,10 @@ def bench_size(count: int, runs: int, work: Path, with_hugo: bool, with_mkdocs: 
     listings = sorted(str(p) for p in (folder / "listings").glob("*.txt"))
     ingest = timed([*DIGESTGEN, "ingest", *listings, "--site", str(site)])
     results: dict = {"papers": count, "ingest_s": ingest["wall"]}
-    fulls = [build(site, folder / "out", force=True) for _ in range(runs)]
+    fulls = []
+    for _ in range(runs):  # a cold build each time: nothing to reuse
+        shutil.rmtree(folder / "out", ignore_errors=True)
+        fulls.append(build(site, folder / "out", force=True))
     results["build_wall_s"] = median([f["wall"] for f in fulls])
     results["build_cpu_s"] = median([f["cpu"] for f in fulls])
     results["build_peak_mb"] = max(f["peak_mb"] for f in fulls)
@@ -190,6 +239,12 @@ def bench_size(count: int, runs: int, work: Path, with_hugo: bool, with_mkdocs: 
         results["hugo"] = [timed(["hugo", "--quiet", "-d", str(folder / "hugo-out")], cwd=hugo) for _ in range(runs)]
         results["hugo_wall_s"] = median([h["wall"] for h in results["hugo"]])
         results["hugo_peak_mb"] = max(h["peak_mb"] for h in results["hugo"])
+        pagefind = pagefind_command()
+        if pagefind:
+            runs_pf = [timed([*pagefind, "--site", str(folder / "hugo-out"), "--quiet"]) for _ in range(runs)]
+            results["pagefind_wall_s"] = median([r["wall"] for r in runs_pf])
+            results["pagefind_peak_mb"] = max(r["peak_mb"] for r in runs_pf)
+        results["hugo_server_edit_s"] = median(hugo_server_edit_latency(hugo, runs))
     if with_mkdocs and shutil.which("mkdocs") or (with_mkdocs and Path(PYTHON).with_name("mkdocs").exists()):
         docs = mkdocs_site(site, folder / "mkdocs")
         mkdocs = str(Path(PYTHON).with_name("mkdocs")) if Path(PYTHON).with_name("mkdocs").exists() else "mkdocs"
@@ -211,7 +266,9 @@ def table(all_results: list[dict]) -> str:
         ("one edited paper, build (s)", "one_edit_build_s"), ("pages re-rendered for it", "one_edit_rendered_pages"),
         ("one edited paper, under serve (s)", "serve_edit_s"), ("output (MB)", "output_mb"),
         ("search files raw (MB)", "search_raw_mb"), ("search files gzip (MB)", "search_gzip_mb"),
-        ("Hugo build (s)", "hugo_wall_s"), ("Hugo peak memory (MB)", "hugo_peak_mb"), ("MkDocs + lunr.py build (s)", "mkdocs_wall_s"),
+        ("Hugo build (s)", "hugo_wall_s"), ("Hugo peak memory (MB)", "hugo_peak_mb"),
+        ("Pagefind on Hugo's output (s)", "pagefind_wall_s"), ("Pagefind peak memory (MB)", "pagefind_peak_mb"),
+        ("one edited page under hugo server (s)", "hugo_server_edit_s"), ("MkDocs + lunr.py build (s)", "mkdocs_wall_s"),
     ]
     head = "| | " + " | ".join(f"{r['papers']:,} papers" for r in all_results) + " |"
     lines = [head, "|---" * (len(all_results) + 1) + "|"]
@@ -226,6 +283,11 @@ def table(all_results: list[dict]) -> str:
         lines.append(f"\nStages at {r['papers']:,} papers (s): {stages}.")
         if r.get("hugo_wall_s"):
             lines.append(f"digestgen / Hugo build time at {r['papers']:,}: {r['build_wall_s'] / r['hugo_wall_s']:.2f}×.")
+        if r.get("pagefind_wall_s"):
+            floor = r["hugo_wall_s"] + r["pagefind_wall_s"]
+            lines.append(f"(Hugo + Pagefind) / digestgen at {r['papers']:,}: {floor / r['build_wall_s']:.2f}×.")
+        if r.get("hugo_server_edit_s"):
+            lines.append(f"hugo server / digestgen serve, one edit at {r['papers']:,}: {r['hugo_server_edit_s'] / r['serve_edit_s']:.2f}×.")
         if r.get("mkdocs_wall_s"):
             lines.append(f"MkDocs + lunr.py / digestgen at {r['papers']:,}: {r['mkdocs_wall_s'] / r['build_wall_s']:.1f}×.")
     return "\n".join(lines)

@@ -246,7 +246,7 @@ def build_site(
     """Load, tag, render and write a site; nothing is replaced unless every stage succeeds.
 
     Pages whose inputs did not change are reused from the previous build, and a build whose
-    inputs did not change at all stops after checking them. `workers` rendering processes are
+    inputs did not change at all stops after checking them; `force` makes everything again. `workers` rendering processes are
     forked (default: one per core); a multi-threaded caller such as `serve` passes 1, keeps a
     `cache` between builds, and may `defer_search`: keep the previous search files, feeds,
     sitemap and papers.json, possibly stale, so that changed pages appear sooner (a following
@@ -265,7 +265,7 @@ def build_site(
         return BuildResult(out, config, counts, time.perf_counter() - started)
     timings: dict[str, float] = {}
     site = load_and_tag(site_dir, config, timings, cache)
-    with SiteWriter(out, "" if defer_search else fingerprint) as writer:
+    with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force) as writer:
         _, pages = render_site(site_dir, site, timings, progress, extra_scripts, writer, workers or default_workers(), defer_search)
         write_started = time.perf_counter()
         counts = {"papers": len(site.papers), "digests": len(site.digests), "tags": len(site.tags), "pages": pages,

@@ -78,11 +78,12 @@ def ingest(files: tuple[str, ...], date: dt.date | None, site: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default: SITE/_site).")
 @click.option("--base-url", help="Override base_url from the configuration.")
 @click.option("--explain-tags", is_flag=True, help="Print why each paper got each automatic tag.")
-def build(site: Path, out: Path | None, base_url: str | None, explain_tags: bool) -> None:
+@click.option("--force", is_flag=True, help="Make every page again instead of reusing unchanged ones.")
+def build(site: Path, out: Path | None, base_url: str | None, explain_tags: bool, force: bool) -> None:
     """Render the site into _site/ (or --out)."""
     from digestgen.build import build_site
 
-    result = build_site(site, out=out, base_url=base_url, warn=warn, progress=sys.stderr.isatty(), force=explain_tags)
+    result = build_site(site, out=out, base_url=base_url, warn=warn, progress=sys.stderr.isatty(), force=force or explain_tags)
     if explain_tags:
         from digestgen.tagstage import explain
 

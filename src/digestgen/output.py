@@ -141,9 +141,10 @@ def place(staging: Path, previous: Path, old: dict[str, Any], path: str, data: b
 class SiteWriter:
     """Collects a build's changed files in a staging folder; `commit` puts them in place."""
 
-    def __init__(self, out: Path, inputs: str = ""):
+    def __init__(self, out: Path, inputs: str = "", trust_previous: bool = True):
         self.out = out.absolute()
         self.inputs = inputs
+        self.trust_previous = trust_previous  # False: make every file again (it is moved only if its bytes differ)
         self.staging = self.out.parent / f".{self.out.name}.new-{os.getpid()}"
         self.placed: dict[str, Placed] = {}
         self.old: dict[str, dict[str, Any]] = {}
@@ -187,7 +188,7 @@ class SiteWriter:
     def reuse(self, path: str, key: str | None) -> bool:
         """Keep the previous build's file when it was made from the same inputs."""
         old = self.old.get(path, {})
-        if key is None or old.get("key") != key or not (self.out / path).is_file():
+        if not self.trust_previous or key is None or old.get("key") != key or not (self.out / path).is_file():
             return False
         self._claim(path)
         self.placed[path] = Placed(path, old["sha256"], key, False)
