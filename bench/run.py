@@ -299,11 +299,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-hugo", action="store_true")
     parser.add_argument("--no-mkdocs", action="store_true")
+    parser.add_argument("--mkdocs-max", type=int, default=10000, help="Skip MkDocs above this many papers (it takes minutes).")
     parser.add_argument("--work", type=Path, help="Scratch folder (default: a temporary one, removed at the end).")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="digestgen-bench-"))
     try:
-        results = [bench_size(int(n), args.runs, work, not args.no_hugo, not args.no_mkdocs) for n in args.sizes.split(",")]
+        results = [
+            bench_size(int(n), args.runs, work, not args.no_hugo, not args.no_mkdocs and int(n) <= args.mkdocs_max)
+            for n in args.sizes.split(",")
+        ]
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
