@@ -168,7 +168,7 @@ def test_failed_build_leaves_the_previous_site(tmp_path):
     result = run("build", "--site", str(site))
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "missing_value" in result.stderr
     assert tree(first) == before
-    assert not list(first.parent.glob("._site.*"))
+    assert not list(first.parent.glob("._site.new-*"))
 
 
 def test_build_killed_while_moving_files_is_finished_by_the_next_build(tmp_path, monkeypatch):
@@ -191,7 +191,7 @@ def test_build_killed_while_moving_files_is_finished_by_the_next_build(tmp_path,
     monkeypatch.setattr(output.os, "replace", real_replace)
     assert (out / output.JOURNAL).is_file()
     build_site(site)
-    assert not (out / output.JOURNAL).exists() and not list(out.parent.glob("._site.*"))
+    assert not (out / output.JOURNAL).exists() and not list(out.parent.glob("._site.new-*"))
     build_site(site, out=tmp_path / "clean")
     assert tree(out) == tree(tmp_path / "clean")
 
@@ -265,3 +265,31 @@ def test_html_is_valid_according_to_the_nu_checker(seed_built_sub, tmp_path):
     pages += sorted(str(p) for p in seed_built_sub.rglob("papers/*/index.html"))[:10]
     result = subprocess.run(["java", "-jar", jar, "--errors-only", "--format", "text", *pages], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[:3000]
+
+
+def test_force_repairs_an_output_file_changed_by_hand(tmp_path):
+    site = copy_repo_site(tmp_path / "site")
+    out = build_site(site).out
+    expected = (out / "archive" / "index.html").read_bytes()
+    (out / "archive" / "index.html").write_text("scribbled over")
+    build_site(site, force=True)
+    assert (out / "archive" / "index.html").read_bytes() == expected
+
+
+def test_a_manifest_naming_files_outside_the_output_is_not_believed(tmp_path):
+    site = copy_repo_site(tmp_path / "site")
+    out = tmp_path / "out"
+    out.mkdir()
+    notes = site / "NOTES.txt"
+    notes.write_text("mine")
+    (out / output.MANIFEST).write_text(json.dumps({"files": {"../site/NOTES.txt": {"sha256": "x"}, "/etc/hostname": {}}}))
+    build_site(site, out=out)
+    assert notes.read_text() == "mine"
+
+
+def test_two_builds_of_one_folder_at_once_are_refused(tmp_path):
+    site = copy_repo_site(tmp_path / "site")
+    out = build_site(site).out
+    with output.SiteWriter(out):
+        with pytest.raises(DigestgenError, match="another digestgen build"):
+            build_site(site, force=True)

@@ -118,3 +118,22 @@ def test_the_fast_yaml_emitter_writes_the_same_text_as_the_reference_one(data):
     from digestgen.frontmatter import dump_yaml
 
     assert dump_yaml(data, fast=True) == dump_yaml(data, fast=False)
+
+
+def test_a_paper_file_name_that_is_not_a_slug_is_refused(tmp_path):
+    site = copy_repo_site(tmp_path / "site")
+    victim = sorted((site / "content" / "papers").glob("*.md"))[0]
+    victim.rename(site / "content" / "papers" / "...md")
+    config, _ = parse_config({}, "test")
+    with pytest.raises(DigestgenError, match="may only use a-z, 0-9 and '-'"):
+        load_site(site, config)
+
+
+def test_odd_link_kinds_and_scalar_digests_do_not_crash(tmp_path):
+    site = copy_repo_site(tmp_path / "site")
+    victim = sorted((site / "content" / "papers").glob("*.md"))[0]
+    text = victim.read_text()
+    victim.write_text(re.sub(r"links: .*?\ndigests:", "links:\n- kind: [x]\n  url: https://example.org/\ndigests:", text, count=1, flags=re.S))
+    config, _ = parse_config({}, "test")
+    paper = load_site(site, config).papers[victim.stem]
+    assert [(link.kind, link.url) for link in paper.links] == [("project", "https://example.org/")]

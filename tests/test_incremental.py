@@ -114,3 +114,12 @@ def test_a_template_error_in_a_worker_is_one_clear_line(tmp_path, monkeypatch):
     result = subprocess.run([sys.executable, "-m", "digestgen", "build", "--site", str(site)], capture_output=True, text=True, env={**__import__("os").environ, "DIGESTGEN_JOBS": "2"})
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "nope" in result.stderr
     assert not (site / "_site").exists()
+
+
+def test_a_new_daily_listing_renders_its_pages_not_the_whole_site(built, tmp_path):
+    listing = FIXTURES / "site" / "listings" / "2025-10-30.txt"
+    subprocess.run([sys.executable, "-m", "digestgen", "ingest", str(listing), "--date", "2025-11-02", "--site", str(built)], check=True, capture_output=True)
+    result = build_site(built)
+    # new papers and their tag pages, the new digest, its neighbour, the home page, site-wide lists
+    assert result.counts["rendered"] < result.pages / 3
+    assert tree(built / "_site") == clean_build(built, tmp_path)

@@ -229,3 +229,40 @@ def test_a_bad_file_among_good_ones_writes_nothing(site, tmp_path):
 def test_init_refuses_an_existing_site(site):
     result = run("init", str(site))
     assert result.returncode == 1 and "already exists" in result.stderr
+
+
+def test_a_hand_written_paper_file_keeps_its_body(site, tmp_path):
+    papers = site / "content" / "papers"
+    papers.mkdir(parents=True, exist_ok=True)
+    (papers / "paper-one.md").write_text("---\ntitle: Paper One\ntags: [mine]\n---\nMy own notes on this paper.\n")
+    source = tmp_path / "2025-10-31.txt"
+    source.write_text(listing(("Paper One", "The listing's abstract.", "Oct 1 3")))
+    result = run("ingest", str(source), "--site", str(site))
+    assert result.returncode == 0 and "kept the hand-edited title/abstract" in result.stdout
+    data, body = paper(site, "paper-one")
+    assert body == "My own notes on this paper.\n" and data["tags"] == ["mine"] and data["upvotes"] == 3
+
+
+def test_a_newer_listing_without_details_keeps_what_is_known(site, tmp_path):
+    first = tmp_path / "2025-10-30.txt"
+    first.write_text(listing(("Known Paper", "Abstract.", "Oct 1, 2024 5")))
+    run("ingest", str(first), "--site", str(site))
+    second = tmp_path / "2025-10-31.txt"
+    second.write_text("Daily Papers\n\nOct 31, 2025\n\nKnown Paper\n\nAbstract.\n\nNext Paper\n\nOther abstract.\n")
+    result = run("ingest", str(second), "--site", str(site))
+    assert result.returncode == 0, result.stderr
+    data, _ = paper(site, "known-paper")
+    assert (data["published"], data["upvotes"], data["authors"]) == ("2024-10-01", 5, 3)
+    assert data["digests"] == ["2025-10-30", "2025-10-31"]
+
+
+def test_undecodable_standard_input_is_one_line(site):
+    result = subprocess.run([sys.executable, "-m", "digestgen", "ingest", "-", "--site", str(site)], input=b"Oct 31\n\nT\xff\n\nAbs\n", capture_output=True)
+    assert result.returncode == 1 and b"<stdin>:3: not UTF-8" in result.stderr and result.stderr.count(b"\n") == 1
+
+
+def test_unreadable_content_stops_ingest_with_one_line(site, tmp_path):
+    (site / "content" / "digests" / "2025-01-01.yaml").write_bytes(b"date: \xff\n")
+    (site / "content" / "papers" / "folder.md").mkdir()
+    result = run("ingest", str(SEED), "--site", str(site))
+    assert result.returncode == 1 and "2025-01-01.yaml: not UTF-8 text" in result.stderr and result.stderr.count("\n") == 1

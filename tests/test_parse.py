@@ -158,3 +158,16 @@ def test_formatted_records_parse_back_to_the_same_records(papers):
     assert parsed.date == LISTING
     strip = lambda p: (p.title, p.abstract, p.published, p.upvotes, p.authors, p.organization)  # noqa: E731
     assert [strip(p) for p in parsed.papers] == [strip(p) for p in papers]
+
+
+def test_an_inferred_listing_date_is_never_in_the_future():
+    text = "Dec 24\n\nT\n\nAbs\n\n  • 2 authors\n·\nDec 20\n"
+    listing = parse_digest(text, today=dt.date(2026, 11, 26))
+    assert listing.date == dt.date(2025, 12, 24) and listing.papers[0].published == dt.date(2025, 12, 20)
+    assert parse_digest(text, today=dt.date(2026, 12, 25)).date == dt.date(2026, 12, 24)
+
+
+def test_an_abstract_ending_like_page_chrome_is_still_an_abstract():
+    abstract = "We show that models retrained on fresh data " * 3 + "need updates once a day!"
+    listing = parse_digest(f"Oct 31, 2025\n\nFresh Models\n\n{abstract}\n\n  • 2 authors\n·\nOct 1\n")
+    assert [p.abstract for p in listing.papers] == [abstract]

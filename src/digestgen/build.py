@@ -94,7 +94,10 @@ def _hash_files(digest: "hashlib._Hash", root: Path) -> None:
 
 
 def site_key(site_dir: Path, site: Site, assets: dict[str, Asset], extra_scripts: tuple[str, ...]) -> str:
-    """Everything besides the papers themselves that pages show: config, theme, digests, tags."""
+    """Everything besides the papers and digests that pages show: config, theme, tag labels.
+
+    What a page shows of the digests is in its own key (pages.PageJob.shape).
+    """
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{__version__}|{site.config!r}|{extra_scripts!r}".encode())
     for root in (default_dir("templates"), site_dir / "templates"):
@@ -104,7 +107,6 @@ def site_key(site_dir: Path, site: Site, assets: dict[str, Asset], extra_scripts
         if (site_dir / site.config.taxonomy).is_file():
             digest.update((site_dir / site.config.taxonomy).read_bytes())
     digest.update(repr(sorted((name, a.output) for name, a in assets.items())).encode())
-    digest.update(repr([(d.date, d.slugs) for d in site.digests]).encode())
     digest.update(repr(sorted(site.labels.items())).encode())
     return digest.hexdigest()
 
@@ -112,6 +114,7 @@ def site_key(site_dir: Path, site: Site, assets: dict[str, Asset], extra_scripts
 def content_key(key: str, site: Site) -> str:
     """Changes when any paper does: for outputs that list every paper (search, feeds, papers.json)."""
     digest = hashlib.blake2b(key.encode(), digest_size=16)
+    digest.update(repr([(d.date, d.slugs) for d in site.digests]).encode())
     for slug, paper in site.papers.items():
         digest.update(f"{slug}:{paper.fingerprint}\0".encode())
     return digest.hexdigest()

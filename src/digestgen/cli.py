@@ -62,8 +62,10 @@ def ingest(files: tuple[str, ...], date: dt.date | None, site: Path) -> None:
     from digestgen.ingest import ingest as run_ingest
     from digestgen.ingest import read_source, summary
 
+    from digestgen.ingest import decode_listing
+
     _config, warnings = load_config(site)
-    stdin_text = sys.stdin.read() if "-" in files else None
+    stdin_text = decode_listing(sys.stdin.buffer.read(), "<stdin>") if "-" in files else None
     sources = [read_source(name, stdin_text) for name in files]
     report = run_ingest(site, sources, date)
     for message in warnings + report.warnings:

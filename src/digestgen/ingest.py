@@ -169,18 +169,22 @@ class ContentStore:
 
     def _read(self) -> None:
         problems = []
-        for path in sorted((self.content / PAPERS_DIR).glob("*.md")):
+        for path in sorted(p for p in (self.content / PAPERS_DIR).glob("*.md") if p.is_file()):
             try:
                 self._add_existing(path)
-            except (YamlError, UnicodeDecodeError) as exc:
-                line = getattr(exc, "line", None)
-                problems.append(f"{path}{':' + str(line) if line else ''}: {exc}")
-        for path in sorted((self.content / DIGESTS_DIR).glob("*.yaml")):
-            text = path.read_text(encoding="utf-8")
+            except YamlError as exc:
+                problems.append(f"{path}{':' + str(exc.line) if exc.line else ''}: {exc}")
+            except UnicodeDecodeError:
+                problems.append(f"{path}: not UTF-8 text")
+        for path in sorted(p for p in (self.content / DIGESTS_DIR).glob("*.yaml") if p.is_file()):
             try:
+                text = path.read_text(encoding="utf-8")
                 data = load_yaml(text)
             except YamlError as exc:
                 problems.append(f"{path}:{exc.line or 1}: {exc}")
+                continue
+            except UnicodeDecodeError:
+                problems.append(f"{path}: not UTF-8 text")
                 continue
             self.digests[path.stem] = (path, text, data if isinstance(data, dict) else {})
         if problems:
@@ -218,21 +222,35 @@ class ContentStore:
 def _merge_listing_fields(paper: _Existing, record: PaperRecord, digest: dt.date) -> None:
     """Apply what the listing owns, unless an older listing is being re-read."""
     data = paper.data
-    dates = sorted({str(d) for d in data.get("digests") or []} | {digest.isoformat()})
-    if dates != list(data.get("digests") or []):
+    listed = data.get("digests") if isinstance(data.get("digests"), list) else []
+    dates = sorted({str(d) for d in listed} | {digest.isoformat()})
+    if dates != listed:
         data["digests"] = dates
         paper.changes.append(f"added to digest {digest.isoformat()}")
     if digest.isoformat() < dates[-1]:
         return  # a newer listing already set these fields
-    fields = paper_fields(record)
+    fields = _known_fields(record)
     for name, value in fields.items():
         if name in data and data[name] != value:
             paper.changes.append(f"{name} {_show(data[name])} → {_show(value)}")
         data[name] = value
-    for name in ("authors", "organization"):  # the listing now shows the other one
-        if name in data and name not in fields:
-            paper.changes.append(f"{name} {_show(data.pop(name))} removed")
+    if "authors" in fields or "organization" in fields:
+        for name in ("authors", "organization"):  # the listing now shows the other one
+            if name in data and name not in fields:
+                paper.changes.append(f"{name} {_show(data.pop(name))} removed")
     _merge_text(paper, record)
+
+
+def _known_fields(record: PaperRecord) -> dict[str, Any]:
+    """The listing-owned fields this record actually shows: a listing without a paper's details
+    (or with an unreadable date) says nothing about them, so what is known is kept."""
+    fields = paper_fields(record)
+    has_meta = record.published is not None or record.authors is not None or record.organization is not None
+    if record.published is None:
+        del fields["published"]
+    if not has_meta:
+        del fields["upvotes"]
+    return fields
 
 
 def _merge_text(paper: _Existing, record: PaperRecord) -> None:
@@ -242,7 +260,10 @@ def _merge_text(paper: _Existing, record: PaperRecord) -> None:
     wanted_hash = listing_hash(record.title, record.abstract)
     if data.get("listing_hash") == wanted_hash:
         return
-    if data.get("listing_hash") in (None, current_hash):
+    # No fingerprint: a file written by hand (or by an older digestgen) is a person's, unless its
+    # text is exactly the listing's.
+    untouched = current_hash == wanted_hash if data.get("listing_hash") is None else data["listing_hash"] == current_hash
+    if untouched:
         if data.get("title") != record.title:
             paper.changes.append("title updated from the listing")
             data["title"] = record.title
@@ -284,7 +305,8 @@ def ingest_listing(store: ContentStore, listing: Listing, source: str, report: R
 def _record_digest(store: ContentStore, date: dt.date, order: list[str], source: str, report: Report) -> None:
     name = date.isoformat()
     previous = store.digests.get(name)
-    old_order = [str(s) for s in (previous[2].get("papers") or [])] if previous else []
+    listed = previous[2].get("papers") if previous else None
+    old_order = [str(s) for s in listed] if isinstance(listed, list) else []
     dropped = [slug for slug in old_order if slug not in order]
     for slug in dropped:
         paper = store.papers.get(slug)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ from digestgen.ingest import DIGESTS_DIR, PAPERS_DIR
 from digestgen.links import Link, KIND_LABELS
 from digestgen.model import Digest, Paper, Site
 from digestgen.slugs import base_slug
+
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class ContentError(ValueError):
@@ -65,7 +69,7 @@ def _links(value: Any) -> tuple[Link, ...]:
         if urlsplit(item["url"]).scheme not in ("http", "https"):
             raise ContentError(f"links: only http(s) links are allowed, not {item['url']!r}")
         kind = item.get("kind", "project")
-        links.append(Link(kind if kind in KIND_LABELS else "project", item["url"]))
+        links.append(Link(kind if isinstance(kind, str) and kind in KIND_LABELS else "project", item["url"]))
     return tuple(links)
 
 
@@ -151,8 +155,12 @@ def _read_all(
     papers: dict[str, Paper] = {}
     digests: list[Digest] = []
     content = site_dir / "content"
-    for path in sorted((content / PAPERS_DIR).glob("*.md")):
+    for path in sorted(p for p in (content / PAPERS_DIR).glob("*.md") if p.is_file()):
         relative = path.relative_to(site_dir).as_posix()
+        if not SLUG.fullmatch(path.stem):
+            problems.append(f"{relative}: a paper's file name becomes its URL, so it may only use a-z, 0-9 and '-'")
+            unreadable.add(path.stem)
+            continue
         try:
             papers[path.stem] = _cached_paper(path, relative, cache)
         except ContentError as exc:
@@ -161,7 +169,7 @@ def _read_all(
         except UnicodeDecodeError:
             problems.append(f"{relative}: not UTF-8 text")
             unreadable.add(path.stem)
-    for path in sorted((content / DIGESTS_DIR).glob("*.yaml")):
+    for path in sorted(p for p in (content / DIGESTS_DIR).glob("*.yaml") if p.is_file()):
         relative = path.relative_to(site_dir).as_posix()
         try:
             digests.append(digest_from_file(path))

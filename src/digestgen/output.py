@@ -9,9 +9,11 @@ by the next build. Files digestgen did not write are never touched.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import posixpath
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +53,21 @@ def read_manifest(out: Path) -> dict[str, Any]:
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, dict):
         return {"files": {}}
-    data["files"] = {path: entry if isinstance(entry, dict) else {} for path, entry in files.items()}
+    # A manifest may come from anywhere (a downloaded artifact, a gh-pages checkout): only plain
+    # relative paths inside the output folder are believed, so nothing outside it is ever deleted.
+    data["files"] = {path: entry if isinstance(entry, dict) else {} for path, entry in files.items() if safe_relative(path)}
     return data
 
 
+def safe_relative(path: object) -> bool:
+    """A normalised relative POSIX path that stays inside its folder."""
+    if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path or "\0" in path:
+        return False
+    return posixpath.normpath(path) == path and not path.startswith("../") and path != ".."
+
+
 JOURNAL = ".digestgen-journal.json"
+LOCK = ".digestgen-build.lock"
 
 
 def _recover(out: Path) -> None:
@@ -66,8 +78,10 @@ def _recover(out: Path) -> None:
             plan = json.loads(journal.read_text(encoding="utf-8"))
         except ValueError:
             plan = None
-        if plan:
-            _apply(Path(plan["staging"]), out, plan["moves"], plan["deletions"], _trusted(plan["manifest"], out))
+        if isinstance(plan, dict) and Path(str(plan.get("staging", ""))).parent == out.parent:
+            moves = [p for p in plan.get("moves", []) if safe_relative(p)]
+            deletions = [p for p in plan.get("deletions", []) if safe_relative(p)]
+            _apply(Path(plan["staging"]), out, moves, deletions, _trusted(plan["manifest"], out))
         journal.unlink(missing_ok=True)
     leftovers = sorted(out.parent.glob(f".{out.name}.old-*"))
     if not out.exists() and leftovers:  # a folder swap killed half-way (older digestgen)
@@ -127,11 +141,17 @@ class Placed:
     written: bool  # False when hard-linked from the previous build
 
 
-def place(staging: Path, previous: Path, old: dict[str, Any], path: str, data: bytes, key: str | None) -> Placed:
-    """Stage one file unless the previous build has the same bytes; usable from worker processes."""
+def place(
+    staging: Path, previous: Path, old: dict[str, Any], path: str, data: bytes, key: str | None, verify: bool = False
+) -> Placed:
+    """Stage one file unless the previous build has the same bytes; usable from worker processes.
+
+    With `verify`, the file on disk is compared, not the manifest's word for it.
+    """
     digest = hashlib.sha256(data).hexdigest()
     if old.get("sha256") == digest and (previous / path).is_file():
-        return Placed(path, digest, key, False)
+        if not verify or hashlib.sha256((previous / path).read_bytes()).hexdigest() == digest:
+            return Placed(path, digest, key, False)
     target = staging / path
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
@@ -152,9 +172,16 @@ class SiteWriter:
         self.rendered = 0  # pages rendered (not reused) in this build
         self.moving = False  # files are being moved into place: the staging folder must survive
         self.kept_stale = 0  # previous files kept without checking their inputs (deferred search)
+        self._lock: Any = None
 
     def __enter__(self) -> "SiteWriter":
         self.out.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.out.parent / f".{self.out.name}{LOCK}", "a+")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise DigestgenError("another digestgen build is writing this folder; try again when it has finished", path=self.out) from None
         _recover(self.out)
         self.old = read_manifest(self.out)["files"]
         self.foreign = set(self._foreign_files())
@@ -165,6 +192,7 @@ class SiteWriter:
     def __exit__(self, *exc_info: object) -> None:
         if not self.moving:  # a journal still needs what is staged; the next build finishes it
             shutil.rmtree(self.staging, ignore_errors=True)
+        self._lock.close()  # releases the lock
 
     def _foreign_files(self) -> list[str]:
         if not self.out.is_dir():
@@ -180,6 +208,8 @@ class SiteWriter:
         return sorted(found)
 
     def _claim(self, path: str) -> None:
+        if not safe_relative(path):
+            raise DigestgenError(f"an output path leaves the output folder: {path!r}")
         if path in self.foreign:
             raise DigestgenError(f"the build would overwrite {path}, which digestgen did not write", path=self.out)
         if path in self.placed:
@@ -206,7 +236,7 @@ class SiteWriter:
 
     def put(self, path: str, data: bytes, key: str | None = None) -> None:
         self._claim(path)
-        self.record(place(self.staging, self.out, self.old.get(path, {}), path, data, key))
+        self.record(place(self.staging, self.out, self.old.get(path, {}), path, data, key, not self.trust_previous))
 
     def record(self, placed: Placed) -> None:
         """Note a file a worker process placed."""
@@ -217,6 +247,9 @@ class SiteWriter:
         files = {p.path: {"sha256": p.sha256, "key": p.key} for p in sorted(self.placed.values(), key=lambda p: p.path)}
         manifest = json.dumps({"generator": "digestgen", "inputs": self.inputs, "counts": counts or {}, "files": files}, indent=0, sort_keys=True) + "\n"
         moves = sorted(p.path for p in self.placed.values() if p.written)
+        lost = [path for path in moves if not (self.staging / path).is_file()]
+        if lost:
+            raise DigestgenError(f"the staged copy of {lost[0]} disappeared before it was put in place; build again", path=self.out)
         deletions = sorted(set(self.old) - set(self.placed))
         if not self.out.exists():
             (self.staging / MANIFEST).write_text(manifest, encoding="utf-8")

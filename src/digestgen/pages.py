@@ -63,7 +63,9 @@ def _home(site: Site, links: Urls, cards: _Cards) -> PageJob:
         return {"digest": latest, "recent": recent}
 
     depends = site.latest.slugs if site.latest else ()
-    return PageJob(urls.home(), "home.html", site.config.title, context, depends)
+    recent = site.digests[-site.config.recent_digests :]
+    shape = repr([(d.date, len(d.slugs)) for d in recent])
+    return PageJob(urls.home(), "home.html", site.config.title, context, depends, shape)
 
 
 def _digests(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
@@ -74,9 +76,17 @@ def _digests(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
             f"Digest of {views.long_date(digest.date)}",
             lambda index=index: {"digest": views.digest_page(site, index, links, cards)},
             digest.slugs,
+            _neighbours(site, index),
         )
         for index, digest in enumerate(site.digests)
     ]
+
+
+def _neighbours(site: Site, index: int) -> str:
+    """What a digest page shows of other digests: the previous and next dates."""
+    before = site.digests[index - 1].date if index > 0 else None
+    after = site.digests[index + 1].date if index + 1 < len(site.digests) else None
+    return f"{before}|{after}"
 
 
 def _papers(site: Site, links: Urls, md: MarkdownIt) -> list[PageJob]:
@@ -87,6 +97,7 @@ def _papers(site: Site, links: Urls, md: MarkdownIt) -> list[PageJob]:
             p.title,
             lambda p=p: {"paper": views.paper_page(site, p, links, md)},
             (p.slug,),
+            repr(p.digests),  # the page lists the digests it appeared in
         )
         for p in site.papers.values()
     ]

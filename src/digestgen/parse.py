@@ -29,7 +29,8 @@ _CHROME_EXACT = frozenset(
         "byAK and the research community",
     }
 )
-_CHROME_PATTERNS = (re.compile(r"^Submitted by\b.*"), re.compile(r".*\bonce a day!$"))
+# Short lines only: an abstract that happens to end in "once a day!" is not page chrome.
+_CHROME_PATTERNS = (re.compile(r"^Submitted by\b.{0,80}$"), re.compile(r"^.{0,80}\bonce a day!$"))
 
 
 @dataclass(frozen=True)
@@ -210,8 +211,11 @@ def _infer_listing_date(
         except ValueError:
             return None, None, "the listing date is not a real date: pass --date YYYY-MM-DD"
     printed = [m.date.year for m in metas if m.date and m.date.year is not None]
-    # The page prints a year only for dates outside the year it was captured in.
+    # The page prints a year only for dates outside the year it was captured in; and a listing
+    # was not captured in the future.
     year = max(printed) + 1 if printed else today.year
+    if dt.date(min(year, 9999), header.month, min(header.day, 28)) > today:
+        year = min(year, today.year - 1 if (header.month, header.day) > (today.month, today.day) else today.year)
     reason = (
         f"the latest year printed in the listing is {max(printed)}"
         if printed
@@ -225,7 +229,7 @@ def _infer_listing_date(
             continue
     else:
         return None, None, "the listing date is not a real date: pass --date YYYY-MM-DD"
-    note = f"listing date {date.isoformat()} inferred from '{MONTHS[header.month - 1]} {header.day}' ({reason}); pass --date to override"
+    note = f"listing date {date.isoformat()} inferred from '{MONTHS[header.month - 1]} {header.day}' ({reason}; never after today); pass --date to override"
     return date, note, None
 
 

@@ -193,7 +193,7 @@ def _child(writer: SiteWriter, todo: list[Task], counter: Any, fd: int) -> int:
                     return 0
                 task = todo[index]
                 started = time.perf_counter()
-                placed = place(writer.staging, writer.out, writer.old.get(task.path, {}), task.path, task.make(), task.key)
+                placed = place(writer.staging, writer.out, writer.old.get(task.path, {}), task.path, task.make(), task.key, not writer.trust_previous)
                 record = {"path": placed.path, "sha256": placed.sha256, "key": placed.key, "written": placed.written,
                           "kind": task.kind, "seconds": time.perf_counter() - started}
                 out.write(json.dumps(record) + "\n")
