@@ -13,7 +13,6 @@ from digestgen.search import _builder, build_index, build_index_with_lunr_py, co
 from digestgen.config import load_config
 from digestgen.build import load_and_tag
 
-from conftest import REPO
 
 
 def with_lunr_py(documents: list[dict]) -> dict:
