@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from digestgen import __version__, feeds, urls
 from digestgen.config import Config, load_config
 from digestgen.load import load_site
 from digestgen.model import Site
-from digestgen.output import Placed, SiteWriter, check_output_dir, read_manifest
+from digestgen.output import SiteWriter, check_output_dir, read_manifest
 from digestgen.pages import PageJob, plan_pages
 from digestgen.render import Task, make_environment, page_task, render_into, site_globals
 from digestgen.search import search_makers
@@ -102,10 +101,8 @@ def site_key(site_dir: Path, site: Site, assets: dict[str, Asset], extra_scripts
     digest.update(f"{__version__}|{site.config!r}|{extra_scripts!r}".encode())
     for root in (default_dir("templates"), site_dir / "templates"):
         _hash_files(digest, root)
-    if isinstance(site.config.taxonomy, str):
-        _hash_files(digest, site_dir / site.config.taxonomy) if (site_dir / site.config.taxonomy).is_dir() else None
-        if (site_dir / site.config.taxonomy).is_file():
-            digest.update((site_dir / site.config.taxonomy).read_bytes())
+    if isinstance(site.config.taxonomy, str) and (site_dir / site.config.taxonomy).is_file():
+        digest.update((site_dir / site.config.taxonomy).read_bytes())
     digest.update(repr(sorted((name, a.output) for name, a in assets.items())).encode())
     digest.update(repr(sorted(site.labels.items())).encode())
     return digest.hexdigest()
@@ -135,22 +132,15 @@ def _site_wide_outputs(site: Site, links: Urls, jobs: list[PageJob]) -> list[tup
 def render_site(
     site_dir: Path,
     site: Site,
+    writer: SiteWriter,
     timings: dict[str, float],
+    *,
     progress: bool = False,
     extra_scripts: tuple[str, ...] = (),
-    writer: SiteWriter | None = None,
     workers: int = 1,
     defer_search: bool = False,
-) -> tuple[dict[str, bytes], int]:
-    """Render every output of the site into `writer` (or, without one, return them by path).
-
-    Returns the files returned (empty with a writer) and the number of HTML pages.
-    """
-    if writer is None:
-        collected: dict[str, bytes] = {}
-        with _MemoryWriter(collected) as memory:
-            _, pages = render_site(site_dir, site, timings, progress, extra_scripts, memory, 1)
-        return collected, pages
+) -> int:
+    """Render every output of the site into `writer`; return the number of HTML pages."""
     links = Urls(site.config.base_url)
     assets = collect_assets(site_dir / "static")
     key = site_key(site_dir, site, assets, extra_scripts)
@@ -172,29 +162,7 @@ def render_site(
     writer.put(".nojekyll", b"")
     for asset in assets.values():
         writer.put(asset.output, asset.data)
-    return {}, len(jobs)
-
-
-class _MemoryWriter(SiteWriter):
-    """A writer that keeps files in a dict: for callers that want bytes, not a folder."""
-
-    def __init__(self, files: dict[str, bytes]):
-        super().__init__(Path(tempfile.gettempdir()) / "digestgen-unused")
-        self.files = files
-
-    def __enter__(self) -> "_MemoryWriter":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def reuse(self, path: str, key: str | None) -> bool:
-        return False
-
-    def put(self, path: str, data: bytes, key: str | None = None) -> None:
-        self._claim(path)
-        self.files[path] = data
-        self.placed[path] = Placed(path, "", key, True)
+    return len(jobs)
 
 
 def input_fingerprint(site_dir: Path, config: Config, extra: str) -> str:
@@ -227,11 +195,11 @@ def _unchanged(out: Path, fingerprint: str) -> dict | None:
 
 
 def default_workers() -> int:
-    """Rendering processes: DIGESTGEN_JOBS, else one per core."""
-    try:
-        return max(1, int(os.environ.get("DIGESTGEN_JOBS", "0"))) if os.environ.get("DIGESTGEN_JOBS") else min(os.cpu_count() or 1, 8)
-    except ValueError:
-        return 1
+    """Rendering processes: DIGESTGEN_JOBS when set to a number, else one per core (at most 8)."""
+    wanted = os.environ.get("DIGESTGEN_JOBS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return min(os.cpu_count() or 1, 8)
 
 
 def build_site(
@@ -269,7 +237,10 @@ def build_site(
     timings: dict[str, float] = {}
     site = load_and_tag(site_dir, config, timings, cache)
     with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force) as writer:
-        _, pages = render_site(site_dir, site, timings, progress, extra_scripts, writer, workers or default_workers(), defer_search)
+        pages = render_site(
+            site_dir, site, writer, timings, progress=progress, extra_scripts=extra_scripts,
+            workers=workers or default_workers(), defer_search=defer_search,
+        )
         write_started = time.perf_counter()
         counts = {"papers": len(site.papers), "digests": len(site.digests), "tags": len(site.tags), "pages": pages,
                   "files": len(writer.placed), "rendered": writer.rendered, "search_deferred": writer.kept_stale}

@@ -56,13 +56,8 @@ class Config:
         path = urlsplit(self.base_url).path or "/"
         return path if path.endswith("/") else path + "/"
 
-    def absolute(self, url_path: str) -> str:
-        """An absolute URL for a path that already carries the base path."""
-        parts = urlsplit(self.base_url)
-        return f"{parts.scheme}://{parts.netloc}{url_path}"
 
-
-_FIELD_NAMES = {"newsletter": "newsletter", "from": "sender"}
+_FIELD_NAMES = {"from": "sender"}  # YAML keys that are Python keywords
 
 
 def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:

@@ -83,11 +83,7 @@ def _recover(out: Path) -> None:
             deletions = [p for p in plan.get("deletions", []) if safe_relative(p)]
             _apply(Path(plan["staging"]), out, moves, deletions, _trusted(plan["manifest"], out))
         journal.unlink(missing_ok=True)
-    leftovers = sorted(out.parent.glob(f".{out.name}.old-*"))
-    if not out.exists() and leftovers:  # a folder swap killed half-way (older digestgen)
-        os.rename(leftovers[-1], out)
-        leftovers = leftovers[:-1]
-    for stale in leftovers + sorted(out.parent.glob(f".{out.name}.new-*")):
+    for stale in sorted(out.parent.glob(f".{out.name}.new-*")):  # only ours: this build holds the lock
         shutil.rmtree(stale, ignore_errors=True)
 
 
@@ -262,11 +258,3 @@ class SiteWriter:
             (self.out / JOURNAL).unlink()
             self.moving = False
         return len(moves) + len(deletions)
-
-
-def write_site(out: Path, files: dict[str, bytes]) -> int:
-    """Replace `out` with exactly `files` (plus foreign files kept); return how many files changed."""
-    with SiteWriter(out) as writer:
-        for path, data in sorted(files.items()):
-            writer.put(path, data)
-        return writer.commit()

@@ -9,7 +9,7 @@ import selectors
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import jinja2
 
@@ -74,21 +74,9 @@ def render_page(env: jinja2.Environment, job: PageJob, globals_: dict[str, Any])
         raise DigestgenError(f"template {exc.name!r} not found (needed for {job.output})") from None
     except jinja2.UndefinedError as exc:
         raise DigestgenError(f"template {job.template} uses an undefined value: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise DigestgenError(f"template {job.template} failed: {exc}") from None
     return html.encode("utf-8")
-
-
-def render_pages(
-    env: jinja2.Environment,
-    jobs: Iterable[PageJob],
-    globals_: dict[str, Any],
-    tick: Callable[[], None] = lambda: None,
-) -> list[tuple[str, bytes]]:
-    """(output path, bytes) for each page, in order."""
-    rendered = []
-    for job in jobs:
-        rendered.append((job.output, render_page(env, job, globals_)))
-        tick()
-    return rendered
 
 
 @dataclass(frozen=True)

@@ -699,7 +699,7 @@ class Preview:
                 self._update_search(self.workdir / "site")
 
     def rebuild(self, changed: list[str]) -> Snapshot:
-        """Build, then switch the server to a frozen copy of the result; a failure keeps the last good one."""
+        """Build; the server then serves the new build number. A failure keeps the last good site."""
         assert self.workdir is not None
         self.watcher.sync()  # folders created since the last build are watched before we read them
         previous = self.state.current()
