@@ -16,7 +16,7 @@ from digestgen.load import load_site
 from digestgen.model import Site
 from digestgen.output import SiteWriter, check_output_dir, read_manifest
 from digestgen.pages import PageJob, plan_pages
-from digestgen.render import Task, make_environment, page_task, render_into, site_globals
+from digestgen.render import Task, card_fragments, make_environment, page_task, render_into, site_globals
 from digestgen.search import search_makers
 from digestgen.tagstage import load_taxonomy, tag_site
 from digestgen.theme import Asset, collect_assets, default_dir
@@ -145,9 +145,9 @@ def render_site(
     assets = collect_assets(site_dir / "static")
     key = site_key(site_dir, site, assets, extra_scripts)
     started = time.perf_counter()
-    jobs = plan_pages(site, links, markdown_renderer())
     env = make_environment(site_dir / "templates")
     globals_ = site_globals(site.config, links, assets, extra_scripts)
+    jobs = plan_pages(site, links, markdown_renderer(), card_fragments(env, globals_))
     papers = dict(site.papers)
     every_paper = content_key(key, site)
     # The longest task first: workers take tasks in order, so the search index starts at once.

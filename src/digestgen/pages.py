@@ -44,15 +44,22 @@ class PageJob:
         return digest.hexdigest()
 
 
-class _Cards:
-    """Each paper's card data, built once however many pages list the paper."""
+Fragments = Callable[[dict[str, Any]], dict[str, Any]]
 
-    def __init__(self, site: Site, links: Urls):
-        self.site, self.links, self.cards = site, links, {}
+
+class _Cards:
+    """Each paper's card data, built once however many pages list the paper.
+
+    `fragments` adds the card's HTML, rendered once, so that a digest or tag page listing
+    fifty papers does not render fifty cards again.
+    """
+
+    def __init__(self, site: Site, links: Urls, fragments: Fragments):
+        self.site, self.links, self.fragments, self.cards = site, links, fragments, {}
 
     def __call__(self, slug: str) -> dict[str, Any]:
         if slug not in self.cards:
-            self.cards[slug] = views.paper_card(self.site, self.site.papers[slug], self.links)
+            self.cards[slug] = self.fragments(views.paper_card(self.site, self.site.papers[slug], self.links))
         return self.cards[slug]
 
 
@@ -135,9 +142,9 @@ def _fixed(site: Site, links: Urls) -> list[PageJob]:
     ]
 
 
-def plan_pages(site: Site, links: Urls, md: MarkdownIt) -> list[PageJob]:
+def plan_pages(site: Site, links: Urls, md: MarkdownIt, fragments: Fragments = lambda card: card) -> list[PageJob]:
     """Every HTML page; two pages claiming one output path is an error."""
-    cards = _Cards(site, links)
+    cards = _Cards(site, links, fragments)
     jobs = [
         _home(site, links, cards),
         *_digests(site, links, cards),

@@ -62,6 +62,22 @@ def site_globals(config: Any, links: Urls, assets: dict[str, Asset], extra_scrip
     }
 
 
+def card_fragments(env: jinja2.Environment, globals_: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """Adds `card_html` and `row_html` to a paper's card, from the theme's `_macros.html`."""
+    try:
+        macros = env.get_template("_macros.html").make_module(globals_)
+    except jinja2.TemplateError as exc:
+        raise DigestgenError(f"template _macros.html failed: {exc}") from None
+
+    def add(card: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return {**card, "card_html": macros.paper_card(card), "row_html": macros.paper_row(card)}
+        except (jinja2.TemplateError, AttributeError) as exc:
+            raise DigestgenError(f"template _macros.html failed for a paper card: {exc}") from None
+
+    return add
+
+
 def render_page(env: jinja2.Environment, job: PageJob, globals_: dict[str, Any]) -> bytes:
     """One page's bytes; a template error becomes a one-line DigestgenError naming the template."""
     try:
