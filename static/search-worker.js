@@ -3,7 +3,7 @@
 // Protocol (postMessage):
 //   in:  {type: "init", lunrUrl, indexUrl, storeUrl}
 //        {type: "query", id, q, tag, from, to, limit}
-//   out: {type: "ready", count}
+//   out: {type: "ready", count, pageSize?}   (pageSize: how many results a page should ask for)
 //        {type: "results", id, total, fuzzy?, results: [{ref, score, terms, title, path, date, tags, snippet, ...marks}]}
 //        {type: "failed", message}          (the index could not be loaded)
 // Two layouts (see src/digestgen/search.py): a small site's index.json is one lunr index and store.json
@@ -52,18 +52,23 @@ function canBeShortened(term) {
   return !term.stop && term.typed.length - 1 >= MIN_SHORTENED;
 }
 
+function needsShortening(index, term) {
+  return canBeShortened(term) && !isIndexed(index, term.stem) && !startsAnyIndexedTerm(index, term.typed);
+}
+
+function shorterForms(term) {
+  var forms = [];
+  for (var k = 1; k <= MAX_SHORTENING && term.typed.length - k >= MIN_SHORTENED; k++) {
+    forms.push(term.typed.slice(0, term.typed.length - k));
+  }
+  return forms;
+}
+
 function shortenedStems(index, term) {
-  if (!canBeShortened(term) || isIndexed(index, term.stem) || startsAnyIndexedTerm(index, term.typed)) {
+  if (!needsShortening(index, term)) {
     return [];
   }
-  var found = [];
-  for (var k = 1; k <= MAX_SHORTENING && term.typed.length - k >= MIN_SHORTENED; k++) {
-    var shorter = term.typed.slice(0, term.typed.length - k);
-    if (isIndexed(index, shorter)) {
-      found.push(shorter);
-    }
-  }
-  return found;
+  return shorterForms(term).filter(function (shorter) { return isIndexed(index, shorter); });
 }
 
 // The words of a plain query, each with its stem; stop words never reach the index.
@@ -256,9 +261,13 @@ function failedAnswer(request, error) {
   throw error;
 }
 
-function answer(request, kept, fuzzy, describeHit) {
-  var limit = request.limit > 0 ? request.limit : DEFAULT_LIMIT;
-  var done = { type: "results", id: request.id, total: kept.length, results: kept.slice(0, limit).map(describeHit) };
+function limitOf(request) {
+  return request.limit > 0 ? request.limit : DEFAULT_LIMIT;
+}
+
+// The answer to `request`: `total` papers match, `shown` are the first (up to the limit), described.
+function answer(request, total, shown, fuzzy, describeHit) {
+  var done = { type: "results", id: request.id, total: total, results: shown.map(describeHit) };
   if (fuzzy) {
     done.fuzzy = true;
   }
@@ -282,7 +291,8 @@ function searchPapers(index, store, request) {
     hits = everyPaper(store.docs.length);
   }
   var kept = hits.filter(function (hit) { return passesFilters(store.docs[Number(hit.ref)], request, tagNumber); });
-  return answer(request, kept, ranked.fuzzy, function (hit) { return describe(hit, store); });
+  var shown = kept.slice(0, limitOf(request));
+  return answer(request, kept.length, shown, ranked.fuzzy, function (hit) { return describe(hit, store); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +357,8 @@ function clauseNeeds(clauses, pipeline) {
   return needs;
 }
 
-// What plainTerms, addPlainClauses and matchesEveryWord look up for these words.
+// What plainTerms, addPlainClauses and matchesEveryWord look up for these words, but for the
+// shorter forms of a half-typed word (shorteningNeeds), which are rarely wanted.
 function plainNeeds(words) {
   var needs = emptyNeeds();
   words.forEach(function (word) {
@@ -360,13 +371,21 @@ function plainNeeds(words) {
     if (!word.stop && word.stem !== word.typed && word.stem.length >= 2) {
       needs.prefixes.push(word.stem);
     }
-    if (canBeShortened(word)) {
-      for (var k = 1; k <= MAX_SHORTENING && word.typed.length - k >= MIN_SHORTENED; k++) {
-        needs.exact.push(word.typed.slice(0, word.typed.length - k));
-      }
-    }
   });
   return needs;
+}
+
+// plainNeeds and the shorter forms of the words that need them, given an index made for plainNeeds.
+function shorteningNeeds(index, words) {
+  var needs = plainNeeds(words);
+  var more = false;
+  words.forEach(function (word) {
+    if (needsShortening(index, word)) {
+      needs.exact = needs.exact.concat(shorterForms(word));
+      more = true;
+    }
+  });
+  return more ? needs : null;
 }
 
 // Term lengths (in UTF-16 code units, as lunr counts edits) a vocabulary pattern can match.
@@ -408,6 +427,27 @@ function frontDecoded(entries) {
   return terms;
 }
 
+// The numbers of a number_text string (src/digestgen/search.py): base-32 digits, the last digit of
+// each number from LAST_DIGITS, the others from CONTINUED_DIGITS.
+var LAST_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+var CONTINUED_DIGITS = "WXYZabcdefghijklmnopqrstuvwxyz-_";
+
+function numbersOf(text) {
+  var numbers = [];
+  var value = 0;
+  for (var i = 0; i < text.length; i++) {
+    var c = text.charAt(i);
+    var last = LAST_DIGITS.indexOf(c);
+    if (last !== -1) {
+      numbers.push(value * 32 + last);
+      value = 0;
+    } else {
+      value = value * 32 + CONTINUED_DIGITS.indexOf(c);
+    }
+  }
+  return numbers;
+}
+
 function undelta(gaps) {
   var out = new Array(gaps.length);
   var at = 0;
@@ -418,19 +458,19 @@ function undelta(gaps) {
   return out;
 }
 
-// A shard file, decoded: [{term, index, df, fields: [{positions, counts}]}], and the idf by df.
+// A shard file, decoded: its terms in order, each {term, index, idf, fields: [{positions, counts,
+// lengths}]}. A field's lengths are there unless the term is common in it (then: the length files).
 function decodeShard(data) {
-  var terms = data.terms.map(function (row) {
+  return data.terms.map(function (row) {
     var fields = [];
     var df = 0;
     for (var k = 2; k < row.length; k++) {
-      var positions = undelta(row[k][0]);
+      var positions = undelta(numbersOf(row[k][0]));
       df += positions.length;
-      fields.push({ positions: positions, counts: row[k][1] });
+      fields.push({ positions: positions, counts: numbersOf(row[k][1]), lengths: row[k].length > 2 ? numbersOf(row[k][2]) : null });
     }
-    return { term: row[0], index: row[1], df: df, fields: fields };
+    return { term: row[0], index: row[1], idf: data.idf[df], fields: fields };
   });
-  return { terms: terms, idf: data.idf };
 }
 
 // Python's round(x, 3) (lunr.py rounds every score so): the nearest multiple of 1/1000 to x's exact
@@ -455,36 +495,51 @@ function fieldScore(shards, field, idf, tf, length) {
   return roundThousandths(score);
 }
 
-// An ordinary serialized lunr index over the terms of the given decoded shards. `lengthOf(field,
-// position)` gives field lengths; with `everyDocument`, each document gets its field vectors even if
-// empty, in the whole index's order, which a query of only -terms ranks by.
-function combinedIndexJson(shards, decoded, lengthOf, everyDocument) {
+// The field vector elements of a decoded term in field k, one per position (computed once).
+function elementsOf(shards, entry, k, lengthOf) {
+  var field = entry.fields[k];
+  if (!field.scores) {
+    var scores = new Float64Array(field.positions.length);
+    for (var i = 0; i < scores.length; i++) {
+      var length = field.lengths ? field.lengths[i] : lengthOf(k, field.positions[i]);
+      scores[i] = fieldScore(shards, k, entry.idf, field.counts[i], length);
+    }
+    field.scores = scores;
+  }
+  return field.scores;
+}
+
+// An ordinary serialized lunr index of the given decoded terms (in order). `lengthOf(field,
+// position)` gives the field lengths shards leave out. Options: `keep(position)` limits the papers
+// (the terms stay, so lunr expands a query to the same terms); `everyDocument` gives each paper its
+// field vectors even if empty, in the whole index's order, by which lunr ranks a query of -terms only.
+function combinedIndexJson(shards, entries, lengthOf, options) {
+  var keep = options && options.keep;
   var fields = shards.fields;
   var elements = fields.map(function () { return []; });
-  var invertedIndex = [];
-  decoded.forEach(function (shard) {
-    shard.terms.forEach(function (entry) {
-      var idf = shard.idf[entry.df];
-      var posting = {};
-      entry.fields.forEach(function (field, k) {
-        var docs = {};
-        for (var i = 0; i < field.positions.length; i++) {
-          var position = field.positions[i];
+  var invertedIndex = entries.map(function (entry) {
+    var posting = {};
+    entry.fields.forEach(function (field, k) {
+      var scores = elementsOf(shards, entry, k, lengthOf);
+      var docs = {};
+      for (var i = 0; i < field.positions.length; i++) {
+        var position = field.positions[i];
+        if (!keep || keep(position)) {
           docs[position] = {};
           var list = elements[k][position] || (elements[k][position] = []);
-          list.push([entry.index, fieldScore(shards, k, idf, field.counts[i], lengthOf(k, position))]);
+          list.push([entry.index, scores[i]]);
         }
-        posting[fields[k]] = docs;
-      });
-      posting._index = entry.index;
-      invertedIndex.push([entry.term, posting]);
+      }
+      posting[fields[k]] = docs;
     });
+    posting._index = entry.index;
+    return [entry.term, posting];
   });
   var fieldVectors = [];
   for (var position = 0; position < shards.count; position++) {
     for (var k = 0; k < fields.length; k++) {
       var list = elements[k][position];
-      if (list || everyDocument) {
+      if (list || (options && options.everyDocument)) {
         fieldVectors.push([fields[k] + "/" + position, flatElements(list || [])]);
       }
     }
@@ -503,11 +558,86 @@ function sortedNumbers(set) {
   return Array.from(set).sort(function (a, b) { return a - b; });
 }
 
+// Just enough of a lunr.Index for plainTerms and clause expansion: the decoded terms by name and
+// their TokenSet.
+function vocabularyView(entries) {
+  var byTerm = Object.create(null);
+  entries.forEach(function (entry) { byTerm[entry.term] = entry; });
+  return { invertedIndex: byTerm, tokenSet: lunr.TokenSet.fromArray(entries.map(function (e) { return e.term; })) };
+}
+
+// lunr's query vector for `clauses`, as Index.prototype.query builds it (every clause here spans
+// every field, so one vector serves all): term -> summed boost, over the terms each clause expands to.
+function clauseWeights(clauses, tokenSet, pipeline) {
+  var weights = new Map();
+  clauses.forEach(function (clause) {
+    var terms = clause.usePipeline ? pipeline.runString(clause.term, { fields: clause.fields }) : [clause.term];
+    terms.forEach(function (term) {
+      var expanded = tokenSet.intersect(lunr.TokenSet.fromClause(Object.assign({}, clause, { term: term }))).toArray();
+      expanded.forEach(function (t) { weights.set(t, (weights.get(t) || 0) + clause.boost); });
+    });
+  });
+  return weights;
+}
+
+// The papers in which every word of a plain query is found (what matchesEveryWord keeps), given the
+// decoded terms the query's clauses expand to.
+function papersWithEveryWord(terms, entries) {
+  var found = null;
+  terms.forEach(function (term) {
+    if (term.stop) {
+      return;
+    }
+    var papers = new Set();
+    entries.forEach(function (entry) {
+      if (covers(term, entry.term)) {
+        entry.fields.forEach(function (field) { field.positions.forEach(function (p) { papers.add(p); }); });
+      }
+    });
+    found = found === null ? papers : new Set(Array.from(found).filter(function (p) { return papers.has(p); }));
+  });
+  if (found === null) { // stop words only: any paper with any of the terms
+    found = new Set();
+    entries.forEach(function (entry) {
+      entry.fields.forEach(function (field) { field.positions.forEach(function (p) { found.add(p); }); });
+    });
+  }
+  return found;
+}
+
+// Each paper's score for the query vector `weights`, as lunr sums it over fields (up to rounding).
+function approximateScores(shards, entries, weights, lengthOf) {
+  var magnitude = 0;
+  weights.forEach(function (w) { magnitude += w * w; });
+  magnitude = Math.sqrt(magnitude);
+  var scores = new Map();
+  entries.forEach(function (entry) {
+    var w = weights.get(entry.term) / magnitude;
+    entry.fields.forEach(function (field, k) {
+      var elements = elementsOf(shards, entry, k, lengthOf);
+      for (var i = 0; i < field.positions.length; i++) {
+        scores.set(field.positions[i], (scores.get(field.positions[i]) || 0) + w * elements[i]);
+      }
+    });
+  });
+  return scores;
+}
+
+// The papers that can be among the first `limit`: those scoring at least the limit-th best, with a
+// margin far wider than any difference in rounding between this sum and lunr's.
+function contenders(papers, scores, limit) {
+  if (papers.length <= limit) {
+    return papers;
+  }
+  var ranked = papers.map(function (p) { return scores.get(p); }).sort(function (a, b) { return b - a; });
+  var floor = ranked[limit - 1] - Math.abs(ranked[limit - 1]) * 1e-9 - 1e-12;
+  return papers.filter(function (p) { return scores.get(p) >= floor; });
+}
+
 // The sharded search: `fetchPart(relativePath)` returns a promise of a part's parsed JSON (relative to
-// index.json). Parts are fetched once and kept; the lunr index of the last shard set is kept too,
-// since a query typed one letter at a time mostly needs the same shards again.
+// index.json). Parts are fetched once and kept, decoded.
 function shardedSearch(manifest, storeInfo, fetchPart) {
-  var shards = manifest.shards;
+  var shards = Object.assign({}, manifest.shards, { bounds: frontDecoded(manifest.shards.bounds) });
   var pipeline = lunr.Pipeline.load(shards.pipeline);
   var parts = new Map();
   var vocabulary = { lengths: new Set(), key: null, tokenSet: null };
@@ -520,6 +650,17 @@ function shardedSearch(manifest, storeInfo, fetchPart) {
       loading.catch(function () { parts.delete(path); }); // a failed part may be asked for again
     }
     return parts.get(path);
+  }
+
+  // A part run through `decode` once, and kept so.
+  function decodedPart(path, decode) {
+    var key = "decoded:" + path;
+    if (!parts.has(key)) {
+      var decoding = part(path).then(decode);
+      parts.set(key, decoding);
+      decoding.catch(function () { parts.delete(key); });
+    }
+    return parts.get(key);
   }
 
   // A TokenSet of every vocabulary file fetched so far, covering at least the lengths `patterns` match.
@@ -540,97 +681,139 @@ function shardedSearch(manifest, storeInfo, fetchPart) {
     });
   }
 
-  // The shard numbers `needs` resolve to.
-  function shardsFor(needs) {
-    var wanted = new Set();
-    needs.exact.forEach(function (term) { wanted.add(shardOf(shards.bounds, term)); });
-    needs.prefixes.forEach(function (prefix) {
-      prefixShards(shards.bounds, prefix).forEach(function (n) { wanted.add(n); });
-    });
-    if (needs.patterns.length === 0) {
-      return Promise.resolve(sortedNumbers(wanted));
-    }
-    return vocabularyFor(needs.patterns).then(function (tokenSet) {
+  // `needs` as the terms they can reach: {exact: Set, prefixes: [...], shards: [numbers]}; patterns
+  // become the exact terms of the vocabulary they match.
+  function resolved(needs) {
+    var reach = { exact: new Set(needs.exact), prefixes: needs.prefixes.slice().sort() };
+    var patternsDone = needs.patterns.length === 0 ? Promise.resolve() : vocabularyFor(needs.patterns).then(function (tokenSet) {
       needs.patterns.forEach(function (pattern) {
-        tokenSet.intersect(patternTokenSet(pattern)).toArray().forEach(function (term) {
-          wanted.add(shardOf(shards.bounds, term));
-        });
-      });
-      return sortedNumbers(wanted);
-    });
-  }
-
-  function lengthsFor(decoded) {
-    var chunks = new Set();
-    decoded.forEach(function (shard) {
-      shard.terms.forEach(function (entry) {
-        entry.fields.forEach(function (field) {
-          field.positions.forEach(function (position) { chunks.add(Math.floor(position / shards.lengthsChunk)); });
-        });
+        tokenSet.intersect(patternTokenSet(pattern)).toArray().forEach(function (term) { reach.exact.add(term); });
       });
     });
-    var wanted = sortedNumbers(chunks);
-    return Promise.all(wanted.map(function (n) { return part("lengths/" + n + ".json"); })).then(function (columns) {
-      var byChunk = new Map();
-      wanted.forEach(function (n, i) { byChunk.set(n, columns[i]); });
-      return function (field, position) {
-        return byChunk.get(Math.floor(position / shards.lengthsChunk))[field][position % shards.lengthsChunk];
-      };
+    return patternsDone.then(function () {
+      var numbers = new Set();
+      reach.exact.forEach(function (term) { numbers.add(shardOf(shards.bounds, term)); });
+      reach.prefixes.forEach(function (prefix) {
+        prefixShards(shards.bounds, prefix).forEach(function (n) { numbers.add(n); });
+      });
+      reach.shards = sortedNumbers(numbers);
+      return reach;
     });
   }
 
-  function decodedShard(n) {
-    var key = "decoded:" + n;
-    if (!parts.has(key)) {
-      parts.set(key, part("shards/" + n + ".json").then(decodeShard));
-      parts.get(key).catch(function () { parts.delete(key); });
-    }
-    return parts.get(key);
+  function reaches(reach, term) {
+    return reach.exact.has(term) || reach.prefixes.some(function (prefix) { return term.indexOf(prefix) === 0; });
   }
 
-  // A lunr.Index over every term `needs` can reach (all documents' vectors if `everyDocument`).
+  // The decoded terms of the shards `reach` names, in order, and those of them it reaches.
+  function termsOf(reach) {
+    return Promise.all(reach.shards.map(function (n) { return decodedPart("shards/" + n + ".json", decodeShard); }))
+      .then(function (decoded) {
+        var all = [].concat.apply([], decoded);
+        return { all: all, reached: all.filter(function (entry) { return reaches(reach, entry.term); }) };
+      });
+  }
+
+  // The length files the given terms need where they are common, as lengthOf(field, position).
+  function lengthsFor(entries) {
+    var needed = new Set();
+    entries.forEach(function (entry) {
+      entry.fields.forEach(function (field, k) {
+        if (!field.lengths && !field.scores && field.positions.length) {
+          needed.add(k);
+        }
+      });
+    });
+    var fields = sortedNumbers(needed);
+    var files = fields.map(function (k) { return decodedPart("lengths/" + shards.fields[k] + ".json", numbersOf); });
+    return Promise.all(files).then(function (columns) {
+      var byField = [];
+      fields.forEach(function (k, i) { byField[k] = columns[i]; });
+      return function (field, position) { return byField[field][position]; };
+    });
+  }
+
+  // A lunr.Index of every term `needs` can reach (and all papers' vectors if `everyDocument`): lunr
+  // finds in it what it would find in the whole index, with the same numbers.
   function indexFor(needs, everyDocument) {
-    return shardsFor(needs).then(function (numbers) {
-      var key = numbers.join(",") + (everyDocument ? "+all" : "");
+    return resolved(needs).then(function (reach) {
+      var key = JSON.stringify([Array.from(reach.exact).sort(), reach.prefixes, everyDocument]);
       if (lastIndex.key === key) {
         return lastIndex.index;
       }
-      return Promise.all(numbers.map(decodedShard)).then(function (decoded) {
-        return lengthsFor(decoded).then(function (lengthOf) {
-          var index = lunr.Index.load(combinedIndexJson(shards, decoded, lengthOf, everyDocument));
+      return termsOf(reach).then(function (terms) {
+        return lengthsFor(terms.reached).then(function (lengthOf) {
+          var json = combinedIndexJson(shards, terms.reached, lengthOf, { everyDocument: everyDocument });
           lastIndex.key = key;
-          lastIndex.index = index;
-          return index;
+          lastIndex.index = lunr.Index.load(json);
+          return lastIndex.index;
         });
       });
     });
   }
 
-  // The clauses lunr's parser makes of q (throws lunr.QueryParseError as index.search would).
-  function parsedClauses(q) {
-    var query = new lunr.Query(shards.fields);
-    new lunr.QueryParser(q, query).parse();
-    return query;
-  }
-
-  function ranked(q) {
-    if (hasLunrSyntax(q)) {
-      var query = parsedClauses(q);
-      return indexFor(clauseNeeds(query.clauses, pipeline), query.isNegated()).then(function (index) {
-        return { results: index.search(q), fuzzy: false };
+  // The terms a plain query looks up: plainNeeds, and the shorter forms of a half-typed word if the
+  // first fetch shows that they are needed. Resolves to {terms (decoded, reached), view}.
+  function plainTermsFetched(words) {
+    function fetchFor(needs) {
+      return resolved(needs).then(termsOf).then(function (terms) {
+        return { reached: terms.reached, view: vocabularyView(terms.all) };
       });
     }
+    return fetchFor(plainNeeds(words)).then(function (first) {
+      var more = shorteningNeeds(first.view, words);
+      return more ? fetchFor(more) : first;
+    });
+  }
+
+  // Plain words: what rankedResults finds, ranked by lunr, but lunr only ranks the papers that can
+  // be among the first `limit` that pass the filters (the scores of all are summed here first, from
+  // the same field vector elements), since lunr's query takes time in proportion to the papers it
+  // ranks. Resolves to {hits, total, matched} (matched: whether any paper has every word).
+  function plainRanked(q, limit, passesLater) {
     var words = plainWords(q);
-    return indexFor(plainNeeds(words), false).then(function (index) {
-      var results = runLunr(index, q);
-      if (results.length > 0 || !hasFuzzyWords(words)) {
-        return { results: results, fuzzy: false };
+    return plainTermsFetched(words).then(function (fetched) {
+      var terms = plainTerms(fetched.view, q);
+      var query = new lunr.Query(shards.fields);
+      addPlainClauses(query, terms);
+      var weights = clauseWeights(query.clauses, fetched.view.tokenSet, pipeline);
+      var entries = fetched.reached.filter(function (entry) { return weights.has(entry.term); });
+      var matching = terms.length ? papersWithEveryWord(terms, entries) : new Set();
+      if (matching.size === 0) {
+        return { hits: [], total: 0, matched: false };
       }
-      var fuzzy = new lunr.Query(shards.fields);
-      addFuzzyClauses(fuzzy, words);
-      return indexFor(clauseNeeds(fuzzy.clauses, pipeline), false).then(function (fuzzyIndex) {
-        return { results: fuzzyIndex.query(function (query) { addFuzzyClauses(query, words); }), fuzzy: true };
+      return Promise.all([lengthsFor(entries), passesLater]).then(function (loaded) {
+        var lengthOf = loaded[0];
+        var kept = sortedNumbers(matching).filter(loaded[1]);
+        var scores = approximateScores(shards, entries, weights, lengthOf);
+        var chosen = new Set(contenders(kept, scores, limit));
+        var json = combinedIndexJson(shards, entries, lengthOf, { keep: function (p) { return chosen.has(p); } });
+        var results = lunr.Index.load(json).query(function (built) { addPlainClauses(built, terms); })
+          .filter(function (result) { return matchesEveryWord(terms, result); });
+        return { hits: asHits(results), total: kept.length, matched: true };
       });
+    });
+  }
+
+  // lunr's query language: the whole of lunr's answer, then the filters.
+  function syntaxRanked(q, passesLater) {
+    var query = new lunr.Query(shards.fields); // parsed as index.search parses it, errors included
+    new lunr.QueryParser(q, query).parse();
+    return Promise.all([indexFor(clauseNeeds(query.clauses, pipeline), query.isNegated()), passesLater])
+      .then(function (loaded) {
+        var hits = asHits(loaded[0].search(q)).filter(function (hit) { return loaded[1](Number(hit.ref)); });
+        return { hits: hits, total: hits.length };
+      });
+  }
+
+  // When no paper has every word: the typo-tolerant query, as rankedResults makes it.
+  function fuzzyRanked(words, passesLater) {
+    var query = new lunr.Query(shards.fields);
+    addFuzzyClauses(query, words);
+    return Promise.all([indexFor(clauseNeeds(query.clauses, pipeline), false), passesLater]).then(function (loaded) {
+      var results = loaded[0].query(function (built) { addFuzzyClauses(built, words); });
+      var hits = asHits(results).filter(function (hit) { return loaded[1](Number(hit.ref)); });
+      return { hits: hits, total: hits.length, fuzzy: true };
     });
   }
 
@@ -640,7 +823,7 @@ function shardedSearch(manifest, storeInfo, fetchPart) {
     if (request.tag) {
       var tagNumber = tagNumberOf(storeInfo, request.tag);
       checks.push(tagNumber < 0 ? Promise.resolve(function () { return false; }) : part("tags/" + tagNumber + ".json").then(function (gaps) {
-        var tagged = new Set(undelta(gaps));
+        var tagged = new Set(undelta(numbersOf(gaps)));
         return function (position) { return tagged.has(position); };
       }));
     }
@@ -673,21 +856,39 @@ function shardedSearch(manifest, storeInfo, fetchPart) {
     });
   }
 
-  // One query, as searchPapers answers it for a single index.
-  function search(request) {
-    var q = (request.q || "").trim();
-    var rankedLater = q ? Promise.resolve(q).then(ranked) : Promise.resolve(null);
-    return Promise.all([rankedLater, filterFor(request)]).then(function (done) {
-      var hits = done[0] ? asHits(done[0].results) : everyPaper(shards.count);
-      var kept = hits.filter(function (hit) { return done[1](Number(hit.ref)); });
-      var limit = request.limit > 0 ? request.limit : DEFAULT_LIMIT;
-      return describeHits(kept.slice(0, limit)).then(function (described) {
-        return answer(request, kept, done[0] && done[0].fuzzy, function (hit, n) { return described[n]; });
+  function ranked(q, limit, passesLater) {
+    if (!q) {
+      return passesLater.then(function (passes) {
+        var hits = everyPaper(shards.count).filter(function (hit) { return passes(Number(hit.ref)); });
+        return { hits: hits, total: hits.length };
       });
-    }).catch(function (error) { return failedAnswer(request, error); });
+    }
+    if (hasLunrSyntax(q)) {
+      return syntaxRanked(q, passesLater);
+    }
+    return plainRanked(q, limit, passesLater).then(function (found) {
+      var words = plainWords(q);
+      return found.matched || !hasFuzzyWords(words) ? found : fuzzyRanked(words, passesLater);
+    });
   }
 
-  return { count: shards.count, search: search, indexFor: indexFor, ranked: ranked };
+  // One query, answered as searchPapers answers it for a single index.
+  function search(request) {
+    var q = (request.q || "").trim();
+    var limit = limitOf(request);
+    var passesLater = filterFor(request);
+    return Promise.resolve()
+      .then(function () { return ranked(q, limit, passesLater); })
+      .then(function (found) {
+        var shown = found.hits.slice(0, limit);
+        return describeHits(shown).then(function (described) {
+          return answer(request, found.total, shown, found.fuzzy, function (hit, n) { return described[n]; });
+        });
+      })
+      .catch(function (error) { return failedAnswer(request, error); });
+  }
+
+  return { count: shards.count, pageSize: storeInfo.page, search: search, indexFor: indexFor };
 }
 
 function fetchJson(url) {
@@ -701,7 +902,7 @@ function fetchJson(url) {
 
 // A loaded search of either layout: {count, search(request) -> answer or promise of one}.
 function singleSearch(index, store) {
-  return { count: store.docs.length, search: function (request) { return searchPapers(index, store, request); } };
+  return { count: store.docs.length, pageSize: 0, search: function (request) { return searchPapers(index, store, request); } };
 }
 
 function isSharded(indexData) {
@@ -755,7 +956,7 @@ function startWorker(scope) {
     Promise.all([fetchJson(message.indexUrl), fetchJson(message.storeUrl)])
       .then(function (data) {
         loaded = loadedSearch(data[0], data[1], message.indexUrl);
-        scope.postMessage({ type: "ready", count: loaded.count });
+        scope.postMessage({ type: "ready", count: loaded.count, pageSize: loaded.pageSize });
         schedule();
       })
       .catch(function (error) {

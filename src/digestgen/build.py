@@ -17,7 +17,7 @@ from digestgen.model import Site
 from digestgen.output import SiteWriter, check_output_dir, read_manifest
 from digestgen.pages import PageJob, plan_pages
 from digestgen.render import Task, card_fragments, make_environment, page_task, render_into, site_globals
-from digestgen.search import search_makers
+from digestgen.search import search_groups
 from digestgen.tagstage import load_taxonomy, tag_site
 from digestgen.theme import Asset, collect_assets, default_dir
 from digestgen.urls import Urls
@@ -151,9 +151,12 @@ def render_site(
     papers = dict(site.papers)
     every_paper = content_key(key, site)
     # The longest task first: workers take tasks in order, so the search index starts at once.
-    site_wide = [Task(path, f"{every_paper}:{path}", make, "search") for path, make in search_makers(site)]
-    site_wide += [Task(path, f"{every_paper}:{path}", make, "feeds") for path, make in _site_wide_outputs(site, links, jobs)]
-    tasks = [task for task in site_wide if not (defer_search and writer.keep_previous(task.path))]
+    site_wide = [Task(paths, f"{every_paper}:{paths[0]}", make, "search") for paths, make in search_groups(site)]
+    site_wide += [
+        Task((path,), f"{every_paper}:{path}", lambda path=path, make=make: {path: make()}, "feeds")
+        for path, make in _site_wide_outputs(site, links, jobs)
+    ]
+    tasks = [task for task in site_wide if not (defer_search and writer.keep_previous(task.paths))]
     tasks += [page_task(env, job, job.key(key, papers), globals_) for job in jobs]
     counter = _Progress(len(tasks), progress)
     spent = render_into(writer, tasks, workers, counter.tick)

@@ -47,7 +47,7 @@ class Config:
     snippet_chars: int = 280
     taxonomy: Any = None  # None: the packaged default; a file name; or an inline mapping
     csp_meta: bool = True
-    search_shard_threshold: int = 2000
+    search_shard_threshold: int = 300  # one index costs ~0.9 KB gzipped a paper: split past ~300 KB
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
 
     @property

@@ -187,39 +187,55 @@ class TermIndex:
 
 
 def term_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermIndex:
-    """The index serialize_index would write, by term; no scores are computed, so it is quicker."""
-    analysis = _analyse(builder, documents)
-    width = len(analysis.fields)
-    document_count = len(analysis.refs)
-    by_number = [
-        TermPostings(
-            term,
-            index,
-            _idf(sum(len(docs) for docs in per_field), document_count),
-            tuple([] for _ in range(width)),
-            tuple([] for _ in range(width)),
-        )
-        for term, (index, per_field) in analysis.postings.items()  # insertion order is term-number order
+    """The index serialize_index would write, by term; no scores are computed, so it is quicker.
+
+    The same analysis as serialize_index's, without the per-posting objects lunr's JSON needs; terms
+    are numbered in the same first-seen order. Document refs must be unique.
+    """
+    fields = list(builder._fields.items())
+    width = len(fields)
+    analysers = [_Terms(builder, name) for name, _ in fields]
+    number_of: dict[str, int] = {}
+    names: list[str] = []
+    positions: list[tuple[list[int], ...]] = []
+    counts: list[tuple[list[int], ...]] = []
+    refs: list[str] = []
+    lengths: list[list[int]] = []
+    for position, document in enumerate(documents):
+        refs.append(str(document[builder._ref]))
+        row = []
+        for field_number, (name, field) in enumerate(fields):
+            value = document[name] if field.extractor is None else field.extractor(document)
+            terms = analysers[field_number].terms(value)
+            row.append(len(terms))
+            for term, tf in Counter(terms).items():
+                number = number_of.get(term)
+                if number is None:
+                    number = number_of[term] = len(names)
+                    names.append(term)
+                    positions.append(tuple([] for _ in range(width)))
+                    counts.append(tuple([] for _ in range(width)))
+                positions[number][field_number].append(position)
+                counts[number][field_number].append(tf)
+        lengths.append(row)
+    if len(set(refs)) != len(refs):
+        raise ValueError("term_index needs unique document refs")
+    totals = [sum(row[n] for row in lengths) for n in range(width)]
+    # Each field's average length, as lunr.py computes it (an int divided by an int).
+    averages = [totals[n] / len(lengths) if lengths else 0 for n in range(width)]
+    terms = [
+        TermPostings(names[n], n, _idf(sum(len(p) for p in positions[n]), len(refs)), positions[n], counts[n])
+        for n in range(len(names))
     ]
-    position_of = {ref: n for n, ref in enumerate(analysis.refs)}
-    lengths = [[0] * width for _ in analysis.refs]
-    postings = analysis.postings
-    for number, ref, counts, length in analysis.entries:
-        position = position_of[ref]
-        lengths[position][number] = length
-        for term, tf in counts.items():
-            entry = by_number[postings[term][0]]
-            entry.positions[number].append(position)
-            entry.counts[number].append(tf)
     return TermIndex(
         version=__TARGET_JS_VERSION__,
-        fields=[name for name, _ in analysis.fields],
-        boosts=[field.boost for _, field in analysis.fields],
+        fields=[name for name, _ in fields],
+        boosts=[field.boost for _, field in fields],
         k1=builder._k1,
         b=builder._b,
-        averages=_averages(analysis),
+        averages=averages,
         pipeline=builder.search_pipeline.serialize(),
-        refs=analysis.refs,
+        refs=refs,
         lengths=lengths,
-        terms=sorted(by_number, key=lambda entry: entry.term),
+        terms=sorted(terms, key=lambda entry: entry.term),
     )

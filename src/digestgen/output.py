@@ -211,23 +211,26 @@ class SiteWriter:
         if path in self.placed:
             raise DigestgenError(f"two outputs claim the path {path!r}")
 
-    def reuse(self, path: str, key: str | None) -> bool:
-        """Keep the previous build's file when it was made from the same inputs."""
-        old = self.old.get(path, {})
-        if not self.trust_previous or key is None or old.get("key") != key or not (self.out / path).is_file():
+    def reuse(self, paths: tuple[str, ...], key: str | None) -> bool:
+        """Keep the previous build's files when all were made from the same inputs."""
+        if not self.trust_previous or key is None:
             return False
-        self._claim(path)
-        self.placed[path] = Placed(path, old["sha256"], key, False)
+        if not all(self.old.get(path, {}).get("key") == key and (self.out / path).is_file() for path in paths):
+            return False
+        for path in paths:
+            self._claim(path)
+            self.placed[path] = Placed(path, self.old[path]["sha256"], key, False)
         return True
 
-    def keep_previous(self, path: str) -> bool:
-        """Keep the previous build's file whatever its inputs were (its old key marks it stale)."""
-        old = self.old.get(path, {})
-        if "sha256" not in old or not (self.out / path).is_file():
+    def keep_previous(self, paths: tuple[str, ...]) -> bool:
+        """Keep all the previous build's files, whatever their inputs were (their old keys mark
+        them stale); only all or none, so a group of files never mixes two builds."""
+        if not all("sha256" in self.old.get(path, {}) and (self.out / path).is_file() for path in paths):
             return False
-        self._claim(path)
-        self.placed[path] = Placed(path, old["sha256"], old.get("key"), False)
-        self.kept_stale += 1
+        for path in paths:
+            self._claim(path)
+            self.placed[path] = Placed(path, self.old[path]["sha256"], self.old[path].get("key"), False)
+        self.kept_stale += len(paths)
         return True
 
     def put(self, path: str, data: bytes, key: str | None = None) -> None:

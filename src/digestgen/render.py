@@ -97,16 +97,23 @@ def render_page(env: jinja2.Environment, job: PageJob, globals_: dict[str, Any])
 
 @dataclass(frozen=True)
 class Task:
-    """One output file to make: its path, the key of its inputs, and how to make its bytes."""
+    """Output files made together: their paths, the key of their inputs, and how to make them."""
 
-    path: str
+    paths: tuple[str, ...]
     key: str | None
-    make: Callable[[], bytes]
+    make: Callable[[], dict[str, bytes]]  # path -> bytes, for exactly `paths`
     kind: str = "page"
 
 
 def page_task(env: jinja2.Environment, job: PageJob, key: str | None, globals_: dict[str, Any]) -> Task:
-    return Task(job.output, key, lambda: render_page(env, job, globals_))
+    return Task((job.output,), key, lambda: {job.output: render_page(env, job, globals_)})
+
+
+def _made(task: Task) -> dict[str, bytes]:
+    files = task.make()
+    if set(files) != set(task.paths):
+        raise DigestgenError(f"internal error: a task promised {sorted(task.paths)[:3]} but made {sorted(files)[:3]}")
+    return files
 
 
 def render_into(
@@ -115,7 +122,7 @@ def render_into(
     """Make every task whose output is not reusable; return seconds spent per kind of task."""
     todo = []
     for task in tasks:
-        if writer.reuse(task.path, task.key):
+        if writer.reuse(task.paths, task.key):
             tick()
         else:
             todo.append(task)
@@ -125,7 +132,8 @@ def render_into(
     spent: dict[str, float] = {}
     for task in todo:
         started = time.perf_counter()
-        writer.put(task.path, task.make(), task.key)
+        for path, data in _made(task).items():
+            writer.put(path, data, task.key)
         spent[task.kind] = spent.get(task.kind, 0.0) + time.perf_counter() - started
         tick()
     return spent
@@ -141,7 +149,8 @@ def _make_forked(writer: SiteWriter, todo: list[Task], workers: int, tick: Calla
     hold up the others, and each reports one line per file; the parent reads all pipes as they come.
     """
     for task in todo:
-        writer._claim(task.path)
+        for path in task.paths:
+            writer._claim(path)
     counter = multiprocessing.get_context("fork").Value("i", 0)
     streams: dict[int, tuple[int, Any]] = {}
     for _ in range(min(workers, len(todo))):
@@ -156,7 +165,7 @@ def _make_forked(writer: SiteWriter, todo: list[Task], workers: int, tick: Calla
     errors = _collect(writer, streams, spent, tick)
     if errors:
         raise DigestgenError(errors[0])
-    missing = [task.path for task in todo if task.path not in writer.placed]
+    missing = [path for task in todo for path in task.paths if path not in writer.placed]
     if missing:
         raise DigestgenError(f"a rendering process stopped before writing {missing[0]}")
     return spent
@@ -179,7 +188,8 @@ def _collect(writer: SiteWriter, streams: dict[int, tuple[int, Any]], spent: dic
                     continue
                 writer.record(Placed(record["path"], record["sha256"], record["key"], record["written"]))
                 spent[record["kind"]] = spent.get(record["kind"], 0.0) + record["seconds"]
-                tick()
+                if record["last"]:
+                    tick()
     for pid, stream in streams.values():
         stream.close()
         os.waitpid(pid, 0)
@@ -197,10 +207,13 @@ def _child(writer: SiteWriter, todo: list[Task], counter: Any, fd: int) -> int:
                     return 0
                 task = todo[index]
                 started = time.perf_counter()
-                placed = place(writer.staging, writer.out, writer.old.get(task.path, {}), task.path, task.make(), task.key, not writer.trust_previous)
-                record = {"path": placed.path, "sha256": placed.sha256, "key": placed.key, "written": placed.written,
-                          "kind": task.kind, "seconds": time.perf_counter() - started}
-                out.write(json.dumps(record) + "\n")
+                files = _made(task)
+                for number, (path, data) in enumerate(sorted(files.items())):
+                    placed = place(writer.staging, writer.out, writer.old.get(path, {}), path, data, task.key, not writer.trust_previous)
+                    seconds = time.perf_counter() - started if number == 0 else 0.0
+                    record = {"path": placed.path, "sha256": placed.sha256, "key": placed.key, "written": placed.written,
+                              "kind": task.kind, "seconds": seconds, "last": number == len(files) - 1}
+                    out.write(json.dumps(record) + "\n")
         except DigestgenError as exc:
             out.write(json.dumps({"error": str(exc)}) + "\n")
             return 1

@@ -7,14 +7,18 @@ A site with `search_shard_threshold` papers or more gets the same index split so
 downloads only what it needs (about 0.8 KB of gzipped index per paper is too much to load whole):
 
     search/index.json        the manifest: fields, scoring constants, the first term of each shard
-    search/store.json        tags, and how the result store is chunked (no documents)
+    search/store.json        tags, how the result store is chunked, results a page (no documents)
     search/shards/N.json     a contiguous range of the sorted vocabulary: for each term its number,
-                             and per field the documents that have it (delta-coded) and how often
-    search/lengths/N.json    the field lengths of LENGTHS_CHUNK documents, a column per field
+                             and per field the documents that have it (as gaps), how often, and
+                             (unless the term is common in that field) the field's length there
+    search/lengths/F.json    field F's length in every document, for the common terms
     search/terms/L.json      the vocabulary's terms of length L (front-coded), for typo-tolerant terms
     search/store/N.json      STORE_CHUNK results a file, by reference
-    search/tags/N.json       the references of the papers with tag N (delta-coded), for the tag filter
+    search/tags/N.json       the references of the papers with tag N (as gaps), for the tag filter
     search/dates.json        dates in reference order as runs, for the date filter
+
+Lists of small numbers (gaps, counts, lengths) are written as text in `number_text`'s code, which
+gzip packs tighter than JSON arrays of numbers.
 
 The worker rebuilds from the shards a query needs an ordinary lunr index JSON with the same term
 numbers and, from counts and lengths, the same field vector elements lunr.py would have written,
@@ -27,7 +31,6 @@ paper can skip them all.
 from __future__ import annotations
 
 import bisect
-import functools
 import heapq
 import itertools
 import json
@@ -50,17 +53,24 @@ from digestgen.views import snippet
 INDEX_PATH = "search/index.json"
 STORE_PATH = "search/store.json"
 TITLE_BOOST = 10
+INDEX_FIELDS = ("title", "tags", "abstract")
 # Long enough to recognise a paper by its opening, short enough that 10,000 papers stay light.
 STORE_SNIPPET = 160
 STORE_FIELDS = ["title", "path", "date", "tags", "snippet"]
 
 SHARDS_FORMAT = 1
-# Tuned on generated sites of 10,000 and 50,000 papers (bench/search_shards.py): shards of about
-# 25-40 KB gzipped, a store chunk per few results (a result page's ten to fifty hits rarely share
-# one), field lengths in a few dozen files.
-PAPERS_PER_SHARD = 200
+# Tuned on generated sites of 10,000 and 50,000 papers (bench/search_shards.py). Small shards (a
+# few KB gzipped) waste little on the terms next to the ones a query needs. The hits a page shows
+# rarely share a store file, so each costs a file: pages of RESULTS_PAGE results (not the 50 a small
+# site shows) and small files keep that to about 15 KB, and the file count to a quarter of the papers.
+PAPERS_PER_SHARD = 25
 STORE_CHUNK = 4
-LENGTHS_CHUNK = 2000
+RESULTS_PAGE = 20
+# A field's length is needed to score a term there. A term found in fewer than this share of the
+# papers carries the lengths of its papers, so that a query for it fetches nothing else; the common
+# terms rely on the field's length file instead (one per field: a common term needs most of it),
+# fetched once and shared by every common term.
+INLINE_LENGTHS_SHARE = 0.02
 LONGEST_TERM_BUCKET = 20  # terms of this length or longer share the last vocabulary file
 
 # lunr.js trims with /^\W+/ and /\W+$/, whose \W is ASCII-only; lunr.py's own trimmer leaves tokens
@@ -129,9 +139,8 @@ def _builder() -> Builder:
     builder.pipeline.add(_trim_like_lunr_js, stop_word_filter, stemmer)
     builder.search_pipeline.add(stemmer)
     builder.ref("id")
-    builder.field("title", boost=TITLE_BOOST)
-    builder.field("tags")
-    builder.field("abstract")
+    for field in INDEX_FIELDS:
+        builder.field(field, boost=TITLE_BOOST if field == "title" else 1)
     return builder
 
 
@@ -181,16 +190,22 @@ def compact_json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def search_makers(site: Site) -> list[tuple[str, Callable[[], bytes]]]:
-    """The search outputs, each made only when asked: the build reuses unchanged ones."""
+def search_groups(site: Site) -> list[tuple[tuple[str, ...], Callable[[], dict[str, bytes]]]]:
+    """The search outputs as groups of files made together; the build reuses unchanged groups.
+
+    The sharded index's files come from one computation and its store's from another, so each is
+    one group: a build process makes a whole group, and no two processes compute the same one.
+    """
     if len(site.papers) < site.config.search_shard_threshold:
         return [
-            (INDEX_PATH, lambda: compact_json(build_index(site))),
-            (STORE_PATH, lambda: compact_json(build_store(site))),
+            ((INDEX_PATH,), lambda: {INDEX_PATH: compact_json(build_index(site))}),
+            ((STORE_PATH,), lambda: {STORE_PATH: compact_json(build_store(site))}),
         ]
     layout = ShardLayout(len(site.papers), len(site.tags))
-    made = functools.cache(lambda: build_shards(site, layout))  # one computation makes every file
-    return [(path, lambda path=path: made()[path]) for path in layout.paths()]
+    return [
+        (tuple(layout.index_paths()), lambda: build_index_parts(site, layout)),
+        (tuple(layout.store_paths()), lambda: build_store_parts(site, layout)),
+    ]
 
 
 # --- The sharded layout ---------------------------------------------------------------------------
@@ -207,17 +222,24 @@ class ShardLayout:
     def shards(self) -> int:
         return max(1, math.ceil(self.papers / PAPERS_PER_SHARD))
 
-    def paths(self) -> list[str]:
+    def index_paths(self) -> list[str]:
         return [
             INDEX_PATH,
+            *[f"search/shards/{n}.json" for n in range(self.shards)],
+            *[f"search/lengths/{field}.json" for field in INDEX_FIELDS],
+            *[f"search/terms/{n}.json" for n in range(1, LONGEST_TERM_BUCKET + 1)],
+        ]
+
+    def store_paths(self) -> list[str]:
+        return [
             STORE_PATH,
             "search/dates.json",
-            *[f"search/shards/{n}.json" for n in range(self.shards)],
-            *[f"search/lengths/{n}.json" for n in range(math.ceil(self.papers / LENGTHS_CHUNK))],
-            *[f"search/terms/{n}.json" for n in range(1, LONGEST_TERM_BUCKET + 1)],
             *[f"search/store/{n}.json" for n in range(math.ceil(self.papers / STORE_CHUNK))],
             *[f"search/tags/{n}.json" for n in range(self.tags)],
         ]
+
+    def paths(self) -> list[str]:
+        return self.index_paths() + self.store_paths()
 
 
 def utf16_order(term: str) -> bytes:
@@ -227,6 +249,31 @@ def utf16_order(term: str) -> bytes:
 
 def utf16_length(term: str) -> int:
     return len(term.encode("utf-16-le")) // 2
+
+
+# number_text's digits: a number is written in base 32, most significant digit first, every digit
+# but the last from CONTINUED; so 0-31 take one character, up to 1023 two. Neither has " or \.
+_LAST_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
+_CONTINUED_DIGITS = "WXYZabcdefghijklmnopqrstuvwxyz-_"
+
+
+def _number_digits(number: int) -> str:
+    digits = _LAST_DIGITS[number & 31]
+    number >>= 5
+    while number:
+        digits = _CONTINUED_DIGITS[number & 31] + digits
+        number >>= 5
+    return digits
+
+
+# Nearly every number written is below 32768 (three digits): looked up, not computed, for speed.
+_DIGITS_BELOW_32768 = tuple(_number_digits(n) for n in range(32768))
+
+
+def number_text(numbers: Iterable[int]) -> str:
+    """Non-negative integers as one string (decoded by the worker's numbersOf)."""
+    table = _DIGITS_BELOW_32768
+    return "".join([table[n] if n < 32768 else _number_digits(n) for n in numbers])
 
 
 def _deltas(numbers: Iterable[int]) -> list[int]:
@@ -239,11 +286,15 @@ def _deltas(numbers: Iterable[int]) -> list[int]:
     return out
 
 
-def _encode_term(entry: TermPostings) -> str:
-    """[term, number, [gaps, counts] per field], as JSON text."""
-    return compact_json([entry.term, entry.index, *[[_deltas(p), c] for p, c in zip(entry.positions, entry.counts)]]).decode(
-        "utf-8"
-    )
+def _encode_term(entry: TermPostings, lengths: list[list[int]], inline_below: int) -> str:
+    """[term, number, [gaps, counts(, lengths)] per field], as JSON text, each list as number_text."""
+    fields = []
+    for field, (positions, counts) in enumerate(zip(entry.positions, entry.counts)):
+        encoded = [number_text(_deltas(positions)), number_text(counts)]
+        if len(positions) < inline_below:
+            encoded.append(number_text(lengths[position][field] for position in positions))
+        fields.append(encoded)
+    return compact_json([entry.term, entry.index, *fields]).decode("utf-8")
 
 
 def split_evenly(weights: list[int], count: int) -> list[int]:
@@ -286,11 +337,13 @@ def front_coded(terms: list[str]) -> list[str]:
 
 
 def _shard_file(entries: list[TermPostings], encoded: list[str]) -> bytes:
-    """A shard: its terms, and the idf of each document frequency they have (the browser's log may differ)."""
-    idf = {}
+    """A shard: its terms (already JSON), and the idf of each document frequency they have, since the
+    browser's Math.log may differ from Python's in the last bit."""
+    idf: dict[int, float] = {}
     for entry in entries:
         idf.setdefault(sum(len(p) for p in entry.positions), entry.idf)
-    return ('{"idf":%s,"terms":[%s]}' % (compact_json({str(k): idf[k] for k in sorted(idf)}).decode("utf-8"), ",".join(encoded))).encode("utf-8")
+    idf_json = compact_json({str(k): idf[k] for k in sorted(idf)}).decode("utf-8")
+    return f'{{"idf":{idf_json},"terms":[{",".join(encoded)}]}}'.encode()
 
 
 def _manifest(index: TermIndex, layout: ShardLayout, bounds: list[str]) -> dict[str, Any]:
@@ -305,16 +358,10 @@ def _manifest(index: TermIndex, layout: ShardLayout, bounds: list[str]) -> dict[
             "averages": index.averages,
             "pipeline": index.pipeline,
             "count": layout.papers,
-            "bounds": bounds,
-            "lengthsChunk": LENGTHS_CHUNK,
+            "bounds": front_coded(bounds),
             "longestTermBucket": LONGEST_TERM_BUCKET,
         }
     }
-
-
-def _columns(rows: list[list[int]], width: int) -> list[list[int]]:
-    """Per field, the lengths of consecutive documents: a column of similar numbers gzips better than rows."""
-    return [[row[n] for row in rows] for n in range(width)]
 
 
 def _date_runs(docs: list[list[Any]]) -> list[list[Any]]:
@@ -324,9 +371,18 @@ def _date_runs(docs: list[list[Any]]) -> list[list[Any]]:
 
 def build_shards(site: Site, layout: ShardLayout) -> dict[str, bytes]:
     """Every file of the sharded search, by output path."""
+    files = {**build_index_parts(site, layout), **build_store_parts(site, layout)}
+    missing = set(layout.paths()) ^ set(files)
+    assert not missing, sorted(missing)[:5]  # the layout promised exactly these names
+    return files
+
+
+def build_index_parts(site: Site, layout: ShardLayout) -> dict[str, bytes]:
+    """The manifest, shards, length files and vocabulary files, by output path."""
     index = term_index(_builder(), index_documents(site))
     terms = sorted(index.terms, key=lambda entry: utf16_order(entry.term))
-    encoded = [_encode_term(entry) for entry in terms]
+    inline_below = math.ceil(INLINE_LENGTHS_SHARE * layout.papers)
+    encoded = [_encode_term(entry, index.lengths, inline_below) for entry in terms]
     starts = split_evenly([len(text) for text in encoded], layout.shards)
     ends = starts[1:] + [len(terms)]
     bounds = ["" if n == 0 or start >= len(terms) else terms[start].term for n, start in enumerate(starts)]
@@ -337,28 +393,37 @@ def build_shards(site: Site, layout: ShardLayout) -> dict[str, bytes]:
             for n, (start, end) in enumerate(zip(starts, ends))
         },
         **{
-            f"search/lengths/{n}.json": compact_json(_columns(index.lengths[start : start + LENGTHS_CHUNK], len(index.fields)))
-            for n, start in enumerate(range(0, layout.papers, LENGTHS_CHUNK))
+            f"search/lengths/{field}.json": compact_json(number_text(row[k] for row in index.lengths))
+            for k, field in enumerate(index.fields)
         },
     }
     by_length: dict[int, list[str]] = {n: [] for n in range(1, LONGEST_TERM_BUCKET + 1)}
     for entry in terms:
         by_length[min(utf16_length(entry.term), LONGEST_TERM_BUCKET)].append(entry.term)
     files.update({f"search/terms/{n}.json": compact_json(front_coded(words)) for n, words in by_length.items()})
-    docs = _store_docs(site)
-    tags = _store_tags(site)
-    files[STORE_PATH] = compact_json({"fields": STORE_FIELDS, "tags": tags, "count": len(docs), "chunk": STORE_CHUNK})
-    files.update(
-        {f"search/store/{n}.json": compact_json(docs[start : start + STORE_CHUNK]) for n, start in enumerate(range(0, len(docs), STORE_CHUNK))}
-    )
-    files.update(
-        {f"search/tags/{n}.json": compact_json(_deltas(ref for ref, doc in enumerate(docs) if n in doc[3])) for n in range(len(tags))}
-    )
-    files["search/dates.json"] = compact_json(_date_runs(docs))
-    missing = set(layout.paths()) ^ set(files)
-    assert not missing, sorted(missing)[:5]  # the layout promised exactly these names
     return files
 
 
+def build_store_parts(site: Site, layout: ShardLayout) -> dict[str, bytes]:
+    """The store's outline, its chunks, and the tag and date facets, by output path."""
+    docs = _store_docs(site)
+    tags = _store_tags(site)
+    tagged: list[list[int]] = [[] for _ in tags]
+    for ref, doc in enumerate(docs):
+        for number in doc[3]:
+            tagged[number].append(ref)
+    return {
+        STORE_PATH: compact_json(
+            {"fields": STORE_FIELDS, "tags": tags, "count": len(docs), "chunk": STORE_CHUNK, "page": RESULTS_PAGE}
+        ),
+        "search/dates.json": compact_json(_date_runs(docs)),
+        **{
+            f"search/store/{n}.json": compact_json(docs[start : start + STORE_CHUNK])
+            for n, start in enumerate(range(0, len(docs), STORE_CHUNK))
+        },
+        **{f"search/tags/{n}.json": compact_json(number_text(_deltas(refs))) for n, refs in enumerate(tagged)},
+    }
+
+
 def search_outputs(site: Site) -> list[tuple[str, bytes]]:
-    return [(path, make()) for path, make in search_makers(site)]
+    return [item for _, make in search_groups(site) for item in sorted(make().items())]

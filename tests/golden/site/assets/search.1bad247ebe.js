@@ -4,7 +4,7 @@
   "use strict";
 
   var DEBOUNCE_MS = 150;
-  var PAGE_SIZE = 50;
+  var PAGE_SIZE = 50; // unless the worker says otherwise: a large site's results come in smaller pages
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
   var form = document.getElementById("search-form");
@@ -20,7 +20,7 @@
   var moreButton = document.getElementById("more-results");
   var base = form.getAttribute("data-base") || "/";
 
-  var state = { worker: null, ready: false, count: 0, lastId: 0, shownId: 0, limit: PAGE_SIZE, selected: -1, timer: 0 };
+  var state = { worker: null, ready: false, count: 0, lastId: 0, shownId: 0, pageSize: PAGE_SIZE, limit: PAGE_SIZE, selected: -1, timer: 0 };
 
   function absolute(path) {
     return new URL(path, document.baseURI).href;
@@ -219,6 +219,9 @@
   function summary(answer, request) {
     var noun = answer.total === 1 ? "paper" : "papers";
     var what = request.q ? " match \u201c" + request.q + "\u201d" : "";
+    if (answer.fuzzy) {
+      what += " with a letter or two changed (nothing matches exactly)";
+    }
     var filters = describeFilters(request);
     var text = answer.total + " " + noun + what + (filters ? " (" + filters + ")" : "") + ".";
     if (answer.results.length < answer.total) {
@@ -259,7 +262,7 @@
     var request = currentRequest();
     keepInUrl(request);
     if (!keepLimit) {
-      state.limit = PAGE_SIZE;
+      state.limit = state.pageSize;
     }
     if (!state.ready) {
       return; // the worker's "ready" message runs the search again
@@ -286,6 +289,10 @@
     if (message.type === "ready") {
       state.ready = true;
       state.count = message.count;
+      if (message.pageSize > 0) {
+        state.pageSize = message.pageSize;
+        state.limit = message.pageSize; // nothing is shown before the worker is ready
+      }
       search(true);
     } else if (message.type === "results") {
       if (message.id === state.lastId) {
@@ -348,7 +355,7 @@
     });
     if (moreButton) {
       moreButton.addEventListener("click", function () {
-        state.limit += PAGE_SIZE;
+        state.limit += state.pageSize;
         search(true);
       });
     }

@@ -1,0 +1,347 @@
+"""The sharded search of a large site: the same answers as one lunr index, for a fraction of the bytes.
+
+A generated 2,000-paper site is built with the sharded layout (small shards, so that there are many).
+Real lunr.js under node answers every query twice, from the parts of the sharded search that query
+fetches and from one lunr index of the same documents; both must agree. Chromium then checks that
+the search page fetches only what a query needs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import REPO
+
+from digestgen import search
+from digestgen.build import build_site, load_and_tag
+from digestgen.config import load_config
+from digestgen.theme import vendor_file
+
+QUERY_SCRIPT = Path(__file__).resolve().parent / "js" / "query_shards.mjs"
+PAPERS = 2000
+# Smaller parts than a real site gets, so that 2,000 papers make many of each kind.
+PAPERS_PER_SHARD = 40
+STORE_CHUNK = 3
+INLINE_LENGTHS_SHARE = 0.05
+
+# lunr's own query language, through index.search on both sides: top ten and scores must agree.
+RAW_QUERIES = [
+    "diffusion", "tracking", "retrieval", "graph", "learning", "model", "language", "video",
+    "visual tracking", "graph neural network", "contrastive learning representation", "reinforcement learning",
+    "pre train", "video generation", "diffusion model image",
+    "diffu*", "trac*", "learn*", "re*", "graph*", "*ing", "*tion", "t*k", "la*ge",
+    "title:diffusion", "title:track*", "abstract:retrieval", "tags:learning", "title:graph^3 abstract:graph",
+    "+diffusion +model", "+graph -neural", "diffusion -image", "-image", "-learning -model", "+title:visual tracking",
+    "-title:model +abstract:model", "diffusion^5 model",
+    "trak~1", "difusion~1", "retreival~2", "transformr~1", "lanuage~1 vision", "~1", "imag~2",
+    "2024", "e.g", "zzzqqxv", "title:", "venue:neurips",
+]
+
+# What a user types, through the worker's own search on both sides: whole answers must agree.
+WORKER_QUERIES: list[dict[str, Any]] = [
+    {"q": "diffusion"}, {"q": "diffusi"}, {"q": "trac"}, {"q": "tr"}, {"q": "the diffusion"},
+    {"q": "visual tracking"}, {"q": "learning", "limit": 5}, {"q": "graph neural network", "limit": 200},
+    {"q": "trakcing"}, {"q": "difusion modle"}, {"q": "zzzqqxv"}, {"q": "title:"}, {"q": "venue:neurips"},
+    {"q": "title:retrieval"}, {"q": "+filter -image"}, {"q": "diffu*"}, {"q": "-learning"},
+    {"q": "retrieval", "from": "2024-06-01"}, {"q": "model", "from": "2023-01-01", "to": "2024-03-31", "limit": 100},
+    {"q": "", "to": "2022-12-31"},
+]
+
+
+@dataclass(frozen=True)
+class ShardedSite:
+    out: Path  # the built site
+    single_index: Path  # one lunr index of the same documents
+    single_store: Path
+
+    @property
+    def search(self) -> Path:
+        return self.out / "search"
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads((self.search / "index.json").read_text("utf-8"))["shards"]
+
+    def bounds(self) -> list[str]:
+        return front_decoded(self.manifest()["bounds"])
+
+
+def front_decoded(entries: list[str]) -> list[str]:
+    terms, previous = [], ""
+    for entry in entries:
+        previous = previous[: int(entry[0])] + entry[1:]
+        terms.append(previous)
+    return terms
+
+
+def _run(*args: str, cwd: Path | None = None) -> None:
+    done = subprocess.run([sys.executable, *args], check=False, capture_output=True, text=True, timeout=300, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> ShardedSite:
+    root = tmp_path_factory.mktemp("sharded")
+    _run(str(REPO / "bench" / "corpus.py"), str(PAPERS), str(root / "corpus"))
+    site = root / "site"
+    _run("-m", "digestgen", "init", str(site))
+    _run("-m", "digestgen", "ingest", *map(str, sorted((root / "corpus" / "listings").glob("*.txt"))), "--site", str(site))
+    with (site / "digestgen.yaml").open("a", encoding="utf-8") as config:
+        config.write("\nsearch_shard_threshold: 500\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "PAPERS_PER_SHARD", PAPERS_PER_SHARD)
+        patch.setattr(search, "STORE_CHUNK", STORE_CHUNK)
+        patch.setattr(search, "INLINE_LENGTHS_SHARE", INLINE_LENGTHS_SHARE)
+        out = build_site(site, out=site / "_site", base_url="http://127.0.0.1:8000/").out
+    config, _ = load_config(site)
+    loaded = load_and_tag(site, config, {})
+    single = root / "single"
+    single.mkdir()
+    (single / "index.json").write_bytes(search.compact_json(search.build_index(loaded)))
+    (single / "store.json").write_bytes(search.compact_json(search.build_store(loaded)))
+    return ShardedSite(out, single / "index.json", single / "store.json")
+
+
+def run_node(site: ShardedSite, requests: list[dict[str, Any]]) -> list[Any]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is missing: install Node.js (scripts/test does)")
+    worker = next((site.out / "assets").glob("search-worker.*.js"))
+    command = [node, str(QUERY_SCRIPT), str(vendor_file("lunr.min.js")), str(worker), str(site.search),
+               str(site.single_index), str(site.single_store)]
+    done = subprocess.run(command, check=False, input=json.dumps(requests), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Version mismatch" not in done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def raw_answers(sharded: ShardedSite) -> dict[str, Any]:
+    return dict(zip(RAW_QUERIES, run_node(sharded, [{"raw": q} for q in RAW_QUERIES])))
+
+
+@pytest.fixture(scope="module")
+def worker_answers(sharded: ShardedSite) -> list[Any]:
+    return run_node(sharded, WORKER_QUERIES)
+
+
+def test_the_site_is_sharded_into_many_parts(sharded):
+    assert not (sharded.search / "store.json").read_text().count('"docs"')
+    assert len(list((sharded.search / "shards").glob("*.json"))) == len(sharded.bounds()) == PAPERS // PAPERS_PER_SHARD
+    assert len(list((sharded.search / "store").glob("*.json"))) == -(-PAPERS // STORE_CHUNK)
+
+
+def test_every_shard_together_is_the_single_index(sharded):
+    """Term numbers, postings and every field vector element, recomputed from counts and lengths."""
+    (whole,) = run_node(sharded, [{"whole": True}])
+    assert whole["shards"] == PAPERS // PAPERS_PER_SHARD
+    assert whole["equal"], whole["firstDifference"]
+
+
+@pytest.mark.parametrize("q", RAW_QUERIES)
+def test_lunr_ranks_the_same_top_ten_with_the_same_scores(raw_answers, q):
+    answer = raw_answers[q]
+    single, sharded = answer["single"], answer["sharded"]
+    if "error" in single:
+        assert sharded == single  # the same QueryParseError
+        return
+    assert sharded["total"] == single["total"]
+    assert [h["ref"] for h in sharded["hits"]] == [h["ref"] for h in single["hits"]]
+    for mine, theirs in zip(sharded["hits"], single["hits"]):
+        assert mine["score"] == pytest.approx(theirs["score"], abs=1e-6)
+        assert mine["terms"] == theirs["terms"]
+
+
+def test_the_queries_find_things(raw_answers):
+    """The comparisons above must be about real rankings, not empty lists."""
+    found = [q for q, a in raw_answers.items() if a["single"].get("total", 0) >= 10]
+    assert len(found) >= 35, sorted(set(raw_answers) - set(found))
+    assert raw_answers["-image"]["single"]["total"] > 0  # only prohibited terms: every other paper
+    assert raw_answers["*ing"]["single"]["total"] > 0 and raw_answers["trak~1"]["single"]["total"] > 0
+
+
+@pytest.mark.parametrize("n", range(len(WORKER_QUERIES)), ids=[json.dumps(r) for r in WORKER_QUERIES])
+def test_the_worker_answers_the_same_either_way(worker_answers, n):
+    answer = worker_answers[n]
+    assert answer["sharded"] == answer["single"]
+
+
+def test_a_typo_falls_back_to_close_spellings(worker_answers):
+    answers = {json.dumps(r): a["sharded"] for r, a in zip(WORKER_QUERIES, worker_answers)}
+    typo = answers['{"q": "trakcing"}']
+    assert typo["fuzzy"] and typo["total"] > 0
+    assert any(m for r in typo["results"] for m in r["titleMarks"] + r["snippetMarks"])
+    assert "fuzzy" not in answers['{"q": "visual tracking"}']
+    assert answers['{"q": "zzzqqxv"}']["total"] == 0
+    assert answers['{"q": "title:"}']["error"].startswith("That search could not be read")
+
+
+def shard_of(bounds: list[str], term: str) -> int:
+    """JavaScript compares strings by UTF-16 code units; these terms are ASCII, where that is plain order."""
+    return bisect.bisect_right(bounds, term) - 1
+
+
+def test_a_query_fetches_only_the_shards_of_its_terms(sharded):
+    bounds = sharded.bounds()
+    (exact, prefix, plain) = run_node(sharded, [{"raw": "track"}, {"raw": "graph*"}, {"q": "tracking"}])
+    assert [p for p in exact["fetched"] if p.startswith("shards/")] == [f"shards/{shard_of(bounds, 'track')}.json"]
+    graph_shards = {shard_of(bounds, "graph")} | {n for n, first in enumerate(bounds) if first.startswith("graph")}
+    assert {p for p in prefix["fetched"] if p.startswith("shards/")} == {f"shards/{n}.json" for n in graph_shards}
+    # A plain word: its stem exactly, the word and its stem as prefixes.
+    wanted = {shard_of(bounds, t) for t in ("track", "tracking")}
+    wanted |= {n for n, first in enumerate(bounds) if first.startswith("track")}
+    fetched = plain["fetched"]
+    assert {p for p in fetched if p.startswith("shards/")} == {f"shards/{n}.json" for n in wanted}
+    assert len(wanted) < len(bounds) // 10
+    refs = [int(r["ref"]) for r in plain["sharded"]["results"]]
+    assert {p for p in fetched if p.startswith("store/")} == {f"store/{ref // STORE_CHUNK}.json" for ref in refs}
+    assert not [p for p in fetched if p.startswith(("terms/", "tags/", "dates"))]
+
+
+def test_fetched_parts_are_kept_for_later_queries(sharded):
+    (steps,) = run_node(sharded, [{"session": [{"q": "tracking"}, {"q": "graph"}, {"q": "tracking"}, {"q": "trackin"}]}])
+    first, second, again, half_typed = steps
+    assert first["fetched"] and second["fetched"]
+    assert not set(first["fetched"]) & set(second["fetched"])
+    assert again["fetched"] == [] and again["refs"] == first["refs"]
+    # A half-typed word no term starts with also looks its shorter forms up; nothing is fetched twice.
+    assert not set(half_typed["fetched"]) & set(first["fetched"] + second["fetched"])
+
+
+def test_filters_fetch_only_their_facets(sharded):
+    tags = json.loads((sharded.search / "store.json").read_text("utf-8"))["tags"]
+    (tagged, dated) = run_node(sharded, [{"q": "learning", "tag": tags[0][0]}, {"q": "learning", "from": "2024-01-01"}])
+    assert "tags/0.json" in tagged["fetched"] and "dates.json" not in tagged["fetched"]
+    assert "dates.json" in dated["fetched"] and not [p for p in dated["fetched"] if p.startswith("tags/")]
+    assert tagged["sharded"] == tagged["single"] and dated["sharded"] == dated["single"]
+
+
+def test_a_small_site_keeps_one_index(seed_site):
+    config, _ = load_config(seed_site)
+    site = load_and_tag(seed_site, config, {})
+    assert [paths for paths, _ in search.search_groups(site)] == [(search.INDEX_PATH,), (search.STORE_PATH,)]
+
+
+def test_file_names_follow_from_the_counts_alone(sharded):
+    written = {str(p.relative_to(sharded.out)) for p in sharded.search.rglob("*.json")}
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("PAPERS_PER_SHARD", "STORE_CHUNK"):
+            patch.setattr(search, name, globals()[name])
+        layout = search.ShardLayout(PAPERS, len(json.loads((sharded.search / "store.json").read_text())["tags"]))
+        assert set(layout.paths()) == written
+
+
+def test_shards_are_small_and_even(sharded):
+    sizes = sorted(len(gzip.compress(p.read_bytes())) for p in (sharded.search / "shards").glob("*.json"))
+    single = len(gzip.compress(sharded.single_index.read_bytes()))
+    assert sum(sizes) < single / 3  # counts and gaps, not lunr's JSON
+    assert sizes[len(sizes) // 2] < single / 100
+
+
+def test_split_evenly_makes_contiguous_groups():
+    weights = [5, 1, 1, 1, 40, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    starts = search.split_evenly(weights, 4)
+    assert len(starts) == 4 and starts[0] == 0 and starts == sorted(starts)
+    assert 4 in starts and 5 in starts  # the heavy item stands alone
+    assert search.split_evenly([3, 3], 4) == [0, 0, 0, 1]  # fewer items than groups: empty groups first
+    assert search.split_evenly([], 2) == [0, 0]
+
+
+def test_number_text():
+    assert search.number_text([0, 1, 31, 32, 1023, 1024]) == "01VX0_VXW0"
+    assert search.number_text([]) == ""
+    assert search.front_coded(["", "diffus", "diffusion", "digit", "e"]) == ["0", "0diffus", "6ion", "2git", "0e"]
+
+
+_HASH_FILES = """
+import hashlib, sys
+from pathlib import Path
+from digestgen import search
+from digestgen.build import load_and_tag
+from digestgen.config import load_config
+site = Path(sys.argv[1])
+config, _ = load_config(site)
+loaded = load_and_tag(site, config, {})
+files = search.build_shards(loaded, search.ShardLayout(len(loaded.papers), len(loaded.tags)))
+digest = hashlib.sha256()
+for path in sorted(files):
+    digest.update(path.encode() + b"\\0" + files[path])
+print(digest.hexdigest())
+"""
+
+
+def test_sharded_bytes_are_the_same_whatever_the_hash_seed(sharded):
+    site = sharded.out.parent
+    digests = set()
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", _HASH_FILES, str(site)], check=False, capture_output=True, text=True,
+                              timeout=300, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
+
+
+# --- In the browser --------------------------------------------------------------------------------
+
+
+def _search_requests(urls: list[str]) -> list[str]:
+    """The requested paths under /search/ (the page itself aside), in order."""
+    paths = [urlsplit(u).path for u in urls]
+    return [p[len("/search/"):] for p in paths if p.startswith("/search/") and p != "/search/"]
+
+
+@pytest.mark.browser
+def test_the_search_page_fetches_only_what_a_query_needs(sharded, browser, serve_static):
+    from playwright.sync_api import expect
+
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]  # a large site's results a page
+    (expected, graph) = run_node(sharded, [{"q": "tracking", "limit": page_size}, {"q": "graph", "limit": page_size}])
+    server = serve_static(sharded.out)
+    context = browser.new_context()
+    requests: list[str] = []
+    problems: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(server.url + "search/?q=tracking")
+    titles = page.locator("#results > li .result-title")
+    expect(titles.first).to_have_text(expected["sharded"]["results"][0]["title"])
+    expect(titles).to_have_count(page_size)
+    assert titles.all_inner_texts() == [r["title"] for r in expected["sharded"]["results"]]
+    expect(page.locator("#search-status")).to_contain_text(f"{expected['sharded']['total']} papers match")
+
+    first = _search_requests(requests)
+    assert sorted(first) == sorted(["index.json", "store.json", *expected["fetched"]])
+    shards = [p for p in first if p.startswith("shards/")]
+    assert 0 < len(shards) < len(sharded.bounds()) // 10
+
+    # A second query fetches only its own new parts; the first query's are kept.
+    seen = len(requests)
+    page.locator("#q").fill("graph")
+    expect(titles.first).to_have_text(graph["sharded"]["results"][0]["title"])
+    second = _search_requests(requests[seen:])
+    assert set(second) == set(graph["fetched"]) - set(expected["fetched"])
+    assert not set(second) & set(first)
+
+    # Back to the first query: nothing new to fetch.
+    seen = len(requests)
+    page.locator("#q").fill("tracking")
+    expect(titles.first).to_have_text(expected["sharded"]["results"][0]["title"])
+    assert _search_requests(requests[seen:]) == []
+
+    page.locator("#q").fill("trakcing")
+    expect(page.locator("#search-status")).to_contain_text("with a letter or two changed")
+    expect(titles.first).to_be_visible()
+    context.close()
+    assert problems == []
