@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +14,15 @@ from typing import Callable
 
 from digestgen import __version__, feeds, urls
 from digestgen.config import Config, load_config
-from digestgen.load import load_site
-from digestgen.model import Site
+from digestgen.ingest import PAPERS_DIR
+from digestgen.load import ContentError, load_site, paper_from_file
+from digestgen.model import Paper, Site
 from digestgen.output import SiteWriter, check_output_dir, read_manifest
 from digestgen.pages import PageJob, plan_pages
 from digestgen.render import Task, card_fragments, make_environment, page_task, render_into, site_globals
 from digestgen.search import search_groups
-from digestgen.tagstage import load_taxonomy, tag_site
+from digestgen.tagging import Taxonomy
+from digestgen.tagstage import load_taxonomy, tag_site, tagging_of
 from digestgen.theme import Asset, collect_assets, default_dir
 from digestgen.urls import Urls
 from digestgen.views import markdown_renderer
@@ -84,6 +88,58 @@ def load_and_tag(site_dir: Path, config: Config, timings: dict[str, float], cach
     site = tag_site(site, load_taxonomy(site_dir, config), cache.tags if cache else None)
     timings["tag"] = time.perf_counter() - started
     return site
+
+
+PARALLEL_LOAD_THRESHOLD = 2000  # paper files; below this, forking costs more than it saves
+
+
+def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache | None:
+    """Parse and tag the paper files in forked workers; the result fills a BuildCache that the
+    ordinary (serial) loading then finds every paper in. Files a worker cannot read are left out:
+    the serial pass reads them again and reports them as usual."""
+    paths = sorted(p for p in (site_dir / "content" / PAPERS_DIR).glob("*.md") if p.is_file())
+    if workers < 2 or len(paths) < PARALLEL_LOAD_THRESHOLD:
+        return None
+    taxonomy = load_taxonomy(site_dir, config)
+    rules_key = repr(taxonomy.rules)
+    with tempfile.TemporaryDirectory(prefix="digestgen-load-") as scratch:
+        children = []
+        for worker in range(1, workers):  # share 0 is the parent's own, done while the children work
+            pid = os.fork()
+            if pid == 0:  # child: parse and tag every workers-th file, pickle the results, leave
+                code = 1
+                try:
+                    share = _parse_and_tag(site_dir, paths[worker::workers], taxonomy, rules_key)
+                    (Path(scratch) / f"{worker}.pickle").write_bytes(pickle.dumps(share, pickle.HIGHEST_PROTOCOL))
+                    code = 0
+                finally:
+                    os._exit(code)
+            children.append((worker, pid))
+        cache = BuildCache()
+        cache.papers, cache.tags = _parse_and_tag(site_dir, paths[0::workers], taxonomy, rules_key)
+        for worker, pid in children:
+            _, status = os.waitpid(pid, 0)
+            result = Path(scratch) / f"{worker}.pickle"
+            if status == 0 and result.is_file():  # our own file, written a moment ago by our own child
+                papers, tags = pickle.loads(result.read_bytes())
+                cache.papers.update(papers)
+                cache.tags.update(tags)
+        return cache
+
+
+def _parse_and_tag(site_dir: Path, paths: list[Path], taxonomy: Taxonomy, rules_key: str) -> tuple[dict, dict]:
+    papers: dict[str, tuple[int, int, Paper]] = {}
+    tags: dict[tuple[str, str], tuple] = {}
+    for path in paths:
+        relative = path.relative_to(site_dir).as_posix()
+        try:
+            info = path.stat()
+            paper = paper_from_file(path, relative)
+        except (ContentError, UnicodeDecodeError, OSError):
+            continue
+        papers[relative] = (info.st_mtime_ns, info.st_size, paper)
+        tags[(paper.fingerprint, rules_key)] = tagging_of(paper, taxonomy)
+    return papers, tags
 
 
 def _hash_files(digest: "hashlib._Hash", root: Path) -> None:
@@ -238,6 +294,10 @@ def build_site(
         counts = {**previous["counts"], "changed": 0, "rendered": 0}
         return BuildResult(out, config, counts, time.perf_counter() - started)
     timings: dict[str, float] = {}
+    if cache is None:
+        started_load = time.perf_counter()
+        cache = prefilled_cache(site_dir, config, workers or default_workers())
+        timings["load+tag (parallel)"] = time.perf_counter() - started_load
     site = load_and_tag(site_dir, config, timings, cache)
     with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force) as writer:
         pages = render_site(

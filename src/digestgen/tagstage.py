@@ -61,13 +61,17 @@ def _tagging(
     key = (paper.fingerprint, rules_key)
     if cache is not None and key in cache:
         return cache[key]
-    matches = match_tags(paper.title, paper.text, taxonomy)
-    automatic = [m.tag for m in matches if m.tag not in paper.manual_tags]
-    evidence = tuple(TagEvidence(m.tag, m.phrase, m.field, m.excerpt) for m in matches if m.tag in automatic)
-    result = (paper.manual_tags + tuple(automatic), evidence)
+    result = tagging_of(paper, taxonomy)
     if cache is not None:
         cache[key] = result
     return result
+
+
+def tagging_of(paper: Paper, taxonomy: Taxonomy) -> tuple[tuple[str, ...], tuple[TagEvidence, ...]]:
+    matches = match_tags(paper.title, paper.text, taxonomy)
+    automatic = [m.tag for m in matches if m.tag not in paper.manual_tags]
+    evidence = tuple(TagEvidence(m.tag, m.phrase, m.field, m.excerpt) for m in matches if m.tag in automatic)
+    return paper.manual_tags + tuple(automatic), evidence
 
 
 def _label(tag: str, taxonomy: Taxonomy, written: dict[str, str]) -> str:
