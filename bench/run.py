@@ -91,6 +91,19 @@ def edit_paper(site: Path, marker: str) -> tuple[str, str]:
     return paper.stem, title
 
 
+def seconds_until_shown(page: str, text: str, limit: float = 120) -> float:
+    """Poll `page` every 10 ms until it contains `text`; return the seconds that took."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        try:
+            if text in urllib.request.urlopen(page, timeout=5).read().decode():
+                break
+        except OSError:
+            pass
+        time.sleep(0.01)
+    return time.perf_counter() - started
+
+
 def serve_edit_latency(site: Path, runs: int) -> list[float]:
     """Seconds from saving an edited paper to `digestgen serve` serving the new page."""
     process = subprocess.Popen([*DIGESTGEN, "serve", "--site", str(site), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -106,16 +119,7 @@ def serve_edit_latency(site: Path, runs: int) -> list[float]:
         latencies = []
         for attempt in range(runs):
             slug, title = edit_paper(site, f"{attempt}-{time.time_ns()}")
-            page = f"{url.rstrip('/')}/papers/{slug}/"
-            started = time.perf_counter()
-            while time.perf_counter() - started < 120:
-                try:
-                    if title in urllib.request.urlopen(page, timeout=5).read().decode():
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.01)
-            latencies.append(time.perf_counter() - started)
+            latencies.append(seconds_until_shown(f"{url.rstrip('/')}/papers/{slug}/", title))
             time.sleep(1.0)
         return latencies
     finally:
@@ -163,15 +167,7 @@ def hugo_server_edit_latency(hugo: Path, runs: int) -> list[float]:
             data = json.loads(front)
             data["title"] = title
             paper.write_text("---\n" + json.dumps(data) + "\n---\n" + body, encoding="utf-8")
-            started = time.perf_counter()
-            while time.perf_counter() - started < 120:
-                try:
-                    if title in urllib.request.urlopen(f"http://127.0.0.1:{port}/papers/{paper.stem}/", timeout=5).read().decode():
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.01)
-            latencies.append(time.perf_counter() - started)
+            latencies.append(seconds_until_shown(f"http://127.0.0.1:{port}/papers/{paper.stem}/", title))
             time.sleep(1.0)
         return latencies
     finally:

@@ -38,29 +38,29 @@ def test_any_documents_give_the_same_index_as_lunr_py(rows):
     assert json.dumps(serialize_index(_builder(), documents)) == json.dumps(with_lunr_py(documents))
 
 
-def test_a_plain_lunr_builder_matches_too():
-    builder = Builder()
+def plain_builder() -> Builder:
+    """lunr.py's default pipeline, two fields."""
     from lunr.stemmer import stemmer
     from lunr.stop_word_filter import stop_word_filter
     from lunr.trimmer import trimmer
 
+    builder = Builder()
     builder.pipeline.add(trimmer, stop_word_filter, stemmer)
     builder.search_pipeline.add(stemmer)
     builder.ref("id")
     builder.field("title", boost=3)
     builder.field("body")
+    return builder
+
+
+def test_a_plain_lunr_builder_matches_too():
     documents = [{"id": "a", "title": "Running runners ran", "body": "The quick brown fox - jumps over the lazy dog."},
                  {"id": "b", "title": "Dogs", "body": ["List", "Values", "stay whole"]},
                  {"id": "c", "title": None, "body": "fox fox fox"}]
-    reference = Builder()
-    reference.pipeline.add(trimmer, stop_word_filter, stemmer)
-    reference.search_pipeline.add(stemmer)
-    reference.ref("id")
-    reference.field("title", boost=3)
-    reference.field("body")
+    reference = plain_builder()
     for document in documents:
         reference.add(document)
-    assert json.dumps(serialize_index(builder, documents)) == json.dumps(reference.build().serialize())
+    assert json.dumps(serialize_index(plain_builder(), documents)) == json.dumps(reference.build().serialize())
 
 
 def test_tokenize_splits_like_lunr():
