@@ -46,6 +46,9 @@ function startsAnyIndexedTerm(index, prefix) {
 // to "diffusion", indexed as "diffus"); then nothing starts with it yet. Shortening it by up to four
 // letters finds that stem in most such cases.
 var MAX_SHORTENING = 4;
+// A word is also matched as the start of longer words only from three letters on: "tr" would
+// reach a large part of the vocabulary (and, on a big site, of its index parts) for little use.
+var MIN_PREFIX = 3;
 var MIN_SHORTENED = 4;
 
 function canBeShortened(term) {
@@ -98,10 +101,10 @@ function addPlainClauses(query, terms) {
     if (!term.stop) {
       query.term(term.typed, { usePipeline: true, boost: 10 });
     }
-    if (term.typed.length >= 2) {
+    if (term.typed.length >= MIN_PREFIX) {
       query.term(term.typed, { usePipeline: false, wildcard: trailing });
     }
-    if (!term.stop && term.stem !== term.typed && term.stem.length >= 2) {
+    if (!term.stop && term.stem !== term.typed && term.stem.length >= MIN_PREFIX) {
       query.term(term.stem, { usePipeline: false, wildcard: trailing });
     }
     term.shortened.forEach(function (shorter) {
@@ -111,8 +114,8 @@ function addPlainClauses(query, terms) {
 }
 
 function covers(term, indexTerm) {
-  return indexTerm === term.stem || indexTerm.indexOf(term.typed) === 0 ||
-    (term.stem.length >= 2 && indexTerm.indexOf(term.stem) === 0) || term.shortened.indexOf(indexTerm) !== -1;
+  return indexTerm === term.stem || (term.typed.length >= MIN_PREFIX && indexTerm.indexOf(term.typed) === 0) ||
+    (term.stem.length >= MIN_PREFIX && indexTerm.indexOf(term.stem) === 0) || term.shortened.indexOf(indexTerm) !== -1;
 }
 
 // Every word the user typed (stop words aside) must be found in a result: more words, fewer results.
@@ -365,10 +368,10 @@ function plainNeeds(words) {
     if (!word.stop) {
       needs.exact.push(word.stem);
     }
-    if (word.typed.length >= 2) {
+    if (word.typed.length >= MIN_PREFIX) {
       needs.prefixes.push(word.typed);
     }
-    if (!word.stop && word.stem !== word.typed && word.stem.length >= 2) {
+    if (!word.stop && word.stem !== word.typed && word.stem.length >= MIN_PREFIX) {
       needs.prefixes.push(word.stem);
     }
   });
