@@ -123,3 +123,13 @@ def test_a_new_daily_listing_renders_its_pages_not_the_whole_site(built, tmp_pat
     # new papers and their tag pages, the new digest, its neighbour, the home page, site-wide lists
     assert result.counts["rendered"] < result.pages / 3
     assert tree(built / "_site") == clean_build(built, tmp_path)
+
+
+def test_a_changed_taxonomy_retags_every_page_that_shows_tags(built, tmp_path):
+    (built / "taxonomy.yaml").write_text("everything:\n  label: Everything\n  phrases: [the]\n")
+    (built / "digestgen.yaml").write_text((built / "digestgen.yaml").read_text() + "\ntaxonomy: taxonomy.yaml\n")
+    build_site(built)
+    assert "Everything" in (built / "_site" / "index.html").read_text()
+    (built / "taxonomy.yaml").write_text("everything:\n  label: All of it\n  phrases: [the]\n")
+    build_site(built)
+    assert tree(built / "_site") == clean_build(built, tmp_path)

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Callable
 
@@ -157,11 +158,25 @@ def site_key(site_dir: Path, site: Site, assets: dict[str, Asset], extra_scripts
     digest.update(f"{__version__}|{site.config!r}|{extra_scripts!r}".encode())
     for root in (default_dir("templates"), site_dir / "templates"):
         _hash_files(digest, root)
-    if isinstance(site.config.taxonomy, str) and (site_dir / site.config.taxonomy).is_file():
-        digest.update((site_dir / site.config.taxonomy).read_bytes())
+    taxonomy = taxonomy_file(site_dir, site.config)
+    if taxonomy is not None and taxonomy.is_file():
+        digest.update(taxonomy.read_bytes())
     digest.update(repr(sorted((name, a.output) for name, a in assets.items())).encode())
     digest.update(repr(sorted(site.labels.items())).encode())
     return digest.hexdigest()
+
+
+def taxonomy_file(site_dir: Path, config: Config) -> Path | None:
+    """The file the tags come from: the site's own, the packaged default, or none (inline)."""
+    if isinstance(config.taxonomy, str):
+        return site_dir / config.taxonomy
+    if config.taxonomy is None:
+        return _package_data("taxonomy.yaml")
+    return None
+
+
+def _package_data(name: str) -> Path:
+    return Path(str(files("digestgen").joinpath("data", name)))
 
 
 def content_key(key: str, site: Site) -> str:
@@ -229,8 +244,9 @@ def input_fingerprint(site_dir: Path, config: Config, extra: str) -> str:
     digest = hashlib.blake2b(f"{__version__}|{config!r}|{extra}".encode(), digest_size=16)
     roots = [site_dir / "content", site_dir / "templates", site_dir / "static", default_dir("templates"), default_dir("static")]
     files = [site_dir / "digestgen.yaml"]
-    if isinstance(config.taxonomy, str):
-        files.append(site_dir / config.taxonomy)
+    taxonomy = taxonomy_file(site_dir, config)
+    if taxonomy is not None:
+        files.append(taxonomy)
     for root in roots:
         if root.is_dir():
             files += sorted(p for p in root.rglob("*"))
@@ -276,9 +292,10 @@ def build_site(
     """Load, tag, render and write a site; nothing is replaced unless every stage succeeds.
 
     Pages whose inputs did not change are reused from the previous build, and a build whose
-    inputs did not change at all stops after checking them; `force` makes everything again. `workers` rendering processes are
-    forked (default: one per core); a multi-threaded caller such as `serve` passes 1, keeps a
-    `cache` between builds, and may `defer_search`: keep the previous search files, feeds,
+    inputs did not change at all stops after checking them; `force` makes everything again.
+    `workers` processes are forked (default: one per core). A multi-threaded caller such as
+    `serve` passes 1, keeps a `cache` between builds, and may `defer_search`: keep the previous
+    search files, feeds,
     sitemap and papers.json, possibly stale, so that changed pages appear sooner (a following
     build brings them up to date).
     """
