@@ -295,9 +295,8 @@ def build_site(
     inputs did not change at all stops after checking them; `force` makes everything again.
     `workers` processes are forked (default: one per core). A multi-threaded caller such as
     `serve` passes 1, keeps a `cache` between builds, and may `defer_search`: keep the previous
-    search files, feeds,
-    sitemap and papers.json, possibly stale, so that changed pages appear sooner (a following
-    build brings them up to date).
+    search files, feeds, sitemap and papers.json, possibly stale, so that changed pages appear
+    sooner (a following build brings them up to date).
     """
     started = time.perf_counter()
     config, warnings = load_config(site_dir, base_url)
