@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -27,6 +29,17 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def run_node_json(script: Path, args: list[str], requests: object, timeout: float = 300) -> object:
+    """Run a node script that reads JSON requests on stdin and prints JSON answers."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is missing: install Node.js (scripts/test does)")
+    done = subprocess.run([node, str(script), *args], check=False, input=json.dumps(requests), capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr
+    assert "Version mismatch" not in done.stderr  # lunr.js read an index made for another version
+    return json.loads(done.stdout)
 
 
 def copy_repo_site(target: Path) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 import pytest
 
 from digestgen.theme import vendor_file
+
+from conftest import run_node_json
 
 QUERY_SCRIPT = Path(__file__).resolve().parent / "js" / "query_index.mjs"
 PVT = "PVT++: A Simple End-to-End Latency-Aware Visual Tracking Framework"
@@ -46,28 +47,11 @@ REQUESTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is missing: install Node.js (scripts/test does)")
-    return node
-
-
 def run_queries(site: Path, requests: list[dict[str, Any]]) -> list[Any]:
     """Answers from the shipped worker code and lunr.js, run under node against a built site."""
     worker = next((site / "assets").glob("search-worker.*.js"))
-    command = [
-        _node(),
-        str(QUERY_SCRIPT),
-        str(vendor_file("lunr.min.js")),
-        str(worker),
-        str(site / "search" / "index.json"),
-        str(site / "search" / "store.json"),
-    ]
-    done = subprocess.run(command, check=False, input=json.dumps(requests), capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "Version mismatch" not in done.stderr
-    return json.loads(done.stdout)
+    args = [str(vendor_file("lunr.min.js")), str(worker), str(site / "search" / "index.json"), str(site / "search" / "store.json")]
+    return run_node_json(QUERY_SCRIPT, args, requests, timeout=120)
 
 
 @pytest.fixture(scope="module")

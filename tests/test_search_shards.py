@@ -12,7 +12,6 @@ import bisect
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_node_json
 
 from digestgen import search
 from digestgen.build import build_site, load_and_tag
@@ -113,16 +112,9 @@ def sharded(tmp_path_factory: pytest.TempPathFactory) -> ShardedSite:
 
 
 def run_node(site: ShardedSite, requests: list[dict[str, Any]]) -> list[Any]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is missing: install Node.js (scripts/test does)")
     worker = next((site.out / "assets").glob("search-worker.*.js"))
-    command = [node, str(QUERY_SCRIPT), str(vendor_file("lunr.min.js")), str(worker), str(site.search),
-               str(site.single_index), str(site.single_store)]
-    done = subprocess.run(command, check=False, input=json.dumps(requests), capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "Version mismatch" not in done.stderr
-    return json.loads(done.stdout)
+    args = [str(vendor_file("lunr.min.js")), str(worker), str(site.search), str(site.single_index), str(site.single_store)]
+    return run_node_json(QUERY_SCRIPT, args, requests)
 
 
 @pytest.fixture(scope="module")

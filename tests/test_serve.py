@@ -154,6 +154,14 @@ def test_edited_paper_title_is_served_after_exactly_one_rebuild(live: Live) -> N
     assert any("built in" in line for line in live.out)
 
 
+def test_search_files_catch_up_once_edits_pause(live: Live) -> None:
+    """Changed pages come first; the search store and papers.json follow without a new edit."""
+    set_title(live.site, "A title the search should learn")
+    wait_until(lambda: paper_shows(live, "A title the search should learn"))
+    for path in ("search/store.json", "papers.json"):
+        wait_until(lambda path=path: "A title the search should learn" in live.page(path)[1], timeout=20)
+
+
 def test_template_overrides_created_and_edited_while_serving_are_used(live: Live) -> None:
     theme = default_dir("templates")
     templates = live.site / "templates"
