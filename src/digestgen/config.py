@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from digestgen.errors import DigestgenError
 from digestgen.frontmatter import YamlError, load_yaml
+from digestgen.urls import Urls
 
 CONFIG_NAME = "digestgen.yaml"
 
@@ -53,8 +54,7 @@ class Config:
     @property
     def base_path(self) -> str:
         """The path part of base_url, always starting and ending with '/'."""
-        path = urlsplit(self.base_url).path or "/"
-        return path if path.endswith("/") else path + "/"
+        return Urls(self.base_url).base_path
 
 
 _FIELD_NAMES = {"from": "sender"}  # YAML keys that are Python keywords
