@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digestgen.build import build_site
+from digestgen.build import BuildCache, build_site
 from digestgen.output import MANIFEST
 
 from conftest import FIXTURES, copy_repo_site
@@ -133,3 +133,37 @@ def test_a_changed_taxonomy_retags_every_page_that_shows_tags(built, tmp_path):
     (built / "taxonomy.yaml").write_text("everything:\n  label: All of it\n  phrases: [the]\n")
     build_site(built)
     assert tree(built / "_site") == clean_build(built, tmp_path)
+
+
+def test_a_long_lived_cache_gives_the_clean_output_after_every_kind_of_edit(tmp_path):
+    """What `serve` does: one BuildCache across builds into its own folder, whatever is edited."""
+    site = copy_repo_site(tmp_path / "site")
+    out, cache = tmp_path / "preview", BuildCache()
+
+    def rebuild_matches_clean() -> None:
+        build_site(site, out=out, workers=1, cache=cache, private_output=True)
+        assert tree(out) == clean_build(site, tmp_path)
+
+    rebuild_matches_clean()
+    paper = first_paper(site)
+    paper.write_text(re.sub(r"^title: .*$", "title: Edited in the preview", paper.read_text(), count=1, flags=re.M))
+    rebuild_matches_clean()
+    paper.write_text(paper.read_text().replace("tags: []", "tags:\n- Hand Picked"))
+    rebuild_matches_clean()
+    (site / "templates").mkdir()
+    macros = (Path(__file__).resolve().parents[1] / "templates" / "_macros.html").read_text()
+    (site / "templates" / "_macros.html").write_text(macros.replace('class="snippet"', 'class="snippet teaser"'))
+    rebuild_matches_clean()
+    assert 'class="snippet teaser"' in (out / "index.html").read_text()
+    (site / "templates" / "_macros.html").write_text(macros.replace('class="snippet"', 'class="snippet blurb"'))
+    rebuild_matches_clean()
+    (site / "taxonomy.yaml").write_text("everything:\n  label: Everything\n  phrases: [the]\n")
+    (site / "digestgen.yaml").write_text((site / "digestgen.yaml").read_text() + "\ntaxonomy: taxonomy.yaml\n")
+    rebuild_matches_clean()
+    (site / "taxonomy.yaml").write_text("everything:\n  label: All of it\n  phrases: [the]\n")
+    rebuild_matches_clean()
+    assert "All of it" in (out / "index.html").read_text()
+    paper.unlink()
+    for digest in (site / "content" / "digests").glob("*.yaml"):
+        digest.write_text(digest.read_text().replace(f"- {paper.stem}\n", ""))
+    rebuild_matches_clean()

@@ -13,6 +13,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Callable
 
+import jinja2
+
 from digestgen import __version__, feeds, urls
 from digestgen.config import Config, load_config
 from digestgen.ingest import PAPERS_DIR
@@ -20,7 +22,15 @@ from digestgen.load import ContentError, load_site, paper_from_file
 from digestgen.model import Paper, Site
 from digestgen.output import SiteWriter, check_output_dir, read_manifest
 from digestgen.pages import PageJob, plan_pages
-from digestgen.render import Task, card_fragments, make_environment, page_task, render_into, site_globals
+from digestgen.render import (
+    Task,
+    card_fragments,
+    make_environment,
+    page_task,
+    quiet_collector,
+    render_into,
+    site_globals,
+)
 from digestgen.search import search_groups
 from digestgen.tagging import Taxonomy
 from digestgen.tagstage import load_taxonomy, tag_site, tagging_of
@@ -75,10 +85,43 @@ class _Progress:
 
 @dataclass
 class BuildCache:
-    """What a long-lived process (serve) keeps between builds: parsed papers and their tag matches."""
+    """What a long-lived process (serve) keeps between builds: parsed files, tag matches, tagged
+    papers, and the cards of the last theme and configuration (`cards_key`)."""
 
     papers: dict = field(default_factory=dict)
     tags: dict = field(default_factory=dict)
+    tagged: dict = field(default_factory=dict)
+    cards: dict = field(default_factory=dict)
+    cards_key: str = ""
+    taxonomy: tuple[tuple, Taxonomy] | None = None  # (what it was parsed from, the taxonomy)
+    environment: tuple[str, jinja2.Environment] | None = None  # (the templates' digest, Jinja2's environment)
+
+    def cards_for(self, key: str) -> dict:
+        """The cards made under `key`; those made under another key are dropped."""
+        if key != self.cards_key:
+            self.cards, self.cards_key = {}, key
+        return self.cards
+
+
+def taxonomy_of(site_dir: Path, config: Config, cache: BuildCache | None) -> Taxonomy:
+    """The site's taxonomy, parsed again only when what it comes from has changed."""
+    if cache is None:
+        return load_taxonomy(site_dir, config)
+    source = taxonomy_file(site_dir, config)
+    key = (repr(config.taxonomy), source.read_bytes() if source is not None and source.is_file() else b"")
+    if cache.taxonomy is None or cache.taxonomy[0] != key:
+        cache.taxonomy = (key, load_taxonomy(site_dir, config))
+    return cache.taxonomy[1]
+
+
+def environment_of(site_dir: Path, cache: BuildCache | None) -> jinja2.Environment:
+    """Jinja2's environment, kept (with its compiled templates) while no template file changes."""
+    if cache is None:
+        return make_environment(site_dir / "templates")
+    digest = templates_digest(site_dir)
+    if cache.environment is None or cache.environment[0] != digest:
+        cache.environment = (digest, make_environment(site_dir / "templates"))
+    return cache.environment[1]
 
 
 def load_and_tag(site_dir: Path, config: Config, timings: dict[str, float], cache: BuildCache | None = None) -> Site:
@@ -86,7 +129,7 @@ def load_and_tag(site_dir: Path, config: Config, timings: dict[str, float], cach
     site = load_site(site_dir, config, cache.papers if cache else None)
     timings["load"] = time.perf_counter() - started
     started = time.perf_counter()
-    site = tag_site(site, load_taxonomy(site_dir, config), cache.tags if cache else None)
+    site = tag_site(site, taxonomy_of(site_dir, config, cache), cache.tags if cache else None, cache.tagged if cache else None)
     timings["tag"] = time.perf_counter() - started
     return site
 
@@ -98,10 +141,11 @@ def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache 
     """Parse and tag the paper files in forked workers; the result fills a BuildCache that the
     ordinary (serial) loading then finds every paper in. Files a worker cannot read are left out:
     the serial pass reads them again and reports them as usual."""
-    paths = sorted(p for p in (site_dir / "content" / PAPERS_DIR).glob("*.md") if p.is_file())
+    paths = sorted((p for p in (site_dir / "content" / PAPERS_DIR).glob("*.md") if p.is_file()), key=lambda p: p.name)
     if workers < 2 or len(paths) < PARALLEL_LOAD_THRESHOLD:
         return None
-    taxonomy = load_taxonomy(site_dir, config)
+    cache = BuildCache()
+    taxonomy = taxonomy_of(site_dir, config, cache)
     rules_key = repr(taxonomy.rules)
     with tempfile.TemporaryDirectory(prefix="digestgen-load-") as scratch:
         children = []
@@ -110,13 +154,13 @@ def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache 
             if pid == 0:  # child: parse and tag every workers-th file, pickle the results, leave
                 code = 1
                 try:
+                    quiet_collector()
                     share = _parse_and_tag(site_dir, paths[worker::workers], taxonomy, rules_key)
                     (Path(scratch) / f"{worker}.pickle").write_bytes(pickle.dumps(share, pickle.HIGHEST_PROTOCOL))
                     code = 0
                 finally:
                     os._exit(code)
             children.append((worker, pid))
-        cache = BuildCache()
         cache.papers, cache.tags = _parse_and_tag(site_dir, paths[0::workers], taxonomy, rules_key)
         for worker, pid in children:
             _, status = os.waitpid(pid, 0)
@@ -156,13 +200,20 @@ def site_key(site_dir: Path, site: Site, assets: dict[str, Asset], extra_scripts
     """
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{__version__}|{site.config!r}|{extra_scripts!r}".encode())
-    for root in (default_dir("templates"), site_dir / "templates"):
-        _hash_files(digest, root)
+    digest.update(templates_digest(site_dir).encode())
     taxonomy = taxonomy_file(site_dir, site.config)
     if taxonomy is not None and taxonomy.is_file():
         digest.update(taxonomy.read_bytes())
     digest.update(repr(sorted((name, a.output) for name, a in assets.items())).encode())
     digest.update(repr(sorted(site.labels.items())).encode())
+    return digest.hexdigest()
+
+
+def templates_digest(site_dir: Path) -> str:
+    """Changes when any template file of the theme or the site does."""
+    digest = hashlib.blake2b(digest_size=16)
+    for root in (default_dir("templates"), site_dir / "templates"):
+        _hash_files(digest, root)
     return digest.hexdigest()
 
 
@@ -210,15 +261,17 @@ def render_site(
     extra_scripts: tuple[str, ...] = (),
     workers: int = 1,
     defer_search: bool = False,
+    cache: BuildCache | None = None,
 ) -> int:
     """Render every output of the site into `writer`; return the number of HTML pages."""
     links = Urls(site.config.base_url)
     assets = collect_assets(site_dir / "static")
     key = site_key(site_dir, site, assets, extra_scripts)
     started = time.perf_counter()
-    env = make_environment(site_dir / "templates")
+    env = environment_of(site_dir, cache)
     globals_ = site_globals(site.config, links, assets, extra_scripts)
-    jobs = plan_pages(site, links, markdown_renderer(), card_fragments(env, globals_))
+    known_cards = cache.cards_for(key) if cache is not None else None
+    jobs = plan_pages(site, links, markdown_renderer(), card_fragments(env, globals_), known_cards)
     papers = dict(site.papers)
     every_paper = content_key(key, site)
     # The longest task first: workers take tasks in order, so the search index starts at once.
@@ -288,6 +341,7 @@ def build_site(
     workers: int | None = None,
     cache: BuildCache | None = None,
     defer_search: bool = False,
+    private_output: bool = False,
 ) -> BuildResult:
     """Load, tag, render and write a site; nothing is replaced unless every stage succeeds.
 
@@ -296,7 +350,9 @@ def build_site(
     `workers` processes are forked (default: one per core). A multi-threaded caller such as
     `serve` passes 1, keeps a `cache` between builds, and may `defer_search`: keep the previous
     search files, feeds, sitemap and papers.json, possibly stale, so that changed pages appear
-    sooner (a following build brings them up to date).
+    sooner (a following build brings them up to date). `private_output` says that only the caller
+    writes `out` and only after a change: the no-op check and the search for other programs'
+    files are skipped.
     """
     started = time.perf_counter()
     config, warnings = load_config(site_dir, base_url)
@@ -304,8 +360,8 @@ def build_site(
         warn(message)
     out = out if out is not None else site_dir / "_site"
     check_output_dir(out, site_dir)
-    fingerprint = input_fingerprint(site_dir, config, repr(extra_scripts))
-    previous = None if force else _unchanged(out, fingerprint)
+    fingerprint = "" if private_output else input_fingerprint(site_dir, config, repr(extra_scripts))
+    previous = None if force or private_output else _unchanged(out, fingerprint)
     if previous is not None:
         counts = {**previous["counts"], "changed": 0, "rendered": 0}
         return BuildResult(out, config, counts, time.perf_counter() - started)
@@ -315,10 +371,10 @@ def build_site(
         cache = prefilled_cache(site_dir, config, workers or default_workers())
         timings["load+tag (parallel)"] = time.perf_counter() - started_load
     site = load_and_tag(site_dir, config, timings, cache)
-    with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force) as writer:
+    with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force, private=private_output) as writer:
         pages = render_site(
             site_dir, site, writer, timings, progress=progress, extra_scripts=extra_scripts,
-            workers=workers or default_workers(), defer_search=defer_search,
+            workers=workers or default_workers(), defer_search=defer_search, cache=cache,
         )
         write_started = time.perf_counter()
         counts = {"papers": len(site.papers), "digests": len(site.digests), "tags": len(site.tags), "pages": pages,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from digestgen.config import Config
@@ -133,21 +134,34 @@ def digest_from_file(path: Path) -> Digest:
     return Digest(date, tuple(dict.fromkeys(papers)), str(data.get("source", "")))
 
 
-def _cached_paper(path: Path, relative: str, cache: dict[str, tuple[int, int, Paper]] | None) -> Paper:
-    """Parse a paper file, or reuse the parse of an unchanged one (same size and modification time)."""
+FileCache = dict[str, tuple[int, int, Any]]  # relative path -> (mtime_ns, size, what the file was read as)
+
+
+def _content_files(folder: Path, suffix: str) -> list[os.DirEntry[str]]:
+    """The files in `folder` whose names end with `suffix`, by name."""
+    try:
+        with os.scandir(folder) as entries:
+            found = [entry for entry in entries if entry.name.endswith(suffix) and entry.is_file()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(found, key=lambda entry: entry.name)
+
+
+def _cached(entry: os.DirEntry[str], relative: str, cache: FileCache | None, read: Callable[[], Any]) -> Any:
+    """Read a file, or reuse what an unchanged one (same size and modification time) was read as."""
     if cache is None:
-        return paper_from_file(path, relative)
-    info = path.stat()
+        return read()
+    info = entry.stat()
     hit = cache.get(relative)
     if hit and hit[0] == info.st_mtime_ns and hit[1] == info.st_size:
         return hit[2]
-    paper = paper_from_file(path, relative)
-    cache[relative] = (info.st_mtime_ns, info.st_size, paper)
-    return paper
+    value = read()
+    cache[relative] = (info.st_mtime_ns, info.st_size, value)
+    return value
 
 
 def _read_all(
-    site_dir: Path, cache: dict[str, tuple[int, int, Paper]] | None = None
+    site_dir: Path, cache: FileCache | None = None
 ) -> tuple[dict[str, Paper], list[Digest], list[str], set[str]]:
     """Papers, digests, problems, and the slugs of paper files that could not be read."""
     problems: list[str] = []
@@ -155,24 +169,24 @@ def _read_all(
     papers: dict[str, Paper] = {}
     digests: list[Digest] = []
     content = site_dir / "content"
-    for path in sorted(p for p in (content / PAPERS_DIR).glob("*.md") if p.is_file()):
-        relative = path.relative_to(site_dir).as_posix()
-        if not SLUG.fullmatch(path.stem):
+    for entry in _content_files(content / PAPERS_DIR, ".md"):
+        relative, slug = f"content/{PAPERS_DIR}/{entry.name}", entry.name[:-3]
+        if not SLUG.fullmatch(slug):
             problems.append(f"{relative}: a paper's file name becomes its URL, so it may only use a-z, 0-9 and '-'")
-            unreadable.add(path.stem)
+            unreadable.add(slug)
             continue
         try:
-            papers[path.stem] = _cached_paper(path, relative, cache)
+            papers[slug] = _cached(entry, relative, cache, lambda e=entry, r=relative: paper_from_file(Path(e.path), r))
         except ContentError as exc:
             problems.append(f"{relative}{':' + str(exc.line) if exc.line else ''}: {exc}")
-            unreadable.add(path.stem)
+            unreadable.add(slug)
         except UnicodeDecodeError:
             problems.append(f"{relative}: not UTF-8 text")
-            unreadable.add(path.stem)
-    for path in sorted(p for p in (content / DIGESTS_DIR).glob("*.yaml") if p.is_file()):
-        relative = path.relative_to(site_dir).as_posix()
+            unreadable.add(slug)
+    for entry in _content_files(content / DIGESTS_DIR, ".yaml"):
+        relative = f"content/{DIGESTS_DIR}/{entry.name}"
         try:
-            digests.append(digest_from_file(path))
+            digests.append(_cached(entry, relative, cache, lambda e=entry: digest_from_file(Path(e.path))))
         except ContentError as exc:
             problems.append(f"{relative}{':' + str(exc.line) if exc.line else ''}: {exc}")
         except UnicodeDecodeError:
@@ -214,7 +228,7 @@ def _with_digest_dates(papers: dict[str, Paper], digests: list[Digest]) -> dict[
     return out
 
 
-def load_site(site_dir: Path, config: Config, cache: dict[str, tuple[int, int, Paper]] | None = None) -> Site:
+def load_site(site_dir: Path, config: Config, cache: FileCache | None = None) -> Site:
     """The model of a site's content, or one DigestgenError listing every bad file.
 
     A long-lived caller (serve) passes the same `cache` dict every time so unchanged files are not parsed again.

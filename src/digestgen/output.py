@@ -115,7 +115,12 @@ def _trusted(manifest: str, out: Path) -> str:
         if not target.is_file() or hashlib.sha256(target.read_bytes()).hexdigest() != entry.get("sha256"):
             data["files"][path] = {"sha256": "", "key": None}
     data["inputs"] = ""
-    return json.dumps(data, indent=0, sort_keys=True) + "\n"
+    return _manifest_text(data)
+
+
+def _manifest_text(data: dict[str, Any]) -> str:
+    # Compact: with indentation, json uses its slow pure-Python encoder, and this runs every build.
+    return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def _remove_empty_parents(folder: Path, root: Path) -> None:
@@ -157,10 +162,13 @@ def place(
 class SiteWriter:
     """Collects a build's changed files in a staging folder; `commit` puts them in place."""
 
-    def __init__(self, out: Path, inputs: str = "", trust_previous: bool = True):
+    def __init__(self, out: Path, inputs: str = "", trust_previous: bool = True, private: bool = False):
         self.out = out.absolute()
         self.inputs = inputs
         self.trust_previous = trust_previous  # False: make every file again (it is moved only if its bytes differ)
+        # The folder is its caller's own (serve's): nothing else writes there, so the manifest is
+        # believed without looking for other programs' files or checking that each file is there.
+        self.private = private
         self.staging = self.out.parent / f".{self.out.name}.new-{os.getpid()}"
         self.placed: dict[str, Placed] = {}
         self.old: dict[str, dict[str, Any]] = {}
@@ -180,7 +188,7 @@ class SiteWriter:
             raise DigestgenError("another digestgen build is writing this folder; try again when it has finished", path=self.out) from None
         _recover(self.out)
         self.old = read_manifest(self.out)["files"]
-        self.foreign = set(self._foreign_files())
+        self.foreign = set() if self.private else set(self._foreign_files())
         shutil.rmtree(self.staging, ignore_errors=True)
         self.staging.mkdir(parents=True)
         return self
@@ -215,7 +223,7 @@ class SiteWriter:
         """Keep the previous build's files when all were made from the same inputs."""
         if not self.trust_previous or key is None:
             return False
-        if not all(self.old.get(path, {}).get("key") == key and (self.out / path).is_file() for path in paths):
+        if not all(self.old.get(path, {}).get("key") == key and self._present(path) for path in paths):
             return False
         for path in paths:
             self._claim(path)
@@ -225,13 +233,16 @@ class SiteWriter:
     def keep_previous(self, paths: tuple[str, ...]) -> bool:
         """Keep all the previous build's files, whatever their inputs were (their old keys mark
         them stale); only all or none, so a group of files never mixes two builds."""
-        if not all("sha256" in self.old.get(path, {}) and (self.out / path).is_file() for path in paths):
+        if not all("sha256" in self.old.get(path, {}) and self._present(path) for path in paths):
             return False
         for path in paths:
             self._claim(path)
             self.placed[path] = Placed(path, self.old[path]["sha256"], self.old[path].get("key"), False)
         self.kept_stale += len(paths)
         return True
+
+    def _present(self, path: str) -> bool:
+        return self.private or (self.out / path).is_file()
 
     def put(self, path: str, data: bytes, key: str | None = None) -> None:
         self._claim(path)
@@ -244,7 +255,7 @@ class SiteWriter:
     def commit(self, counts: dict[str, int] | None = None) -> int:
         """Put the staged files in place and write the manifest; return how many files changed."""
         files = {p.path: {"sha256": p.sha256, "key": p.key} for p in sorted(self.placed.values(), key=lambda p: p.path)}
-        manifest = json.dumps({"generator": "digestgen", "inputs": self.inputs, "counts": counts or {}, "files": files}, indent=0, sort_keys=True) + "\n"
+        manifest = _manifest_text({"generator": "digestgen", "inputs": self.inputs, "counts": counts or {}, "files": files})
         moves = sorted(p.path for p in self.placed.values() if p.written)
         lost = [path for path in moves if not (self.staging / path).is_file()]
         if lost:
@@ -253,6 +264,8 @@ class SiteWriter:
         if not self.out.exists():
             (self.staging / MANIFEST).write_text(manifest, encoding="utf-8")
             os.rename(self.staging, self.out)
+        elif self.private:  # no journal: a killed preview's folder is never built into again
+            _apply(self.staging, self.out, moves, deletions, manifest)
         else:
             journal = {"staging": str(self.staging), "moves": moves, "deletions": deletions, "manifest": manifest}
             (self.out / JOURNAL).write_text(json.dumps(journal), encoding="utf-8")

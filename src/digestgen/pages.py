@@ -36,12 +36,9 @@ class PageJob:
         """Changes whenever the page's bytes could; None for pages that are always rendered."""
         if self.fixed:
             return None
-        digest = hashlib.blake2b(digest_size=16)
-        for part in (site_key, self.template, self.url, self.title, self.shape):
-            digest.update(part.encode("utf-8") + b"\0")
-        for slug in self.depends:
-            digest.update(f"{slug}:{papers[slug].fingerprint}\0".encode("utf-8"))
-        return digest.hexdigest()
+        parts = [site_key, self.template, self.url, self.title, self.shape]
+        parts += [f"{slug}:{papers[slug].fingerprint}" for slug in self.depends]
+        return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 
 Fragments = Callable[[dict[str, Any]], dict[str, Any]]
@@ -51,16 +48,20 @@ class _Cards:
     """Each paper's card data, built once however many pages list the paper.
 
     `fragments` adds the card's HTML, rendered once, so that a digest or tag page listing
-    fifty papers does not render fifty cards again.
+    fifty papers does not render fifty cards again. `known` may carry cards over from an earlier
+    build with the same theme and configuration: a card follows from its paper's file alone.
     """
 
-    def __init__(self, site: Site, links: Urls, fragments: Fragments):
-        self.site, self.links, self.fragments, self.cards = site, links, fragments, {}
+    def __init__(self, site: Site, links: Urls, fragments: Fragments, known: dict[tuple[str, str], dict[str, Any]] | None = None):
+        self.site, self.links, self.fragments = site, links, fragments
+        self.cards = known if known is not None else {}
 
     def __call__(self, slug: str) -> dict[str, Any]:
-        if slug not in self.cards:
-            self.cards[slug] = self.fragments(views.paper_card(self.site, self.site.papers[slug], self.links))
-        return self.cards[slug]
+        paper = self.site.papers[slug]
+        key = (slug, paper.fingerprint)
+        if key not in self.cards:
+            self.cards[key] = self.fragments(views.paper_card(self.site, paper, self.links))
+        return self.cards[key]
 
 
 def _home(site: Site, links: Urls, cards: _Cards) -> PageJob:
@@ -142,9 +143,11 @@ def _fixed(site: Site, links: Urls) -> list[PageJob]:
     ]
 
 
-def plan_pages(site: Site, links: Urls, md: MarkdownIt, fragments: Fragments = lambda card: card) -> list[PageJob]:
+def plan_pages(
+    site: Site, links: Urls, md: MarkdownIt, fragments: Fragments = lambda card: card, known_cards: dict | None = None
+) -> list[PageJob]:
     """Every HTML page; two pages claiming one output path is an error."""
-    cards = _Cards(site, links, fragments)
+    cards = _Cards(site, links, fragments, known_cards)
     jobs = [
         _home(site, links, cards),
         *_digests(site, links, cards),

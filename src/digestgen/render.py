@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -142,6 +143,16 @@ def render_into(
 PARALLEL_THRESHOLD = 100  # below this, forking costs more than it saves
 
 
+def quiet_collector() -> None:
+    """In a short-lived forked worker: no cyclic garbage collection.
+
+    Rendering and loading leave no reference cycles (measured: none in thousands of pages), while
+    each collection walks the inherited site and touches its memory, which then gets copied.
+    """
+    gc.freeze()
+    gc.disable()
+
+
 def _make_forked(writer: SiteWriter, todo: list[Task], workers: int, tick: Callable[[], None]) -> dict[str, float]:
     """Make tasks in forked children that share the loaded site.
 
@@ -158,6 +169,7 @@ def _make_forked(writer: SiteWriter, todo: list[Task], workers: int, tick: Calla
         pid = os.fork()
         if pid == 0:  # child: work, report, and leave without running the parent's cleanup
             os.close(read_end)
+            quiet_collector()
             os._exit(_child(writer, todo, counter, write_end))
         os.close(write_end)
         streams[read_end] = (pid, os.fdopen(read_end, "r", encoding="utf-8"))

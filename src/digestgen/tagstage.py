@@ -31,24 +31,38 @@ def load_taxonomy(site_dir: Path, config: Config) -> Taxonomy:
         raise DigestgenError(str(exc)) from None
 
 
-def tag_site(site: Site, taxonomy: Taxonomy, cache: dict[tuple[str, str], tuple] | None = None) -> Site:
+def tag_site(
+    site: Site, taxonomy: Taxonomy, cache: dict[tuple[str, str], tuple] | None = None, tagged: dict[tuple, Paper] | None = None
+) -> Site:
     """Hand-written tags come first and are kept; automatic ones follow, with their evidence.
 
-    `cache`, kept by a long-lived caller, remembers each paper's matches by its fingerprint.
+    `cache`, kept by a long-lived caller, remembers each paper's matches by its fingerprint, and
+    `tagged` the tagged papers of the last call, so that an unchanged paper costs one lookup.
     """
-    rules_key = repr(taxonomy.rules) if cache is not None else ""
+    rules_key = repr(taxonomy.rules) if cache is not None or tagged is not None else ""
     papers = {}
     members: dict[str, list[str]] = {}
     written: dict[str, str] = {}
+    previous = dict(tagged) if tagged is not None else {}
+    current: dict[tuple, Paper] = {}
     for slug, paper in site.papers.items():
         for tag, label in zip(paper.manual_tags, paper.manual_labels):
             written.setdefault(tag, label)
-        tags, evidence = _tagging(paper, taxonomy, rules_key, cache)
-        papers[slug] = dataclasses.replace(paper, tags=tags, evidence=evidence)
-        for tag in tags:
+        # Everything else a Paper holds follows from its file's bytes, its name and its digests.
+        key = (slug, paper.fingerprint, paper.digests, rules_key)
+        done = previous.get(key)
+        if done is None:
+            tags, evidence = _tagging(paper, taxonomy, rules_key, cache)
+            done = dataclasses.replace(paper, tags=tags, evidence=evidence)
+        papers[slug] = current[key] = done
+        for tag in done.tags:
             members.setdefault(tag, []).append(slug)
+    if tagged is not None:
+        tagged.clear()
+        tagged.update(current)
+    order = {slug: paper.sort_key for slug, paper in papers.items()}
     tags = [
-        Tag(slug, _label(slug, taxonomy, written), tuple(sorted(slugs, key=lambda s: papers[s].sort_key, reverse=True)))
+        Tag(slug, _label(slug, taxonomy, written), tuple(sorted(slugs, key=order.__getitem__, reverse=True)))
         for slug, slugs in sorted(members.items())
     ]
     return Site.create(site.config, papers, list(site.digests), tags)

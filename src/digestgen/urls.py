@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import quote, urlsplit
 
 FEED = "feed.xml"
@@ -11,6 +13,7 @@ SITEMAP = "sitemap.xml"
 ROBOTS = "robots.txt"
 PAPERS_JSON = "papers.json"
 NOT_FOUND = "404.html"
+_URL_SAFE = re.compile(r"[A-Za-z0-9/._~-]*")  # what quote(..., safe="/.-_~") leaves as it is
 
 
 @dataclass(frozen=True)
@@ -19,13 +22,15 @@ class Urls:
 
     base_url: str  # absolute, ends with '/'
 
-    @property
+    @cached_property  # asked for every link of every page
     def base_path(self) -> str:
         path = urlsplit(self.base_url).path or "/"
         return path if path.endswith("/") else path + "/"
 
     def path(self, relative: str) -> str:
         """URL path for a site-relative location ('' is the home page)."""
+        if _URL_SAFE.fullmatch(relative):
+            return self.base_path + relative
         return self.base_path + quote(relative, safe="/.-_~")
 
     def absolute(self, relative: str) -> str:
