@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from digestgen import urls
 from digestgen.model import Digest, Paper, Site
 from digestgen.parse import MONTHS
+from digestgen.plainmd import render_body
 from digestgen.urls import Urls
 
 _SAFE_SCHEMES = ("http", "https", "mailto")
@@ -107,7 +108,7 @@ def paper_card(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
 def paper_page(site: Site, paper: Paper, links: Urls, md: MarkdownIt) -> dict[str, Any]:
     view = paper_card(site, paper, links)
     view.update(
-        abstract_html=md.render(paper.body),
+        abstract_html=render_body(md, paper.body),
         links=[{"label": link.label, "kind": link.kind, "url": link.url} for link in paper.links],
         digests=[{"label": long_date(d), "url": links.path(urls.digest(d))} for d in paper.digests],
         bibtex=bibtex(paper, links.absolute(urls.paper(paper.slug))),
