@@ -33,9 +33,13 @@ class Urls:
             return self.base_path + relative
         return self.base_path + quote(relative, safe="/.-_~")
 
-    def absolute(self, relative: str) -> str:
+    @cached_property
+    def origin(self) -> str:
         parts = urlsplit(self.base_url)
-        return f"{parts.scheme}://{parts.netloc}{self.path(relative)}"
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def absolute(self, relative: str) -> str:
+        return self.origin + self.path(relative)
 
 
 def home() -> str:
