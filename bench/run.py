@@ -14,6 +14,7 @@ Hugo's output. A missing tool is skipped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -104,8 +106,9 @@ def seconds_until_shown(page: str, text: str, limit: float = 120) -> float:
     return time.perf_counter() - started
 
 
-def serve_edit_latency(site: Path, runs: int) -> list[float]:
-    """Seconds from saving an edited paper to `digestgen serve` serving the new page."""
+@contextlib.contextmanager
+def digestgen_serve(site: Path) -> Iterator[Callable[[int], float]]:
+    """A running `digestgen serve`; yields a function that edits a paper and times until it is served."""
     process = subprocess.Popen([*DIGESTGEN, "serve", "--site", str(site), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = None
@@ -115,13 +118,12 @@ def serve_edit_latency(site: Path, runs: int) -> list[float]:
             match = re.search(r"http://127\.0\.0\.1:\d+/\S*", line)
             url = match.group(0) if match else None
         assert url, "serve did not start"
-        time.sleep(1.0)
-        latencies = []
-        for attempt in range(runs):
+
+        def edit(attempt: int) -> float:
             slug, title = edit_paper(site, f"{attempt}-{time.time_ns()}")
-            latencies.append(seconds_until_shown(f"{url.rstrip('/')}/papers/{slug}/", title))
-            time.sleep(1.0)
-        return latencies
+            return seconds_until_shown(f"{url.rstrip('/')}/papers/{slug}/", title)
+
+        yield edit
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -147,8 +149,9 @@ def hugo_site(site: Path, target: Path) -> Path:
     return target
 
 
-def hugo_server_edit_latency(hugo: Path, runs: int) -> list[float]:
-    """Seconds from saving an edited page to `hugo server` serving it (rendered to memory, its default)."""
+@contextlib.contextmanager
+def hugo_server(hugo: Path) -> Iterator[Callable[[int], float]]:
+    """A running `hugo server` (rendering to memory, its default); yields what digestgen_serve does."""
     port = 18000 + os.getpid() % 1000
     process = subprocess.Popen(["hugo", "server", "--port", str(port), "--bind", "127.0.0.1", "--disableLiveReload"], cwd=hugo,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -156,10 +159,9 @@ def hugo_server_edit_latency(hugo: Path, runs: int) -> list[float]:
         deadline = time.time() + 900
         while time.time() < deadline and "Web Server is available" not in (process.stdout.readline() or "Web Server is available"):
             pass
-        time.sleep(1.0)
         papers = sorted((hugo / "content" / "papers").glob("*.md"))
-        latencies = []
-        for attempt in range(runs):
+
+        def edit(attempt: int) -> float:
             paper = papers[len(papers) // 2 + attempt]
             title = f"Hugo edited {attempt} {time.time_ns()}"
             text = paper.read_text(encoding="utf-8")
@@ -167,15 +169,32 @@ def hugo_server_edit_latency(hugo: Path, runs: int) -> list[float]:
             data = json.loads(front)
             data["title"] = title
             paper.write_text("---\n" + json.dumps(data) + "\n---\n" + body, encoding="utf-8")
-            latencies.append(seconds_until_shown(f"http://127.0.0.1:{port}/papers/{paper.stem}/", title))
-            time.sleep(1.0)
-        return latencies
+            return seconds_until_shown(f"http://127.0.0.1:{port}/papers/{paper.stem}/", title)
+
+        yield edit
     finally:
         process.terminate()
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def edit_latencies(site: Path, hugo: Path | None, runs: int) -> tuple[list[float], list[float]]:
+    """Seconds from saving an edited paper to the new page being served, by digestgen serve and by
+    hugo server, both running, taking turns edit by edit."""
+    ours, theirs = [], []
+    with contextlib.ExitStack() as servers:
+        digestgen_edit = servers.enter_context(digestgen_serve(site))
+        hugo_edit = servers.enter_context(hugo_server(hugo)) if hugo else None
+        time.sleep(2.0)  # both have settled after their first build
+        for attempt in range(runs):
+            ours.append(digestgen_edit(attempt))
+            time.sleep(1.0)
+            if hugo_edit:
+                theirs.append(hugo_edit(attempt))
+                time.sleep(1.0)
+    return ours, theirs
 
 
 def pagefind_command() -> list[str] | None:
@@ -210,10 +229,19 @@ def bench_size(count: int, runs: int, work: Path, with_hugo: bool, with_mkdocs: 
     listings = sorted(str(p) for p in (folder / "listings").glob("*.txt"))
     ingest = timed([*DIGESTGEN, "ingest", *listings, "--site", str(site)])
     results: dict = {"papers": count, "ingest_s": ingest["wall"]}
-    fulls = []
-    for _ in range(runs):  # a cold build each time: nothing to reuse
+    hugo = hugo_site(site, folder / "hugo") if with_hugo and shutil.which("hugo") else None
+    pagefind = pagefind_command() if hugo else None
+    fulls, hugos, pagefinds = [], [], []
+    # Cold builds into empty folders, and the tools take turns, so that a slow spell of a shared
+    # machine falls on all of them rather than on whichever ran then.
+    for _ in range(runs):
         shutil.rmtree(folder / "out", ignore_errors=True)
         fulls.append(build(site, folder / "out", force=True))
+        if hugo:
+            shutil.rmtree(folder / "hugo-out", ignore_errors=True)
+            hugos.append(timed(["hugo", "--quiet", "-d", str(folder / "hugo-out")], cwd=hugo))
+        if pagefind:
+            pagefinds.append(timed([*pagefind, "--site", str(folder / "hugo-out"), "--quiet"]))
     results["build_wall_s"] = median([f["wall"] for f in fulls])
     results["build_cpu_s"] = median([f["cpu"] for f in fulls])
     results["build_peak_mb"] = max(f["peak_mb"] for f in fulls)
@@ -226,21 +254,19 @@ def bench_size(count: int, runs: int, work: Path, with_hugo: bool, with_mkdocs: 
         edits.append(build(site, folder / "out", force=False))
     results["one_edit_build_s"] = median([e["wall"] for e in edits])
     results["one_edit_rendered_pages"] = edits[0]["rendered"]
-    results["serve_edit_s"] = median(serve_edit_latency(site, runs))
+    ours, theirs = edit_latencies(site, hugo, runs)
+    results["serve_edit_s"] = median(ours)
+    if theirs:
+        results["hugo_server_edit_s"] = median(theirs)
     results["output_mb"] = folder_size(folder / "out")[0] / 1e6
     raw, packed = folder_size(folder / "out" / "search")
     results["search_raw_mb"], results["search_gzip_mb"] = raw / 1e6, packed / 1e6
-    if with_hugo and shutil.which("hugo"):
-        hugo = hugo_site(site, folder / "hugo")
-        results["hugo"] = [timed(["hugo", "--quiet", "-d", str(folder / "hugo-out")], cwd=hugo) for _ in range(runs)]
-        results["hugo_wall_s"] = median([h["wall"] for h in results["hugo"]])
-        results["hugo_peak_mb"] = max(h["peak_mb"] for h in results["hugo"])
-        pagefind = pagefind_command()
-        if pagefind:
-            runs_pf = [timed([*pagefind, "--site", str(folder / "hugo-out"), "--quiet"]) for _ in range(runs)]
-            results["pagefind_wall_s"] = median([r["wall"] for r in runs_pf])
-            results["pagefind_peak_mb"] = max(r["peak_mb"] for r in runs_pf)
-        results["hugo_server_edit_s"] = median(hugo_server_edit_latency(hugo, runs))
+    if hugos:
+        results["hugo_wall_s"] = median([h["wall"] for h in hugos])
+        results["hugo_peak_mb"] = max(h["peak_mb"] for h in hugos)
+    if pagefinds:
+        results["pagefind_wall_s"] = median([r["wall"] for r in pagefinds])
+        results["pagefind_peak_mb"] = max(r["peak_mb"] for r in pagefinds)
     if with_mkdocs and shutil.which("mkdocs") or (with_mkdocs and Path(PYTHON).with_name("mkdocs").exists()):
         docs = mkdocs_site(site, folder / "mkdocs")
         mkdocs = str(Path(PYTHON).with_name("mkdocs")) if Path(PYTHON).with_name("mkdocs").exists() else "mkdocs"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from digestgen.build import BuildCache, build_site
+from digestgen.errors import Superseded
 from digestgen.output import MANIFEST
 
 from conftest import FIXTURES, copy_repo_site
@@ -167,3 +168,30 @@ def test_a_long_lived_cache_gives_the_clean_output_after_every_kind_of_edit(tmp_
     for digest in (site / "content" / "digests").glob("*.yaml"):
         digest.write_text(digest.read_text().replace(f"- {paper.stem}\n", ""))
     rebuild_matches_clean()
+
+
+@pytest.mark.parametrize("give_up_at", [1, 2])  # before the first task; inside the search index
+def test_a_superseded_build_writes_nothing_and_the_next_build_is_whole(tmp_path, give_up_at):
+    """serve gives its search catch-up up when an edit arrives: nothing half-done may show."""
+    site = copy_repo_site(tmp_path / "site")
+    with (site / "digestgen.yaml").open("a") as config:
+        config.write("\nsearch_shard_threshold: 10\n")  # the sharded index, which checks as it goes
+    out, cache = tmp_path / "preview", BuildCache()
+    build_site(site, out=out, workers=1, cache=cache, private_output=True)
+    paper = first_paper(site)
+    paper.write_text(re.sub(r"^title: .*$", "title: Superseded search", paper.read_text(), count=1, flags=re.M))
+    build_site(site, out=out, workers=1, cache=cache, private_output=True, defer_search=True)
+    before = tree(out)
+    calls = []
+
+    def check() -> None:
+        calls.append(1)
+        if len(calls) == give_up_at:
+            raise Superseded
+
+    with pytest.raises(Superseded):
+        build_site(site, out=out, workers=1, cache=cache, private_output=True, check=check)
+    assert tree(out) == before
+    assert not list(tmp_path.glob(".preview.new-*"))  # no staging folder left behind
+    build_site(site, out=out, workers=1, cache=cache, private_output=True)
+    assert tree(out) == clean_build(site, tmp_path) != before

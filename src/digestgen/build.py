@@ -262,6 +262,7 @@ def render_site(
     workers: int = 1,
     defer_search: bool = False,
     cache: BuildCache | None = None,
+    check: Callable[[], None] = lambda: None,
 ) -> int:
     """Render every output of the site into `writer`; return the number of HTML pages."""
     links = Urls(site.config.base_url)
@@ -275,7 +276,7 @@ def render_site(
     papers = dict(site.papers)
     every_paper = content_key(key, site)
     # The longest task first: workers take tasks in order, so the search index starts at once.
-    site_wide = [Task(paths, f"{every_paper}:{paths[0]}", make, "search") for paths, make in search_groups(site)]
+    site_wide = [Task(paths, f"{every_paper}:{paths[0]}", make, "search") for paths, make in search_groups(site, check)]
     site_wide += [
         Task((path,), f"{every_paper}:{path}", lambda path=path, make=make: {path: make()}, "feeds")
         for path, make in _site_wide_outputs(site, links, jobs)
@@ -283,7 +284,7 @@ def render_site(
     tasks = [task for task in site_wide if not (defer_search and writer.keep_previous(task.paths))]
     tasks += [page_task(env, job, job.key(key, papers), globals_) for job in jobs]
     counter = _Progress(len(tasks), progress)
-    spent = render_into(writer, tasks, workers, counter.tick)
+    spent = render_into(writer, tasks, workers, counter.tick, check)
     timings["render+search"] = time.perf_counter() - started
     timings.update({f"{kind} (cpu)": round(seconds, 3) for kind, seconds in sorted(spent.items())})
     writer.put(".nojekyll", b"")
@@ -342,6 +343,7 @@ def build_site(
     cache: BuildCache | None = None,
     defer_search: bool = False,
     private_output: bool = False,
+    check: Callable[[], None] = lambda: None,
 ) -> BuildResult:
     """Load, tag, render and write a site; nothing is replaced unless every stage succeeds.
 
@@ -352,7 +354,8 @@ def build_site(
     search files, feeds, sitemap and papers.json, possibly stale, so that changed pages appear
     sooner (a following build brings them up to date). `private_output` says that only the caller
     writes `out` and only after a change: the no-op check and the search for other programs'
-    files are skipped.
+    files are skipped. `check` is called between pieces of work and may raise (serve's
+    errors.Superseded) to give the build up; nothing is then written.
     """
     started = time.perf_counter()
     config, warnings = load_config(site_dir, base_url)
@@ -374,7 +377,7 @@ def build_site(
     with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force, private=private_output) as writer:
         pages = render_site(
             site_dir, site, writer, timings, progress=progress, extra_scripts=extra_scripts,
-            workers=workers or default_workers(), defer_search=defer_search, cache=cache,
+            workers=workers or default_workers(), defer_search=defer_search, cache=cache, check=check,
         )
         write_started = time.perf_counter()
         counts = {"papers": len(site.papers), "digests": len(site.digests), "tags": len(site.tags), "pages": pages,

@@ -1,6 +1,10 @@
 """The one exception type that reaches the user as a plain one-line message."""
 
 
+class Superseded(Exception):
+    """A build given up because its inputs changed again (serve's background work); nothing was written."""
+
+
 class DigestgenError(Exception):
     """A problem the user can fix; its message is printed as is, without a traceback."""
 

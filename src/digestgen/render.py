@@ -118,9 +118,13 @@ def _made(task: Task) -> dict[str, bytes]:
 
 
 def render_into(
-    writer: SiteWriter, tasks: list[Task], workers: int = 1, tick: Callable[[], None] = lambda: None
+    writer: SiteWriter, tasks: list[Task], workers: int = 1, tick: Callable[[], None] = lambda: None,
+    check: Callable[[], None] = lambda: None,
 ) -> dict[str, float]:
-    """Make every task whose output is not reusable; return seconds spent per kind of task."""
+    """Make every task whose output is not reusable; return seconds spent per kind of task.
+
+    Without workers, `check` is called before each task; it may raise to give the build up.
+    """
     todo = []
     for task in tasks:
         if writer.reuse(task.paths, task.key):
@@ -132,6 +136,7 @@ def render_into(
         return _make_forked(writer, todo, workers, tick)
     spent: dict[str, float] = {}
     for task in todo:
+        check()
         started = time.perf_counter()
         for path, data in _made(task).items():
             writer.put(path, data, task.key)

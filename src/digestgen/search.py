@@ -36,7 +36,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,11 +190,14 @@ def compact_json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def search_groups(site: Site) -> list[tuple[tuple[str, ...], Callable[[], dict[str, bytes]]]]:
+def search_groups(
+    site: Site, check: Callable[[], None] = lambda: None
+) -> list[tuple[tuple[str, ...], Callable[[], dict[str, bytes]]]]:
     """The search outputs as groups of files made together; the build reuses unchanged groups.
 
     The sharded index's files come from one computation and its store's from another, so each is
     one group: a build process makes a whole group, and no two processes compute the same one.
+    `check` is called now and then while the index is made; it may raise to give the work up.
     """
     if len(site.papers) < site.config.search_shard_threshold:
         return [
@@ -203,7 +206,7 @@ def search_groups(site: Site) -> list[tuple[tuple[str, ...], Callable[[], dict[s
         ]
     layout = ShardLayout(len(site.papers), len(site.tags))
     return [
-        (tuple(layout.index_paths()), lambda: build_index_parts(site, layout)),
+        (tuple(layout.index_paths()), lambda: build_index_parts(site, layout, check)),
         (tuple(layout.store_paths()), lambda: build_store_parts(site, layout)),
     ]
 
@@ -377,9 +380,9 @@ def build_shards(site: Site, layout: ShardLayout) -> dict[str, bytes]:
     return files
 
 
-def build_index_parts(site: Site, layout: ShardLayout) -> dict[str, bytes]:
+def build_index_parts(site: Site, layout: ShardLayout, check: Callable[[], None] = lambda: None) -> dict[str, bytes]:
     """The manifest, shards, length files and vocabulary files, by output path."""
-    index = term_index(_builder(), index_documents(site))
+    index = term_index(_builder(), _checked(index_documents(site), check))
     terms = sorted(index.terms, key=lambda entry: utf16_order(entry.term))
     inline_below = math.ceil(INLINE_LENGTHS_SHARE * layout.papers)
     encoded = [_encode_term(entry, index.lengths, inline_below) for entry in terms]
@@ -402,6 +405,13 @@ def build_index_parts(site: Site, layout: ShardLayout) -> dict[str, bytes]:
         by_length[min(utf16_length(entry.term), LONGEST_TERM_BUCKET)].append(entry.term)
     files.update({f"search/terms/{n}.json": compact_json(front_coded(words)) for n, words in by_length.items()})
     return files
+
+
+def _checked(documents: list[dict[str, str]], check: Callable[[], None], every: int = 200) -> Iterator[dict[str, str]]:
+    for number, document in enumerate(documents):
+        if number % every == 0:
+            check()
+        yield document
 
 
 def build_store_parts(site: Site, layout: ShardLayout) -> dict[str, bytes]:

@@ -35,7 +35,7 @@ from watchdog.observers import Observer
 
 from digestgen.build import BuildCache, BuildResult, build_site
 from digestgen.config import CONFIG_NAME, Config, load_config
-from digestgen.errors import DigestgenError
+from digestgen.errors import DigestgenError, Superseded
 from digestgen.theme import default_dir
 
 Say = Callable[[str], None]
@@ -386,7 +386,10 @@ def _text(path: str | bytes) -> str:
 # ---------------------------------------------------------------- building
 
 
-def build_preview(site: Path, out: Path, base_url: str | None, warn: Say, cache: BuildCache, defer_search: bool) -> BuildResult:
+def build_preview(
+    site: Path, out: Path, base_url: str | None, warn: Say, cache: BuildCache, defer_search: bool,
+    check: Callable[[], None] = lambda: None,
+) -> BuildResult:
     """A build into `out`, exactly as `digestgen build` would write it plus the reload script.
 
     Builds replace changed files one atomic rename at a time and never rewrite a file in place, so
@@ -396,7 +399,7 @@ def build_preview(site: Path, out: Path, base_url: str | None, warn: Say, cache:
     # One process: forking a process that runs server and watcher threads can deadlock.
     return build_site(
         site, out=out, base_url=base_url, warn=warn, extra_scripts=(script_url(config.base_path),),
-        workers=1, cache=cache, defer_search=defer_search, private_output=True,
+        workers=1, cache=cache, defer_search=defer_search, private_output=True, check=check,
     )
 
 
@@ -701,7 +704,8 @@ class Preview:
                 continue
             if self.search_stale:
                 self._update_search(self.workdir / "site")
-            self._collect_garbage()
+            if not self.changes.pending():
+                self._collect_garbage()
 
     def _built(self) -> None:
         """Keep the garbage collector away from what the build left until edits pause.
@@ -750,10 +754,18 @@ class Preview:
         """Bring the search files up to date after the changed pages are already being served."""
         self.search_stale = False
         try:
-            build_preview(self.site, served, self.base_url, lambda message: None, self.cache, defer_search=False)
+            build_preview(self.site, served, self.base_url, lambda message: None, self.cache, defer_search=False,
+                          check=self._give_way)
+        except Superseded:  # an edit came in: its pages first, the search files at the next pause
+            self.search_stale = True
+            return
         except DigestgenError as exc:
             self.tell(f"digestgen: error: {exc}")
         self._built()
+
+    def _give_way(self) -> None:
+        if self.changes.pending():
+            raise Superseded
 
     def _failed(self, previous: Snapshot, number: int, message: str) -> Snapshot:
         snapshot = replace(previous, number=number, error=message)
