@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, copy_repo_site
 
 from digestgen.build import BuildCache, build_site
 from digestgen.errors import Superseded
 from digestgen.output import MANIFEST
-
-from conftest import FIXTURES, copy_repo_site
 
 
 def tree(folder: Path) -> dict[str, bytes]:
