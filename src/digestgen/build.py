@@ -21,7 +21,7 @@ from digestgen.ingest import PAPERS_DIR
 from digestgen.load import ContentError, load_site, paper_from_file
 from digestgen.model import Paper, Site
 from digestgen.output import SiteWriter, check_output_dir, read_manifest
-from digestgen.pages import PageJob, plan_pages
+from digestgen.pages import PageJob, page_keys, plan_pages
 from digestgen.render import (
     Task,
     card_fragments,
@@ -95,6 +95,8 @@ class BuildCache:
     cards_key: str = ""
     taxonomy: tuple[tuple, Taxonomy] | None = None  # (what it was parsed from, the taxonomy)
     environment: tuple[str, jinja2.Environment] | None = None  # (the templates' digest, Jinja2's environment)
+    manifest: dict | None = None  # the files of the last build into a private folder, as committed
+    page_keys: dict = field(default_factory=dict)  # url -> (what the page showed, its key)
 
     def cards_for(self, key: str) -> dict:
         """The cards made under `key`; those made under another key are dropped."""
@@ -282,7 +284,8 @@ def render_site(
         for path, make in _site_wide_outputs(site, links, jobs)
     ]
     tasks = [task for task in site_wide if not (defer_search and writer.keep_previous(task.paths))]
-    tasks += [page_task(env, job, job.key(key, papers), globals_) for job in jobs]
+    keys = page_keys(jobs, key, papers, cache.page_keys if cache is not None else None)
+    tasks += [page_task(env, job, page_key, globals_) for job, page_key in zip(jobs, keys)]
     counter = _Progress(len(tasks), progress)
     spent = render_into(writer, tasks, workers, counter.tick, check)
     timings["render+search"] = time.perf_counter() - started
@@ -374,7 +377,8 @@ def build_site(
         cache = prefilled_cache(site_dir, config, workers or default_workers())
         timings["load+tag (parallel)"] = time.perf_counter() - started_load
     site = load_and_tag(site_dir, config, timings, cache)
-    with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force, private=private_output) as writer:
+    known = cache.manifest if cache is not None and private_output else None
+    with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force, private=private_output, known=known) as writer:
         pages = render_site(
             site_dir, site, writer, timings, progress=progress, extra_scripts=extra_scripts,
             workers=workers or default_workers(), defer_search=defer_search, cache=cache, check=check,
@@ -382,6 +386,10 @@ def build_site(
         write_started = time.perf_counter()
         counts = {"papers": len(site.papers), "digests": len(site.digests), "tags": len(site.tags), "pages": pages,
                   "files": len(writer.placed), "rendered": writer.rendered, "search_deferred": writer.kept_stale}
+        if cache is not None:
+            cache.manifest = None  # until the commit below has finished
         counts["changed"] = writer.commit(counts)
+        if cache is not None and private_output:
+            cache.manifest = writer.files
         timings["write"] = time.perf_counter() - write_started
     return BuildResult(out, config, counts, time.perf_counter() - started, timings, site)

@@ -210,20 +210,21 @@ def _complete_digests(
             claimed.setdefault(date, []).append(paper.slug)
     for date in sorted(set(by_date) | set(claimed)):
         digest = by_date.get(date, Digest(date, (), ""))
-        extra = tuple(s for s in sorted(claimed.get(date, [])) if s not in digest.slugs)
+        listed = set(digest.slugs)
+        extra = tuple(s for s in sorted(claimed.get(date, [])) if s not in listed)
         complete.append(Digest(date, digest.slugs + extra, digest.source))
     return complete
 
 
 def _with_digest_dates(papers: dict[str, Paper], digests: list[Digest]) -> dict[str, Paper]:
-    """A paper's digests are every digest that lists it."""
-    dates: dict[str, set[dt.date]] = {}
+    """A paper's digests are every digest that lists it (`digests`: oldest first, one per date)."""
+    dates: dict[str, list[dt.date]] = {}
     for digest in digests:
         for slug in digest.slugs:
-            dates.setdefault(slug, set()).add(digest.date)
+            dates.setdefault(slug, []).append(digest.date)
     out = {}
     for slug, paper in papers.items():
-        wanted = tuple(sorted(dates.get(slug, set())))
+        wanted = tuple(dates.get(slug, ()))
         out[slug] = paper if wanted == paper.digests else dataclasses.replace(paper, digests=wanted)
     return out
 

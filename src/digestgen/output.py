@@ -162,13 +162,19 @@ def place(
 class SiteWriter:
     """Collects a build's changed files in a staging folder; `commit` puts them in place."""
 
-    def __init__(self, out: Path, inputs: str = "", trust_previous: bool = True, private: bool = False):
+    def __init__(
+        self, out: Path, inputs: str = "", trust_previous: bool = True, private: bool = False, known: dict | None = None
+    ):
         self.out = out.absolute()
         self.inputs = inputs
         self.trust_previous = trust_previous  # False: make every file again (it is moved only if its bytes differ)
         # The folder is its caller's own (serve's): nothing else writes there, so the manifest is
         # believed without looking for other programs' files or checking that each file is there.
         self.private = private
+        # A private folder's caller may keep the manifest it last committed (`files` after commit)
+        # and hand it back, instead of having it read and checked again.
+        self.known = known if private else None
+        self.files: dict[str, dict[str, Any]] = {}
         self.staging = self.out.parent / f".{self.out.name}.new-{os.getpid()}"
         self.placed: dict[str, Placed] = {}
         self.old: dict[str, dict[str, Any]] = {}
@@ -187,7 +193,10 @@ class SiteWriter:
             self._lock.close()
             raise DigestgenError("another digestgen build is writing this folder; try again when it has finished", path=self.out) from None
         _recover(self.out)
-        self.old = read_manifest(self.out)["files"]
+        if self.known is not None and (self.out / MANIFEST).is_file():
+            self.old = self.known
+        else:
+            self.old = read_manifest(self.out)["files"]
         self.foreign = set() if self.private else set(self._foreign_files())
         shutil.rmtree(self.staging, ignore_errors=True)
         self.staging.mkdir(parents=True)
@@ -212,7 +221,7 @@ class SiteWriter:
         return sorted(found)
 
     def _claim(self, path: str) -> None:
-        if not safe_relative(path):
+        if path not in self.old and not safe_relative(path):  # the manifest's paths are checked when read
             raise DigestgenError(f"an output path leaves the output folder: {path!r}")
         if path in self.foreign:
             raise DigestgenError(f"the build would overwrite {path}, which digestgen did not write", path=self.out)
@@ -254,7 +263,7 @@ class SiteWriter:
 
     def commit(self, counts: dict[str, int] | None = None) -> int:
         """Put the staged files in place and write the manifest; return how many files changed."""
-        files = {p.path: {"sha256": p.sha256, "key": p.key} for p in sorted(self.placed.values(), key=lambda p: p.path)}
+        files = self.files = {p.path: {"sha256": p.sha256, "key": p.key} for p in self.placed.values()}  # sorted when written
         manifest = _manifest_text({"generator": "digestgen", "inputs": self.inputs, "counts": counts or {}, "files": files})
         moves = sorted(p.path for p in self.placed.values() if p.written)
         lost = [path for path in moves if not (self.staging / path).is_file()]

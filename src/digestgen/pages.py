@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
 from markdown_it import MarkdownIt
@@ -28,7 +29,7 @@ class PageJob:
     shape: str = ""  # anything else the page shows that its papers do not determine
     fixed: bool = False  # shows site-wide lists: always rendered
 
-    @property
+    @cached_property
     def output(self) -> str:
         return urls.output_file(self.url)
 
@@ -39,6 +40,22 @@ class PageJob:
         parts = [site_key, self.template, self.url, self.title, self.shape]
         parts += [f"{slug}:{papers[slug].fingerprint}" for slug in self.depends]
         return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def page_keys(jobs: list[PageJob], site_key: str, papers: dict[str, Paper], memo: dict | None = None) -> list[str | None]:
+    """Every page's key. `memo`, kept by a long-lived caller, skips the hashing for pages whose
+    inputs are the very objects they were last time (unchanged papers stay the same objects)."""
+    if memo is None:
+        return [job.key(site_key, papers) for job in jobs]
+    previous, keys = dict(memo), []
+    memo.clear()
+    for job in jobs:
+        inputs = (site_key, job.template, job.title, job.shape, tuple(map(papers.__getitem__, job.depends)))
+        known = previous.get(job.url)
+        key = known[1] if known is not None and known[0] == inputs else job.key(site_key, papers)
+        memo[job.url] = (inputs, key)
+        keys.append(key)
+    return keys
 
 
 Fragments = Callable[[dict[str, Any]], dict[str, Any]]
