@@ -11,7 +11,7 @@ import pytest
 from conftest import FIXTURES, copy_repo_site
 
 from digestgen.build import BuildCache, build_site
-from digestgen.errors import Superseded
+from digestgen.errors import DigestgenError, Superseded
 from digestgen.output import MANIFEST
 
 
@@ -136,37 +136,59 @@ def test_a_changed_taxonomy_retags_every_page_that_shows_tags(built, tmp_path):
 
 
 def test_a_long_lived_cache_gives_the_clean_output_after_every_kind_of_edit(tmp_path):
-    """What `serve` does: one BuildCache across builds into its own folder, whatever is edited."""
+    """What `serve` does: one BuildCache across builds into its own folder, told which files changed."""
     site = copy_repo_site(tmp_path / "site")
     out, cache = tmp_path / "preview", BuildCache()
 
-    def rebuild_matches_clean() -> None:
-        build_site(site, out=out, workers=1, cache=cache, private_output=True)
+    def rebuild_matches_clean(*changed: Path) -> None:
+        build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(p.resolve()) for p in changed])
         assert tree(out) == clean_build(site, tmp_path)
 
     rebuild_matches_clean()
     paper = first_paper(site)
     paper.write_text(re.sub(r"^title: .*$", "title: Edited in the preview", paper.read_text(), count=1, flags=re.M))
-    rebuild_matches_clean()
+    rebuild_matches_clean(paper)
+    assert "Edited in the preview" in (out / "papers" / paper.stem / "index.html").read_text()
     paper.write_text(paper.read_text().replace("tags: []", "tags:\n- Hand Picked"))
-    rebuild_matches_clean()
+    rebuild_matches_clean(paper)
+    twin = paper.with_name("a-twin-written-by-hand.md")
+    twin.write_text(paper.read_text().replace("Edited in the preview", "A twin written by hand"))
+    rebuild_matches_clean(twin)
+    assert (out / "papers" / "a-twin-written-by-hand" / "index.html").is_file()
+    digest = sorted((site / "content" / "digests").glob("*.yaml"))[-1]
+    head, _, listed = digest.read_text().partition("papers:\n")
+    digest.write_text(head + "papers:\n" + "".join(reversed(listed.splitlines(keepends=True))) + "- a-twin-written-by-hand\n")
+    rebuild_matches_clean(digest)  # the digest page lists its papers in the new order
     (site / "templates").mkdir()
     macros = (Path(__file__).resolve().parents[1] / "templates" / "_macros.html").read_text()
     (site / "templates" / "_macros.html").write_text(macros.replace('class="snippet"', 'class="snippet teaser"'))
-    rebuild_matches_clean()
+    rebuild_matches_clean(site / "templates", site / "templates" / "_macros.html")
     assert 'class="snippet teaser"' in (out / "index.html").read_text()
     (site / "templates" / "_macros.html").write_text(macros.replace('class="snippet"', 'class="snippet blurb"'))
-    rebuild_matches_clean()
+    rebuild_matches_clean(site / "templates" / "_macros.html")
     (site / "taxonomy.yaml").write_text("everything:\n  label: Everything\n  phrases: [the]\n")
     (site / "digestgen.yaml").write_text((site / "digestgen.yaml").read_text() + "\ntaxonomy: taxonomy.yaml\n")
-    rebuild_matches_clean()
+    rebuild_matches_clean(site / "taxonomy.yaml", site / "digestgen.yaml")
     (site / "taxonomy.yaml").write_text("everything:\n  label: All of it\n  phrases: [the]\n")
-    rebuild_matches_clean()
+    rebuild_matches_clean(site / "taxonomy.yaml")
     assert "All of it" in (out / "index.html").read_text()
-    paper.unlink()
-    for digest in (site / "content" / "digests").glob("*.yaml"):
-        digest.write_text(digest.read_text().replace(f"- {paper.stem}\n", ""))
-    rebuild_matches_clean()
+    twin.unlink()
+    digest.write_text(digest.read_text().replace("- a-twin-written-by-hand\n", ""))
+    rebuild_matches_clean(twin, digest)
+    assert not (out / "papers" / "a-twin-written-by-hand").exists()
+
+
+def test_a_content_problem_seen_through_changed_paths_is_reported_like_a_full_read(tmp_path):
+    site = copy_repo_site(tmp_path / "site")
+    out, cache = tmp_path / "preview", BuildCache()
+    build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[])
+    paper = first_paper(site)
+    paper.write_text("---\ntitle: [unclosed\n---\nBody\n")
+    with pytest.raises(DigestgenError) as caught:
+        build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(paper.resolve())])
+    with pytest.raises(DigestgenError) as full:
+        build_site(site, out=tmp_path / "other")
+    assert str(caught.value) == str(full.value) and paper.name in str(caught.value)
 
 
 @pytest.mark.parametrize("give_up_at", [1, 2])  # before the first task; inside the search index

@@ -18,7 +18,7 @@ import jinja2
 from digestgen import __version__, feeds, urls
 from digestgen.config import Config, load_config
 from digestgen.ingest import PAPERS_DIR
-from digestgen.load import ContentError, load_site, paper_from_file
+from digestgen.load import ContentError, ContentScan, load_site, paper_from_file
 from digestgen.model import Paper, Site
 from digestgen.output import SiteWriter, check_output_dir, read_manifest
 from digestgen.pages import PageJob, page_keys, plan_pages
@@ -97,6 +97,7 @@ class BuildCache:
     environment: tuple[str, jinja2.Environment] | None = None  # (the templates' digest, Jinja2's environment)
     manifest: dict | None = None  # the files of the last build into a private folder, as committed
     page_keys: dict = field(default_factory=dict)  # url -> (what the page showed, its key)
+    scan: ContentScan = field(default_factory=ContentScan)
 
     def cards_for(self, key: str) -> dict:
         """The cards made under `key`; those made under another key are dropped."""
@@ -126,9 +127,11 @@ def environment_of(site_dir: Path, cache: BuildCache | None) -> jinja2.Environme
     return cache.environment[1]
 
 
-def load_and_tag(site_dir: Path, config: Config, timings: dict[str, float], cache: BuildCache | None = None) -> Site:
+def load_and_tag(
+    site_dir: Path, config: Config, timings: dict[str, float], cache: BuildCache | None = None, changed: list[str] | None = None
+) -> Site:
     started = time.perf_counter()
-    site = load_site(site_dir, config, cache.papers if cache else None)
+    site = load_site(site_dir, config, cache.papers if cache else None, cache.scan if cache else None, changed)
     timings["load"] = time.perf_counter() - started
     started = time.perf_counter()
     site = tag_site(site, taxonomy_of(site_dir, config, cache), cache.tags if cache else None, cache.tagged if cache else None)
@@ -285,7 +288,8 @@ def render_site(
     ]
     tasks = [task for task in site_wide if not (defer_search and writer.keep_previous(task.paths))]
     keys = page_keys(jobs, key, papers, cache.page_keys if cache is not None else None)
-    tasks += [page_task(env, job, page_key, globals_) for job, page_key in zip(jobs, keys)]
+    # Unchanged pages are kept here, before any task is made for them: most pages, after an edit.
+    tasks += [page_task(env, job, page_key, globals_) for job, page_key in zip(jobs, keys) if not writer.reuse((job.output,), page_key)]
     counter = _Progress(len(tasks), progress)
     spent = render_into(writer, tasks, workers, counter.tick, check)
     timings["render+search"] = time.perf_counter() - started
@@ -347,6 +351,7 @@ def build_site(
     defer_search: bool = False,
     private_output: bool = False,
     check: Callable[[], None] = lambda: None,
+    changed: list[str] | None = None,
 ) -> BuildResult:
     """Load, tag, render and write a site; nothing is replaced unless every stage succeeds.
 
@@ -358,7 +363,9 @@ def build_site(
     sooner (a following build brings them up to date). `private_output` says that only the caller
     writes `out` and only after a change: the no-op check and the search for other programs'
     files are skipped. `check` is called between pieces of work and may raise (serve's
-    errors.Superseded) to give the build up; nothing is then written.
+    errors.Superseded) to give the build up; nothing is then written. With a `cache`, `changed`
+    lists the source paths a watcher saw change since the last build; only those content files are
+    looked at again.
     """
     started = time.perf_counter()
     config, warnings = load_config(site_dir, base_url)
@@ -376,7 +383,7 @@ def build_site(
         started_load = time.perf_counter()
         cache = prefilled_cache(site_dir, config, workers or default_workers())
         timings["load+tag (parallel)"] = time.perf_counter() - started_load
-    site = load_and_tag(site_dir, config, timings, cache)
+    site = load_and_tag(site_dir, config, timings, cache, changed)
     known = cache.manifest if cache is not None and private_output else None
     with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force, private=private_output, known=known) as writer:
         pages = render_site(

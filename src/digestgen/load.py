@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import os
 import re
-import datetime as dt
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -15,10 +18,9 @@ from digestgen.config import Config
 from digestgen.errors import DigestgenError
 from digestgen.frontmatter import YamlError, load_yaml, read_front_matter, unescape_markdown
 from digestgen.ingest import DIGESTS_DIR, PAPERS_DIR
-from digestgen.links import Link, KIND_LABELS
+from digestgen.links import KIND_LABELS, Link
 from digestgen.model import Digest, Paper, Site
 from digestgen.slugs import base_slug
-
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -147,11 +149,13 @@ def _content_files(folder: Path, suffix: str) -> list[os.DirEntry[str]]:
     return sorted(found, key=lambda entry: entry.name)
 
 
-def _cached(entry: os.DirEntry[str], relative: str, cache: FileCache | None, read: Callable[[], Any]) -> Any:
+def _cached(
+    entry: os.DirEntry[str] | os.stat_result, relative: str, cache: FileCache | None, read: Callable[[], Any]
+) -> Any:
     """Read a file, or reuse what an unchanged one (same size and modification time) was read as."""
     if cache is None:
         return read()
-    info = entry.stat()
+    info = entry.stat() if isinstance(entry, os.DirEntry) else entry
     hit = cache.get(relative)
     if hit and hit[0] == info.st_mtime_ns and hit[1] == info.st_size:
         return hit[2]
@@ -162,12 +166,12 @@ def _cached(entry: os.DirEntry[str], relative: str, cache: FileCache | None, rea
 
 def _read_all(
     site_dir: Path, cache: FileCache | None = None
-) -> tuple[dict[str, Paper], list[Digest], list[str], set[str]]:
-    """Papers, digests, problems, and the slugs of paper files that could not be read."""
+) -> tuple[dict[str, Paper], dict[str, Digest], list[str], set[str]]:
+    """Papers by slug, digests by file name, problems, and the slugs of paper files that could not be read."""
     problems: list[str] = []
     unreadable: set[str] = set()
     papers: dict[str, Paper] = {}
-    digests: list[Digest] = []
+    digests: dict[str, Digest] = {}
     content = site_dir / "content"
     for entry in _content_files(content / PAPERS_DIR, ".md"):
         relative, slug = f"content/{PAPERS_DIR}/{entry.name}", entry.name[:-3]
@@ -186,7 +190,7 @@ def _read_all(
     for entry in _content_files(content / DIGESTS_DIR, ".yaml"):
         relative = f"content/{DIGESTS_DIR}/{entry.name}"
         try:
-            digests.append(_cached(entry, relative, cache, lambda e=entry: digest_from_file(Path(e.path))))
+            digests[entry.name] = _cached(entry, relative, cache, lambda e=entry: digest_from_file(Path(e.path)))
         except ContentError as exc:
             problems.append(f"{relative}{':' + str(exc.line) if exc.line else ''}: {exc}")
         except UnicodeDecodeError:
@@ -229,12 +233,76 @@ def _with_digest_dates(papers: dict[str, Paper], digests: list[Digest]) -> dict[
     return out
 
 
-def load_site(site_dir: Path, config: Config, cache: FileCache | None = None) -> Site:
+@dataclass
+class ContentScan:
+    """The content files the last complete read found, as read; kept by a long-lived caller (serve)."""
+
+    papers: dict[str, Paper] = field(default_factory=dict)  # slug -> paper
+    digests: dict[str, Digest] = field(default_factory=dict)  # file name -> digest
+    complete: bool = False  # holds a whole, problem-free read of content/
+
+
+def _patched(site_dir: Path, scan: ContentScan, changed: Iterable[str], cache: FileCache | None) -> bool:
+    """Bring `scan` up to date by reading only the `changed` paths (absolute, as a watcher reports
+    them); False when that cannot be done for sure (a folder changed, a file has a problem)."""
+    root = site_dir.resolve()
+    for name in changed:
+        try:
+            parts = Path(name).relative_to(root).parts
+        except ValueError:
+            continue  # outside the site: a taxonomy file elsewhere, say
+        if not parts or parts[0] != "content" or len(parts) > 3:
+            continue
+        if len(parts) < 3:
+            return False  # content/ or one of its folders itself: read it all again
+        folder, file_name = parts[1], parts[2]
+        if folder == PAPERS_DIR and file_name.endswith(".md"):
+            found, key, read = scan.papers, file_name[:-3], paper_from_file
+            if not SLUG.fullmatch(key):
+                return False
+        elif folder == DIGESTS_DIR and file_name.endswith(".yaml"):
+            found, key, read = scan.digests, file_name, lambda path, _relative: digest_from_file(path)
+        else:
+            continue
+        path, relative = site_dir / "content" / folder / file_name, f"content/{folder}/{file_name}"
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            found.pop(key, None)
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            found.pop(key, None)
+            continue
+        try:
+            found[key] = _cached(info, relative, cache, lambda p=path, r=relative, read=read: read(p, r))
+        except (ContentError, UnicodeDecodeError, OSError):
+            return False
+    return True
+
+
+def _read_content(
+    site_dir: Path, cache: FileCache | None, scan: ContentScan | None, changed: Iterable[str] | None
+) -> tuple[dict[str, Paper], list[Digest], list[str], set[str]]:
+    """Papers, digests, problems and unreadable slugs: from the changed files alone when `scan` allows."""
+    if scan is not None and scan.complete and changed is not None and _patched(site_dir, scan, changed, cache):
+        return dict(scan.papers), [scan.digests[name] for name in sorted(scan.digests)], [], set()
+    papers, digests, problems, unreadable = _read_all(site_dir, cache)
+    if scan is not None:
+        scan.papers, scan.digests, scan.complete = dict(papers), dict(digests), not problems
+    return papers, list(digests.values()), problems, unreadable
+
+
+def load_site(
+    site_dir: Path, config: Config, cache: FileCache | None = None,
+    scan: ContentScan | None = None, changed: Iterable[str] | None = None,
+) -> Site:
     """The model of a site's content, or one DigestgenError listing every bad file.
 
-    A long-lived caller (serve) passes the same `cache` dict every time so unchanged files are not parsed again.
+    A long-lived caller (serve) passes the same `cache` dict every time so unchanged files are not
+    parsed again, and the same `scan` with the paths its watcher saw `changed` since the last call,
+    so that only those are looked at (without `changed`, everything is read as usual).
     """
-    papers, digests, problems, unreadable = _read_all(site_dir, cache)
+    papers, digests, problems, unreadable = _read_content(site_dir, cache, scan, changed)
     digests = _complete_digests(papers, digests, problems, unreadable)
     if problems:
         count = f"{len(problems)} content files have problems" if len(problems) > 1 else "a content file has a problem"

@@ -232,8 +232,10 @@ class SiteWriter:
         """Keep the previous build's files when all were made from the same inputs."""
         if not self.trust_previous or key is None:
             return False
-        if not all(self.old.get(path, {}).get("key") == key and self._present(path) for path in paths):
-            return False
+        for path in paths:
+            entry = self.old.get(path)
+            if entry is None or entry.get("key") != key or not self._present(path):
+                return False
         for path in paths:
             self._claim(path)
             self.placed[path] = Placed(path, self.old[path]["sha256"], key, False)

@@ -7,8 +7,7 @@ whenever anything it shows could change, so an unchanged page is reused instead 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from markdown_it import MarkdownIt
@@ -28,10 +27,10 @@ class PageJob:
     depends: tuple[str, ...] = ()  # slugs of the papers the page shows
     shape: str = ""  # anything else the page shows that its papers do not determine
     fixed: bool = False  # shows site-wide lists: always rendered
+    output: str = field(init=False)  # the file, e.g. "papers/slug/index.html"
 
-    @cached_property
-    def output(self) -> str:
-        return urls.output_file(self.url)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "output", urls.output_file(self.url))
 
     def key(self, site_key: str, papers: dict[str, Paper]) -> str | None:
         """Changes whenever the page's bytes could; None for pages that are always rendered."""

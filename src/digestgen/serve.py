@@ -394,7 +394,7 @@ def _text(path: str | bytes) -> str:
 
 def build_preview(
     site: Path, out: Path, base_url: str | None, warn: Say, cache: BuildCache, defer_search: bool,
-    check: Callable[[], None] = lambda: None,
+    check: Callable[[], None] = lambda: None, changed: list[str] | None = None,
 ) -> BuildResult:
     """A build into `out`, exactly as `digestgen build` would write it plus the reload script.
 
@@ -405,7 +405,7 @@ def build_preview(
     # One process: forking a process that runs server and watcher threads can deadlock.
     return build_site(
         site, out=out, base_url=base_url, warn=warn, extra_scripts=(script_url(config.base_path),),
-        workers=1, cache=cache, defer_search=defer_search, private_output=True, check=check,
+        workers=1, cache=cache, defer_search=defer_search, private_output=True, check=check, changed=changed,
     )
 
 
@@ -738,7 +738,9 @@ class Preview:
         warnings: list[str] = []
         started = time.perf_counter()
         try:
-            result = build_preview(self.site, served, self.base_url, warnings.append, self.cache, defer_search=True)
+            # Only the changed content files are read again; the search catch-up reads them all.
+            result = build_preview(self.site, served, self.base_url, warnings.append, self.cache, defer_search=True,
+                                   changed=changed)
             config = result.config
         except DigestgenError as exc:
             return self._failed(previous, number, str(exc))

@@ -55,16 +55,14 @@ def tag_site(
             tags, evidence = _tagging(paper, taxonomy, rules_key, cache)
             done = dataclasses.replace(paper, tags=tags, evidence=evidence)
         papers[slug] = current[key] = done
-        for tag in done.tags:
-            members.setdefault(tag, []).append(slug)
     if tagged is not None:
         tagged.clear()
         tagged.update(current)
-    order = {slug: paper.sort_key for slug, paper in papers.items()}
-    tags = [
-        Tag(slug, _label(slug, taxonomy, written), tuple(sorted(slugs, key=order.__getitem__, reverse=True)))
-        for slug, slugs in sorted(members.items())
-    ]
+    # Taken newest first, each tag's papers come out in the order its pages list them.
+    for paper in sorted(papers.values(), key=lambda paper: paper.sort_key, reverse=True):
+        for tag in paper.tags:
+            members.setdefault(tag, []).append(paper.slug)
+    tags = [Tag(slug, _label(slug, taxonomy, written), tuple(slugs)) for slug, slugs in sorted(members.items())]
     return Site.create(site.config, papers, list(site.digests), tags)
 
 
