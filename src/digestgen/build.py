@@ -128,13 +128,18 @@ def environment_of(site_dir: Path, cache: BuildCache | None) -> jinja2.Environme
 
 
 def load_and_tag(
-    site_dir: Path, config: Config, timings: dict[str, float], cache: BuildCache | None = None, changed: list[str] | None = None
+    site_dir: Path,
+    config: Config,
+    timings: dict[str, float],
+    cache: BuildCache | None = None,
+    changed: list[str] | None = None,
 ) -> Site:
     started = time.perf_counter()
     site = load_site(site_dir, config, cache.papers if cache else None, cache.scan if cache else None, changed)
     timings["load"] = time.perf_counter() - started
     started = time.perf_counter()
-    site = tag_site(site, taxonomy_of(site_dir, config, cache), cache.tags if cache else None, cache.tagged if cache else None)
+    taxonomy = taxonomy_of(site_dir, config, cache)
+    site = tag_site(site, taxonomy, cache.tags if cache else None, cache.tagged if cache else None)
     timings["tag"] = time.perf_counter() - started
     return site
 
@@ -289,7 +294,11 @@ def render_site(
     tasks = [task for task in site_wide if not (defer_search and writer.keep_previous(task.paths))]
     keys = page_keys(jobs, key, papers, cache.page_keys if cache is not None else None)
     # Unchanged pages are kept here, before any task is made for them: most pages, after an edit.
-    tasks += [page_task(env, job, page_key, globals_) for job, page_key in zip(jobs, keys) if not writer.reuse((job.output,), page_key)]
+    tasks += [
+        page_task(env, job, page_key, globals_)
+        for job, page_key in zip(jobs, keys, strict=True)
+        if not writer.reuse((job.output,), page_key)
+    ]
     counter = _Progress(len(tasks), progress)
     spent = render_into(writer, tasks, workers, counter.tick, check)
     timings["render+search"] = time.perf_counter() - started
@@ -385,7 +394,8 @@ def build_site(
         timings["load+tag (parallel)"] = time.perf_counter() - started_load
     site = load_and_tag(site_dir, config, timings, cache, changed)
     known = cache.manifest if cache is not None and private_output else None
-    with SiteWriter(out, "" if defer_search else fingerprint, trust_previous=not force, private=private_output, known=known) as writer:
+    inputs = "" if defer_search else fingerprint
+    with SiteWriter(out, inputs, trust_previous=not force, private=private_output, known=known) as writer:
         pages = render_site(
             site_dir, site, writer, timings, progress=progress, extra_scripts=extra_scripts,
             workers=workers or default_workers(), defer_search=defer_search, cache=cache, check=check,
