@@ -3,10 +3,11 @@
 The pieces, in the order a change travels through them: the watcher (watchdog) notices a saved
 source file, the change queue waits until the burst of events is over, `build_preview` runs the
 normal build (incremental, into a private temporary folder that the server reads; a build moves
-each changed file in with an atomic rename, after every page has been rendered), and `BuildState`
-bumps the build number that `livereload.js` listens for. The search files are brought up to date
-by a second build right after the changed pages are served. A failed build keeps the last good
-site and turns every HTML response into an error page until a later build succeeds.
+each changed file in with an atomic rename, after every page has been rendered; it reads only the
+content files the watcher reported), and `BuildState` bumps the build number that `livereload.js`
+listens for. The search files, feeds and papers.json are brought up to date by a second build once
+edits pause; a new edit interrupts it. A failed build keeps the last good site and turns every
+HTML response into an error page until a later build succeeds.
 """
 
 from __future__ import annotations
