@@ -321,7 +321,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-hugo", action="store_true")
     parser.add_argument("--no-mkdocs", action="store_true")
-    parser.add_argument("--mkdocs-max", type=int, default=10000, help="Skip MkDocs above this many papers (it takes minutes).")
+    parser.add_argument("--mkdocs-max", type=int, default=10000, help="Skip MkDocs above this many papers (at 10,000 it takes minutes and writes about 30 GB).")
     parser.add_argument("--work", type=Path, help="Scratch folder (default: a temporary one, removed at the end).")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="digestgen-bench-"))
