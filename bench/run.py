@@ -107,8 +107,9 @@ def seconds_until_shown(page: str, text: str, limit: float = 120) -> float:
 
 
 @contextlib.contextmanager
-def digestgen_serve(site: Path) -> Iterator[Callable[[int], float]]:
-    """A running `digestgen serve`; yields a function that edits a paper and times until it is served."""
+def digestgen_serve(site: Path) -> Iterator[tuple[Callable[[int], float], int]]:
+    """A running `digestgen serve`; yields a function that edits a paper and times until it is
+    served, and the server's process id."""
     process = subprocess.Popen([*DIGESTGEN, "serve", "--site", str(site), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = None
@@ -123,7 +124,7 @@ def digestgen_serve(site: Path) -> Iterator[Callable[[int], float]]:
             slug, title = edit_paper(site, f"{attempt}-{time.time_ns()}")
             return seconds_until_shown(f"{url.rstrip('/')}/papers/{slug}/", title)
 
-        yield edit
+        yield edit, process.pid
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -150,7 +151,7 @@ def hugo_site(site: Path, target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def hugo_server(hugo: Path) -> Iterator[Callable[[int], float]]:
+def hugo_server(hugo: Path) -> Iterator[tuple[Callable[[int], float], int]]:
     """A running `hugo server` (rendering to memory, its default); yields what digestgen_serve does."""
     port = 18000 + os.getpid() % 1000
     process = subprocess.Popen(["hugo", "server", "--port", str(port), "--bind", "127.0.0.1", "--disableLiveReload"], cwd=hugo,
@@ -171,7 +172,7 @@ def hugo_server(hugo: Path) -> Iterator[Callable[[int], float]]:
             paper.write_text("---\n" + json.dumps(data) + "\n---\n" + body, encoding="utf-8")
             return seconds_until_shown(f"http://127.0.0.1:{port}/papers/{paper.stem}/", title)
 
-        yield edit
+        yield edit, process.pid
     finally:
         process.terminate()
         try:
@@ -185,16 +186,36 @@ def edit_latencies(site: Path, hugo: Path | None, runs: int) -> tuple[list[float
     hugo server, both running, taking turns edit by edit."""
     ours, theirs = [], []
     with contextlib.ExitStack() as servers:
-        digestgen_edit = servers.enter_context(digestgen_serve(site))
-        hugo_edit = servers.enter_context(hugo_server(hugo)) if hugo else None
-        time.sleep(2.0)  # both have settled after their first build
+        digestgen_edit, digestgen_pid = servers.enter_context(digestgen_serve(site))
+        hugo_edit, hugo_pid = servers.enter_context(hugo_server(hugo)) if hugo else (None, None)
+        pids = [pid for pid in (digestgen_pid, hugo_pid) if pid]
+        # Each edit starts with both servers idle: digestgen's search catch-up (1.5 s after a save)
+        # and anything Hugo does after a change must not fall on the other's measurement.
+        settle(pids)
         for attempt in range(runs):
             ours.append(digestgen_edit(attempt))
-            time.sleep(1.0)
+            settle(pids)
             if hugo_edit:
                 theirs.append(hugo_edit(attempt))
-                time.sleep(1.0)
+                settle(pids)
     return ours, theirs
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def settle(pids: list[int], wait: float = 2.0, quiet: float = 0.6, limit: float = 300) -> None:
+    """Wait `wait` seconds, then until none of `pids` has used CPU for `quiet` seconds."""
+    time.sleep(wait)
+    deadline, still_since = time.monotonic() + limit, time.monotonic()
+    used = [cpu_seconds(pid) for pid in pids]
+    while time.monotonic() - still_since < quiet and time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = [cpu_seconds(pid) for pid in pids]
+        if now != used:
+            used, still_since = now, time.monotonic()
 
 
 def pagefind_command() -> list[str] | None:

@@ -123,10 +123,19 @@ def test_the_fast_yaml_emitter_writes_the_same_text_as_the_reference_one(data):
 def test_a_paper_file_name_that_is_not_a_slug_is_refused(tmp_path):
     site = copy_repo_site(tmp_path / "site")
     victim = sorted((site / "content" / "papers").glob("*.md"))[0]
-    victim.rename(site / "content" / "papers" / "...md")
+    victim.rename(site / "content" / "papers" / "Not A Slug.md")
     config, _ = parse_config({}, "test")
     with pytest.raises(DigestgenError, match="may only use a-z, 0-9 and '-'"):
         load_site(site, config)
+
+
+def test_hidden_files_beside_the_papers_are_not_content(tmp_path):
+    """Editors' lock files and macOS's ._ files are not papers (serve's watcher ignores them too)."""
+    site = copy_repo_site(tmp_path / "site")
+    (site / "content" / "papers" / "._notes.md").write_bytes(b"\x00\x05\x16\x07 not text")
+    (site / "content" / "digests" / ".draft.yaml").write_text("date: [broken\n")
+    config, _ = parse_config({}, "test")
+    assert len(load_site(site, config).papers) == 95
 
 
 def test_odd_link_kinds_and_scalar_digests_do_not_crash(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -216,3 +217,27 @@ def test_a_superseded_build_writes_nothing_and_the_next_build_is_whole(tmp_path,
     assert not list(tmp_path.glob(".preview.new-*"))  # no staging folder left behind
     build_site(site, out=out, workers=1, cache=cache, private_output=True)
     assert tree(out) == clean_build(site, tmp_path) != before
+
+
+def test_a_private_build_that_fails_while_moving_files_leaves_nothing_trusted(tmp_path, monkeypatch):
+    """serve's folder has no journal: after moves that stopped halfway, the next build makes every file again."""
+    site = copy_repo_site(tmp_path / "site")
+    out, cache = tmp_path / "preview", BuildCache()
+    build_site(site, out=out, workers=1, cache=cache, private_output=True)
+    paper = first_paper(site)
+    original = paper.read_text()
+    paper.write_text(re.sub(r"^title: .*$", "title: Moved in before the disk filled", original, count=1, flags=re.M))
+    real_replace = os.replace
+
+    def disk_full_for_the_manifest(source, target):
+        if str(target).endswith(MANIFEST):
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr("digestgen.output.os.replace", disk_full_for_the_manifest)
+    with pytest.raises(OSError):
+        build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(paper.resolve())])
+    monkeypatch.setattr("digestgen.output.os.replace", real_replace)
+    paper.write_text(original)  # undone: the pages' keys are the previous build's again
+    build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(paper.resolve())])
+    assert tree(out) == clean_build(site, tmp_path)

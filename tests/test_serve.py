@@ -226,6 +226,19 @@ def test_config_change_is_picked_up(live: Live) -> None:
     wait_until(lambda: "<title>Renamed digest</title>" in live.page("")[1])
 
 
+def test_an_edit_made_while_the_config_is_broken_shows_once_it_is_fixed(live: Live) -> None:
+    """A failed build does not swallow the paths it was told about."""
+    config = live.site / "digestgen.yaml"
+    good = config.read_text()
+    config.write_text(good + "\ntag_page_size: many\n")
+    wait_until(lambda: "tag_page_size" in live.page("")[1])  # the error page
+    set_title(live.site, "Edited while the config was broken")
+    settle()
+    config.write_text(good)
+    # Sooner than the search catch-up (which reads everything) would start, 1.5 s after the save.
+    wait_until(lambda: paper_shows(live, "Edited while the config was broken"), timeout=1.2, interval=0.02)
+
+
 def test_configured_taxonomy_file_is_watched(live: Live) -> None:
     folder = live.site / "vocab"
     folder.mkdir()

@@ -95,7 +95,7 @@ class BuildCache:
     cards_key: str = ""
     taxonomy: tuple[tuple, Taxonomy] | None = None  # (what it was parsed from, the taxonomy)
     environment: tuple[str, jinja2.Environment] | None = None  # (the templates' digest, Jinja2's environment)
-    manifest: dict | None = None  # the files of the last build into a private folder, as committed
+    manifest: tuple[Path, dict] | None = None  # (a private output folder, its files as last committed)
     page_keys: dict = field(default_factory=dict)  # url -> (what the page showed, its key)
     scan: ContentScan = field(default_factory=ContentScan)
 
@@ -151,7 +151,8 @@ def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache 
     """Parse and tag the paper files in forked workers; the result fills a BuildCache that the
     ordinary (serial) loading then finds every paper in. Files a worker cannot read are left out:
     the serial pass reads them again and reports them as usual."""
-    paths = sorted((p for p in (site_dir / "content" / PAPERS_DIR).glob("*.md") if p.is_file()), key=lambda p: p.name)
+    found = (p for p in (site_dir / "content" / PAPERS_DIR).glob("*.md") if not p.name.startswith(".") and p.is_file())
+    paths = sorted(found, key=lambda p: p.name)
     if workers < 2 or len(paths) < PARALLEL_LOAD_THRESHOLD:
         return None
     cache = BuildCache()
@@ -373,8 +374,8 @@ def build_site(
     writes `out` and only after a change: the no-op check and the search for other programs'
     files are skipped. `check` is called between pieces of work and may raise (serve's
     errors.Superseded) to give the build up; nothing is then written. With a `cache`, `changed`
-    lists the source paths a watcher saw change since the last build; only those content files are
-    looked at again.
+    lists the source paths a watcher saw change since the last build that succeeded; only those
+    content files are looked at again.
     """
     started = time.perf_counter()
     config, warnings = load_config(site_dir, base_url)
@@ -393,7 +394,9 @@ def build_site(
         cache = prefilled_cache(site_dir, config, workers or default_workers())
         timings["load+tag (parallel)"] = time.perf_counter() - started_load
     site = load_and_tag(site_dir, config, timings, cache, changed)
-    known = cache.manifest if cache is not None and private_output else None
+    known = None
+    if cache is not None and private_output and cache.manifest is not None and cache.manifest[0] == out.resolve():
+        known = cache.manifest[1]
     inputs = "" if defer_search else fingerprint
     with SiteWriter(out, inputs, trust_previous=not force, private=private_output, known=known) as writer:
         pages = render_site(
@@ -407,6 +410,6 @@ def build_site(
             cache.manifest = None  # until the commit below has finished
         counts["changed"] = writer.commit(counts)
         if cache is not None and private_output:
-            cache.manifest = writer.files
+            cache.manifest = (out.resolve(), writer.files)
         timings["write"] = time.perf_counter() - write_started
     return BuildResult(out, config, counts, time.perf_counter() - started, timings, site)

@@ -140,10 +140,11 @@ FileCache = dict[str, tuple[int, int, Any]]  # relative path -> (mtime_ns, size,
 
 
 def _content_files(folder: Path, suffix: str) -> list[os.DirEntry[str]]:
-    """The files in `folder` whose names end with `suffix`, by name."""
+    """The files in `folder` whose names end with `suffix`, by name; hidden ones (editors' locks,
+    macOS's ._ files) are not content, as serve's watcher agrees."""
     try:
         with os.scandir(folder) as entries:
-            found = [entry for entry in entries if entry.name.endswith(suffix) and entry.is_file()]
+            found = [e for e in entries if e.name.endswith(suffix) and not e.name.startswith(".") and e.is_file()]
     except (FileNotFoundError, NotADirectoryError):
         return []
     return sorted(found, key=lambda entry: entry.name)

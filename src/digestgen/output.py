@@ -252,6 +252,16 @@ class SiteWriter:
         self.kept_stale += len(paths)
         return True
 
+    def _disown(self) -> None:
+        """After moves that stopped halfway: a manifest that vouches for no file's bytes, so the next
+        build makes every file again and removes what it no longer makes."""
+        unknown = {path: {"sha256": "", "key": None} for path in set(self.old) | set(self.placed)}
+        try:
+            (self.out / MANIFEST).unlink(missing_ok=True)
+            (self.out / MANIFEST).write_text(_manifest_text({"generator": "digestgen", "inputs": "", "counts": {}, "files": unknown}))
+        except OSError:
+            pass  # with no manifest at all, the next build refuses the folder with a clear message
+
     def _present(self, path: str) -> bool:
         return self.private or (self.out / path).is_file()
 
@@ -276,7 +286,11 @@ class SiteWriter:
             (self.staging / MANIFEST).write_text(manifest, encoding="utf-8")
             os.rename(self.staging, self.out)
         elif self.private:  # no journal: a killed preview's folder is never built into again
-            _apply(self.staging, self.out, moves, deletions, manifest)
+            try:
+                _apply(self.staging, self.out, moves, deletions, manifest)
+            except BaseException:
+                self._disown()
+                raise
         else:
             journal = {"staging": str(self.staging), "moves": moves, "deletions": deletions, "manifest": manifest}
             (self.out / JOURNAL).write_text(json.dumps(journal), encoding="utf-8")

@@ -770,6 +770,8 @@ class Preview:
             return
         except DigestgenError as exc:
             self.tell(f"digestgen: error: {exc}")
+        except Exception as exc:  # noqa: BLE001 -- a bug must not stop the preview; say what it was
+            self.tell(f"digestgen: error: unexpected {type(exc).__name__} while updating the search files: {exc}")
         self._built()
 
     def _give_way(self) -> None:
@@ -777,6 +779,8 @@ class Preview:
             raise Superseded
 
     def _failed(self, previous: Snapshot, number: int, message: str) -> Snapshot:
+        # The failed build may not have read the files its burst named: the next one reads them all.
+        self.cache.scan.complete = False
         snapshot = replace(previous, number=number, error=message)
         if previous.root is None:  # no good build yet: at least put the error page where the site will be
             snapshot = replace(snapshot, base_path=self._configured_base_path(previous.base_path))
