@@ -32,7 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from search_size import CHROMIUM, CHROMIUM_ARGS, make_site, serve  # bench/search_size.py, beside this file
+from search_size import CHROMIUM, CHROMIUM_ARGS, NOTE_FIRST_RESULT, make_site, serve  # bench/search_size.py, beside this file
 
 FIRST_QUERY = "diffusion"
 FURTHER_QUERIES = [
@@ -49,18 +49,14 @@ FURTHER_QUERIES = [
     "model",
 ]
 
-# Runs in the page before its own scripts: notes when the first query goes to the worker (once it
-# is ready) and when the first result is in the list.
-NOTE_FIRST_RESULT = """
+# Runs in the page before its own scripts, beside search_size's NOTE_FIRST_RESULT: notes when the
+# first query goes to the worker (once it is ready).
+NOTE_FIRST_QUERY = """
 const post = Worker.prototype.postMessage;
 Worker.prototype.postMessage = function (message, ...rest) {
   if (message && message.type === 'query' && window.__firstQueryAt === undefined) { window.__firstQueryAt = performance.now(); }
   return post.call(this, message, ...rest);
 };
-new MutationObserver((changes, observer) => {
-  const list = document.getElementById('results');
-  if (list && list.firstElementChild) { window.__firstResultAt = performance.now(); observer.disconnect(); }
-}).observe(document, {childList: true, subtree: true});
 """
 
 # Submits a query and resolves with the ms until the status line reports its answer.
@@ -85,12 +81,14 @@ def site_for(work: Path, count: int) -> Path:
     return make_site(work, count)
 
 
-def single_layout(site):
+def single_layout(site, check=lambda: None):
     """The search outputs a site below search_shard_threshold gets, whatever its size."""
+    import dataclasses
+
     from digestgen import search
 
-    return [((search.INDEX_PATH,), lambda: {search.INDEX_PATH: search.compact_json(search.build_index(site))}),
-            ((search.STORE_PATH,), lambda: {search.STORE_PATH: search.compact_json(search.build_store(site))})]
+    unsharded = dataclasses.replace(site.config, search_shard_threshold=len(site.papers) + 1)
+    return search.search_groups(dataclasses.replace(site, config=unsharded), check)
 
 
 def _cpu_seconds() -> float:
@@ -195,6 +193,7 @@ def browser_run(out: Path, level: int) -> list[dict[str, object]]:
         context = browser.new_context()
         transfers = Transfers(out, level)
         context.on("request", lambda r: transfers.note(r.url))
+        context.add_init_script(NOTE_FIRST_QUERY)
         context.add_init_script(NOTE_FIRST_RESULT)
         page = context.new_page()
         page.goto(f"{base}search/?q={FIRST_QUERY}")
