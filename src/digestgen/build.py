@@ -117,13 +117,12 @@ def taxonomy_of(site_dir: Path, config: Config, cache: BuildCache | None) -> Tax
     return cache.taxonomy[1]
 
 
-def environment_of(site_dir: Path, cache: BuildCache | None) -> jinja2.Environment:
-    """Jinja2's environment, kept (with its compiled templates) while no template file changes."""
+def environment_of(site_dir: Path, templates: str, cache: BuildCache | None) -> jinja2.Environment:
+    """Jinja2's environment, kept (with its compiled templates) while the `templates` digest holds."""
     if cache is None:
         return make_environment(site_dir / "templates")
-    digest = templates_digest(site_dir)
-    if cache.environment is None or cache.environment[0] != digest:
-        cache.environment = (digest, make_environment(site_dir / "templates"))
+    if cache.environment is None or cache.environment[0] != templates:
+        cache.environment = (templates, make_environment(site_dir / "templates"))
     return cache.environment[1]
 
 
@@ -204,14 +203,17 @@ def _hash_files(digest: "hashlib._Hash", root: Path) -> None:
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
 
 
-def site_key(site_dir: Path, site: Site, assets: dict[str, Asset], extra_scripts: tuple[str, ...]) -> str:
-    """Everything besides the papers and digests that pages show: config, theme, tag labels.
+def site_key(
+    site_dir: Path, site: Site, assets: dict[str, Asset], extra_scripts: tuple[str, ...], templates: str
+) -> str:
+    """Everything besides the papers and digests that pages show: config, theme (`templates`:
+    templates_digest), tag labels.
 
     What a page shows of the digests is in its own key (pages.PageJob.shape).
     """
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{__version__}|{site.config!r}|{extra_scripts!r}".encode())
-    digest.update(templates_digest(site_dir).encode())
+    digest.update(templates.encode())
     taxonomy = taxonomy_file(site_dir, site.config)
     if taxonomy is not None and taxonomy.is_file():
         digest.update(taxonomy.read_bytes())
@@ -278,9 +280,10 @@ def render_site(
     """Render every output of the site into `writer`; return the number of HTML pages."""
     links = Urls(site.config.base_url)
     assets = collect_assets(site_dir / "static")
-    key = site_key(site_dir, site, assets, extra_scripts)
+    templates = templates_digest(site_dir)  # read once: the key and the kept environment both need it
+    key = site_key(site_dir, site, assets, extra_scripts, templates)
     started = time.perf_counter()
-    env = environment_of(site_dir, cache)
+    env = environment_of(site_dir, templates, cache)
     globals_ = site_globals(site.config, links, assets, extra_scripts)
     known_cards = cache.cards_for(key) if cache is not None else None
     jobs = plan_pages(site, links, markdown_renderer(), card_fragments(env, globals_), known_cards)

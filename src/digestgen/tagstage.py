@@ -32,7 +32,10 @@ def load_taxonomy(site_dir: Path, config: Config) -> Taxonomy:
 
 
 def tag_site(
-    site: Site, taxonomy: Taxonomy, cache: dict[tuple[str, str], tuple] | None = None, tagged: dict[tuple, Paper] | None = None
+    site: Site,
+    taxonomy: Taxonomy,
+    cache: dict[tuple[str, str], tuple] | None = None,
+    tagged: dict[tuple, Paper] | None = None,
 ) -> Site:
     """Hand-written tags come first and are kept; automatic ones follow, with their evidence.
 
@@ -43,7 +46,7 @@ def tag_site(
     papers = {}
     members: dict[str, list[str]] = {}
     written: dict[str, str] = {}
-    previous = dict(tagged) if tagged is not None else {}
+    previous = tagged if tagged is not None else {}  # replaced by `current` at the end
     current: dict[tuple, Paper] = {}
     for slug, paper in site.papers.items():
         for tag, label in zip(paper.manual_tags, paper.manual_labels):
