@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, copy_repo_site
 
+from digestgen import load
 from digestgen.build import BuildCache, build_site
 from digestgen.errors import DigestgenError, Superseded
 from digestgen.output import MANIFEST
@@ -241,3 +242,20 @@ def test_a_private_build_that_fails_while_moving_files_leaves_nothing_trusted(tm
     paper.write_text(original)  # undone: the pages' keys are the previous build's again
     build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(paper.resolve())])
     assert tree(out) == clean_build(site, tmp_path)
+
+
+def test_told_which_file_changed_a_rebuild_reads_that_file_and_not_the_folder(tmp_path, monkeypatch):
+    """serve's rebuild after one save costs one file, not a pass over every paper (which a full read is)."""
+    site = copy_repo_site(tmp_path / "site")
+    out, cache = tmp_path / "preview", BuildCache()
+    build_site(site, out=out, workers=1, cache=cache, private_output=True)
+    full_reads, parsed = [], []
+    real_read_all, real_parse = load._read_all, load.paper_from_file
+    monkeypatch.setattr(load, "_read_all", lambda *a: full_reads.append(1) or real_read_all(*a))
+    monkeypatch.setattr(load, "paper_from_file", lambda *a: parsed.append(a[0].name) or real_parse(*a))
+    paper = first_paper(site)
+    paper.write_text(re.sub(r"^title: .*$", "title: Read on its own", paper.read_text(), count=1, flags=re.M))
+    build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(paper.resolve())])
+    assert (full_reads, parsed) == ([], [paper.name])
+    build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str((site / "content").resolve())])
+    assert full_reads == [1]  # a folder changed: everything is looked at again
