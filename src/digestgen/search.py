@@ -433,7 +433,3 @@ def build_store_parts(site: Site, layout: ShardLayout) -> dict[str, bytes]:
         },
         **{f"search/tags/{n}.json": compact_json(number_text(_deltas(refs))) for n, refs in enumerate(tagged)},
     }
-
-
-def search_outputs(site: Site) -> list[tuple[str, bytes]]:
-    return [item for _, make in search_groups(site) for item in sorted(make().items())]
