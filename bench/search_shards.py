@@ -118,8 +118,7 @@ def compute_times(site: Path) -> dict[str, float]:
     config, _ = load_config(site)
     loaded = load_and_tag(site, config, {})
     started = time.perf_counter()
-    single = {p: make() for p, make in [(search.INDEX_PATH, lambda: search.compact_json(search.build_index(loaded))),
-                                         (search.STORE_PATH, lambda: search.compact_json(search.build_store(loaded)))]}
+    single = {path: data for _, make in single_layout(loaded) for path, data in make().items()}
     single_s = time.perf_counter() - started
     started = time.perf_counter()
     search.build_shards(loaded, search.ShardLayout(len(loaded.papers), len(loaded.tags)))
