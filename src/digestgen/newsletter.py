@@ -558,11 +558,6 @@ def fit_to_budget(render: Render, total: int, teaser_chars: int, limit: int, siz
 # --- the command ----------------------------------------------------------------------------
 
 
-def rising_line(site: Site, edition: Edition) -> str:
-    """One line on the tags rising in this edition's period, when the site can tell ('' otherwise)."""
-    return ""
-
-
 def _kb(size: int) -> str:
     return f"{size / 1024:.1f} KB"
 
@@ -628,7 +623,7 @@ def run_newsletter(
     renderer = EmailRenderer(make_email_environment(site))
 
     md = markdown_renderer()
-    rising = rising_line(model, edition)
+    rising = ""  # the trends' "rising this week" line, once the site computes trends
 
     def render(teaser_chars: int | None, keep: int) -> tuple[dict[str, Any], Parts]:
         view = edition_view(model, edition, links, esp, teaser_chars, keep, md, rising)
