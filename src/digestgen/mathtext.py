@@ -376,42 +376,33 @@ def _unescape(text: str) -> str:
 # --- whole texts ---------------------------------------------------------------------------------
 
 
-def to_html(text: str, problems: list[str] | None = None) -> str:
-    """Escaped HTML of a plain text, with its formulas as MathML and text-mode commands as markup."""
-    problems = problems if problems is not None else []
-    if not has_tex(text):
-        return html.escape(text)
+def _convert(text: str, problems: list[str], as_html: bool) -> str:
     parts = []
     for segment in split_math(text, problems):
         if segment.kind == "text":
-            parts.append(_commands(segment.text, True, problems))
+            parts.append(_commands(segment.text, as_html, problems))
             continue
         formula = parse_formula(segment.text, segment.kind == "display")
         if formula.tree is None:
             problems.append(f"{formula.problem} is left as it is: {segment.source[:60]}")
-            parts.append(html.escape(segment.source))
+            parts.append(html.escape(segment.source) if as_html else segment.source)
         else:
-            parts.append(mathml(formula))
+            parts.append(mathml(formula) if as_html else formula_text(formula))
     return "".join(parts)
+
+
+def to_html(text: str, problems: list[str] | None = None) -> str:
+    """Escaped HTML of a plain text, with its formulas as MathML and text-mode commands as markup."""
+    if not has_tex(text):
+        return html.escape(text)
+    return _convert(text, problems if problems is not None else [], as_html=True)
 
 
 def to_text(text: str, problems: list[str] | None = None) -> str:
     """A plain text with its formulas as readable Unicode and text-mode commands resolved."""
-    problems = problems if problems is not None else []
     if not has_tex(text):
         return text
-    parts = []
-    for segment in split_math(text, problems):
-        if segment.kind == "text":
-            parts.append(_commands(segment.text, False, problems))
-            continue
-        formula = parse_formula(segment.text, segment.kind == "display")
-        if formula.tree is None:
-            problems.append(f"{formula.problem} is left as it is: {segment.source[:60]}")
-            parts.append(segment.source)
-        else:
-            parts.append(formula_text(formula))
-    return "".join(parts)
+    return _convert(text, problems if problems is not None else [], as_html=False)
 
 
 _TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
