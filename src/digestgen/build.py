@@ -37,6 +37,7 @@ from digestgen.tagstage import load_taxonomy, tag_site, tagging_of
 from digestgen.theme import Asset, collect_assets, default_dir
 from digestgen.urls import Urls
 from digestgen.views import markdown_renderer
+from digestgen.words import plural
 
 Warn = Callable[[str], None]
 
@@ -61,10 +62,11 @@ class BuildResult:
     def summary(self) -> str:
         c = self.counts
         if c["changed"] == 0 and self.site is None:
-            return f"nothing changed since the last build of {self.out} ({c['pages']} pages); checked in {self.seconds:.2f} s"
+            return f"nothing changed since the last build of {self.out} ({plural(c['pages'], 'page')}); checked in {self.seconds:.2f} s"
         return (
-            f"built {c['pages']} pages ({c['papers']} papers, {c['digests']} digests, {c['tags']} tags) into {self.out} "
-            f"in {self.seconds:.2f} s; {c['rendered']} pages rendered, {c['changed']} files changed"
+            f"built {plural(c['pages'], 'page')} ({plural(c['papers'], 'paper')}, {plural(c['digests'], 'digest')}, "
+            f"{plural(c['tags'], 'tag')}) into {self.out} in {self.seconds:.2f} s; "
+            f"{plural(c['rendered'], 'page')} rendered, {plural(c['changed'], 'file')} changed"
         )
 
 
@@ -397,6 +399,8 @@ def build_site(
         cache = prefilled_cache(site_dir, config, workers or default_workers())
         timings["load+tag (parallel)"] = time.perf_counter() - started_load
     site = load_and_tag(site_dir, config, timings, cache, changed)
+    for message in site.warnings:
+        warn(message)
     known = None
     if cache is not None and private_output and cache.manifest is not None and cache.manifest[0] == out.resolve():
         known = cache.manifest[1]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from digestgen.errors import DigestgenError
-from digestgen.frontmatter import YamlError, load_yaml
+from digestgen.frontmatter import Lines, YamlError, load_yaml_lines
+from digestgen.words import did_you_mean, found, plural
 from digestgen.urls import Urls
 
 CONFIG_NAME = "digestgen.yaml"
@@ -75,7 +77,8 @@ def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:
         ok = isinstance(value, type(default))
     if not ok:
         kind = {bool: "true or false", int: "a positive whole number", str: "text"}[type(default)]
-        errors.append(f"{name} must be {kind}, not {value!r}")
+        example = {bool: "true", int: str(default), str: f"'{default}'" if default else "'some text'"}[type(default)]
+        errors.append(f"{name}: expected {kind}, found {found(value)} (for example: {name.rsplit('.', 1)[-1]}: {example})")
         return default
     return value
 
@@ -83,16 +86,17 @@ def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:
 def _build(cls: type, data: dict[str, Any], prefix: str, errors: list[str], warnings: list[str]) -> Any:
     values: dict[str, Any] = {}
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    keys = [k for k, v in _FIELD_NAMES.items() if v in fields] + [f for f in fields if f not in _FIELD_NAMES.values()]
     for key, value in data.items():
         name = _FIELD_NAMES.get(key, key) if prefix == "newsletter." else key
         if name not in fields:
-            warnings.append(f"unknown setting '{prefix}{key}' ignored")
+            warnings.append(f"unknown setting '{prefix}{key}' ignored{did_you_mean(str(key), keys)}")
             continue
         default = cls()
         default_value = getattr(default, name)
         if dataclasses.is_dataclass(default_value):
             if not isinstance(value, dict):
-                errors.append(f"{prefix}{key} must be a mapping of settings")
+                errors.append(f"{prefix}{key}: expected a mapping of settings, found {found(value)}")
                 continue
             values[name] = _build(type(default_value), value, f"{prefix}{key}.", errors, warnings)
         else:
@@ -103,7 +107,10 @@ def _build(cls: type, data: dict[str, Any], prefix: str, errors: list[str], warn
 def _check_values(config: Config, errors: list[str]) -> None:
     parts = urlsplit(config.base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        errors.append(f"base_url must be an absolute http(s) URL such as https://example.org/, not {config.base_url!r} (or pass --base-url URL)")
+        errors.append(
+            f"base_url: expected an absolute http(s) URL, found {found(config.base_url)} "
+            "(for example: base_url: https://example.org/, or pass --base-url URL)"
+        )
     if config.newsletter.group_by not in ("none", "tag"):
         errors.append(f"newsletter.group_by must be none or tag, not {config.newsletter.group_by!r}")
     if config.newsletter.smtp.security not in ("starttls", "ssl", "none"):
@@ -112,23 +119,44 @@ def _check_values(config: Config, errors: list[str]) -> None:
         errors.append("taxonomy must be a file name or a mapping of tag: phrases")
 
 
-def parse_config(data: Any, source: str, base_url: str | None = None) -> tuple[Config, list[str]]:
+def parse_config(
+    data: Any, source: str, base_url: str | None = None, lines: Lines | None = None
+) -> tuple[Config, list[str]]:
     """Validate loaded YAML into a Config; raise one DigestgenError naming every problem."""
     errors: list[str] = []
     warnings: list[str] = []
+    lines = dict(lines or {})
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise DigestgenError("the configuration must be a mapping of settings", path=source)
+        raise DigestgenError("the configuration must be a mapping of settings, such as 'title: My digest'", path=source)
     if base_url is not None:
         data = {**data, "base_url": base_url}
+        lines.pop(("base_url",), None)  # the flag's value, not the file's
     config = _build(Config, data, "", errors, warnings)
+    _check_values(config, errors)
     if config.base_url and not config.base_url.endswith("/"):
         config = dataclasses.replace(config, base_url=config.base_url + "/")
-    _check_values(config, errors)
+    if len(errors) == 1:
+        raise DigestgenError(errors[0], path=source, line=_line_of(errors[0], lines))
     if errors:
-        raise DigestgenError("; ".join(errors), path=source)
-    return config, [f"{source}: {w}" for w in warnings]
+        placed = [_placed(source, message, lines) for message in errors]
+        raise DigestgenError(f"{plural(len(errors), 'problem')} in the configuration:", problems=tuple(placed))
+    return config, [_placed(source, message, lines) for message in warnings]
+
+
+_SETTING = re.compile(r"^(?:unknown setting ')?([A-Za-z_][\w.]*)")
+
+
+def _line_of(message: str, lines: Lines) -> int | None:
+    """The line of the setting a message starts with ('newsletter.smtp.port: …')."""
+    match = _SETTING.match(message)
+    return lines.get(tuple(match.group(1).split("."))) if match else None
+
+
+def _placed(source: str, message: str, lines: Lines) -> str:
+    line = _line_of(message, lines)
+    return f"{source}:{line}: {message}" if line else f"{source}: {message}"
 
 
 def load_config(site: Path, base_url: str | None = None) -> tuple[Config, list[str]]:
@@ -136,9 +164,9 @@ def load_config(site: Path, base_url: str | None = None) -> tuple[Config, list[s
     if not path.is_file():
         raise DigestgenError(f"not a digestgen site: no {CONFIG_NAME} here (run 'digestgen init {site}')", path=site)
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
+        data, lines = load_yaml_lines(path.read_text(encoding="utf-8"))
     except YamlError as exc:
         raise DigestgenError(str(exc), path=path, line=exc.line) from None
     except UnicodeDecodeError:
         raise DigestgenError("not UTF-8 text", path=path) from None
-    return parse_config(data, str(path), base_url)
+    return parse_config(data, str(path), base_url, lines)

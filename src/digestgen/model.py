@@ -51,6 +51,7 @@ class Paper:
     comments: int | None = None  # discussion count on the source
     note: str = ""  # a person's note, Markdown
     removed_tags: tuple[str, ...] = ()  # slugs of automatic tags a person removed
+    unknown_fields: tuple[tuple[str, int], ...] = ()  # front-matter keys digestgen does not know, with lines
 
     @property
     def code_link(self) -> Link | None:
@@ -107,12 +108,16 @@ class Site:
     digests: tuple[Digest, ...]  # oldest first
     tags: tuple[Tag, ...] = field(default=())  # by slug
     labels: Mapping[str, str] = field(default_factory=dict)  # tag slug -> label
+    warnings: tuple[str, ...] = ()  # what the loader noticed but could build anyway
 
     @staticmethod
-    def create(config: Config, papers: dict[str, Paper], digests: list[Digest], tags: list[Tag] = ()) -> "Site":
+    def create(
+        config: Config, papers: dict[str, Paper], digests: list[Digest], tags: list[Tag] = (), warnings: tuple[str, ...] = ()
+    ) -> "Site":
         ordered = dict(sorted(papers.items()))
         labels = MappingProxyType({tag.slug: tag.label for tag in tags})
-        return Site(config, MappingProxyType(ordered), tuple(sorted(digests, key=lambda d: d.date)), tuple(tags), labels)
+        by_date = tuple(sorted(digests, key=lambda d: d.date))
+        return Site(config, MappingProxyType(ordered), by_date, tuple(tags), labels, tuple(warnings))
 
     @property
     def latest(self) -> Digest | None:

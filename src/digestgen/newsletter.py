@@ -49,6 +49,7 @@ from digestgen.model import Digest, Paper, Site
 from digestgen.theme import default_dir
 from digestgen.urls import Urls
 from digestgen.views import byline, human_date, long_date, markdown_renderer, snippet
+from digestgen.words import plural
 
 Warn = Callable[[str], None]
 
@@ -261,11 +262,6 @@ def select_edition(site: Site, date: dt.date | None, week: str | None) -> Editio
 
 
 # --- views: plain data for the templates ----------------------------------------------------
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """'1 paper', '2 papers'."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 SUBJECT_FIELDS = ("site", "title", "date", "count", "top")
@@ -573,9 +569,9 @@ def _budget_line(fitted: Fitted, name: str) -> str:
     view = fitted.view
     detail = "full abstracts" if not view["shortened"] else "abstracts shortened to teasers"
     if view["shown"] < view["total"]:
-        detail += f", {view['shown']} of {view['total']} papers with a link to the rest"
+        detail += f", {view['shown']} of {plural(view['total'], 'paper')} with a link to the rest"
     else:
-        detail += f", all {view['total']} papers"
+        detail += f", all {plural(view['total'], 'paper')}" if view["total"] != 1 else ", its one paper"
     return f"{name}: HTML part {_kb(fitted.size)} as sent, of the {_kb(fitted.limit)} budget ({detail})"
 
 

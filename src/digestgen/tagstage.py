@@ -66,7 +66,7 @@ def tag_site(
         for tag in paper.tags:
             members.setdefault(tag, []).append(paper.slug)
     tags = [Tag(slug, _label(slug, taxonomy, written), tuple(slugs)) for slug, slugs in sorted(members.items())]
-    return Site.create(site.config, papers, list(site.digests), tags)
+    return Site.create(site.config, papers, list(site.digests), tags, site.warnings)
 
 
 def _tagging(
