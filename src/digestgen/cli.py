@@ -107,10 +107,9 @@ def ingest(files: tuple[str, ...], date: dt.date | None, site: Path) -> None:
 def build(site: Path, out: Path | None, base_url: str | None, explain_tags: bool, force: bool) -> None:
     """Render the site into _site/ (or --out)."""
     from digestgen.build import build_site
-
-    result = build_site(site, out=out, base_url=base_url, warn=warn, progress=sys.stderr.isatty(), force=force or explain_tags)
     from digestgen.deploy import subpath_warning
 
+    result = build_site(site, out=out, base_url=base_url, warn=warn, progress=sys.stderr.isatty(), force=force or explain_tags)
     if notice := subpath_warning(result.config):
         warn(notice)
     if explain_tags:

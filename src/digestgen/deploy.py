@@ -29,12 +29,13 @@ NETLIFY_FILE = "netlify.toml"
 WORKFLOW_FILE = ".github/workflows/pages.yml"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
-# A requirement on digestgen by name (what the package index serves), optionally pinned with ==.
-_NAME_SPEC = re.compile(r"digestgen\s*(?:\[[^\]]*\])?\s*(?:==\s*(?P<version>[^\s;,]+))?\s*", re.IGNORECASE)
+# A requirement on digestgen by name (what the package index serves), with or without version specifiers.
+_NAME_SPEC = re.compile(r"digestgen\s*(?:\[[^\]]*\])?\s*(?P<specifiers>(?:[<>=!~;].*)?)", re.IGNORECASE)
+_PINNED = re.compile(r"===?\s*(?P<version>[^\s;,*]+)\s*(?:;.*)?")
 # A wheel's file name carries its version (digestgen-0.1.0-py3-none-any.whl).
 _WHEEL_VERSION = re.compile(r"(?:^|/)digestgen-(?P<version>[^-/]+)-[^/]*\.whl(?:#.*)?$", re.IGNORECASE)
 _VERSION_REF = re.compile(r"v?(?P<version>\d+(?:\.\d+)+[^/\s]*)")
-_VCS_SPEC = re.compile(r"(?:git|hg|svn|bzr)\+", re.IGNORECASE)
+_VCS_SPEC = re.compile(r"(?:^|\s)(?:git|hg|svn|bzr)\+", re.IGNORECASE)
 _ASSIGNMENT = re.compile(rf"\s*{INSTALL_VARIABLE}\s*[=:]")
 # The spec goes inside double quotes in TOML, YAML and a shell command: nothing there may end or expand it.
 _UNSAFE_IN_SPEC = re.compile(r'["\\$`\x00-\x1f\x7f]')
@@ -209,9 +210,10 @@ def spec_mismatch(spec: str, origin: Origin) -> str | None:
     fix = f"set it to {origin.spec!r}" if origin.spec else "set it to a git URL or wheel that the host can install"
     named = _NAME_SPEC.fullmatch(spec)
     if named:
-        pinned = named.group("version")
+        exact = _PINNED.fullmatch(named.group("specifiers"))
+        pinned = exact.group("version") if exact else None
         if pinned is None:
-            return f"installs whatever digestgen is newest, not {origin.version}, the one you build with here; {fix}"
+            return f"pins no version: it installs the newest digestgen that matches, not {origin.version}, the one here; {fix}"
         if pinned != origin.version:
             return f"installs digestgen {pinned}, but digestgen {origin.version} is installed here; {fix}"
         if origin.spec is None:
@@ -229,7 +231,7 @@ def _spec_version(spec: str) -> str | None:
     wheel = _WHEEL_VERSION.search(spec)
     if wheel:
         return wheel.group("version")
-    if _VCS_SPEC.match(spec) and "@" in spec:
+    if _VCS_SPEC.search(spec) and "@" in spec:
         ref = spec.rsplit("@", 1)[1].split("#")[0]
         version = _VERSION_REF.fullmatch(ref)
         return version.group("version") if version else None
