@@ -213,7 +213,7 @@ def spec_mismatch(spec: str, origin: Origin) -> str | None:
         exact = _PINNED.fullmatch(named.group("specifiers"))
         pinned = exact.group("version") if exact else None
         if pinned is None:
-            return f"pins no version: it installs the newest digestgen that matches, not {origin.version}, the one here; {fix}"
+            return f"pins no version: it installs the newest digestgen that matches, not this {origin.version}; {fix}"
         if pinned != origin.version:
             return f"installs digestgen {pinned}, but digestgen {origin.version} is installed here; {fix}"
         if origin.spec is None:
