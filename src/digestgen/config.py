@@ -66,6 +66,9 @@ class Config:
 _FIELD_NAMES = {"from": "sender"}  # YAML keys that are Python keywords
 
 
+_EXAMPLES = {"base_url": "https://example.org/"}  # where the default is no example to follow
+
+
 def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:
     if default is None or isinstance(default, dict):
         return value
@@ -77,7 +80,7 @@ def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:
         ok = isinstance(value, type(default))
     if not ok:
         kind = {bool: "true or false", int: "a positive whole number", str: "text"}[type(default)]
-        example = {bool: "true", int: str(default), str: f"'{default}'" if default else "'some text'"}[type(default)]
+        example = _EXAMPLES.get(name) or {bool: "true", int: str(default), str: f"'{default}'" if default else "'some text'"}[type(default)]
         errors.append(f"{name}: expected {kind}, found {found(value)} (for example: {name.rsplit('.', 1)[-1]}: {example})")
         return default
     return value
