@@ -97,7 +97,7 @@ def test_feeds_sitemap_and_json_use_absolute_urls(fixture_site):
     assert "https://digest.example.com/sub/papers/a-study-of-nothing-in-particular/" in locs
     assert all(loc.startswith("https://digest.example.com/sub/") for loc in locs)
     data = json.loads((out / "papers.json").read_text())
-    assert data["version"] == 1 and len(data["papers"]) == 4
+    assert data["version"] == 2 and len(data["papers"]) == 4
     graph = next(p for p in data["papers"] if p["slug"].startswith("graph"))
     assert graph["organization"] == "Example Lab" and graph["links"] == [{"kind": "dataset", "url": "https://huggingface.co/datasets/example/molecules"}]
     assert "Sitemap: https://digest.example.com/sub/sitemap.xml" in (out / "robots.txt").read_text()

@@ -15,7 +15,7 @@ from digestgen.views import byline
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
-PAPERS_JSON_VERSION = 1
+PAPERS_JSON_VERSION = 2
 # XML 1.0 forbids most C0 controls even as character references.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -103,9 +103,18 @@ def paper_record(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
         "url": links.absolute(urls.paper(paper.slug)),
         "published": paper.published.isoformat() if paper.published else None,
         "upvotes": paper.upvotes,
-        "authors": paper.authors,
+        "authors": list(paper.authors),
+        "author_count": paper.author_count,
         "organization": paper.organization,
         "arxiv": paper.arxiv,
+        "arxiv_version": paper.arxiv_version,
+        "categories": list(paper.categories),
+        "primary_category": paper.primary_category,
+        "keywords": list(paper.keywords),
+        "comment": paper.comment,
+        "journal_ref": paper.journal_ref,
+        "doi": paper.doi,
+        "comments": paper.comments,
         "tags": list(paper.tags),
         "links": [{"kind": link.kind, "url": link.url} for link in paper.links],
         "digests": [d.isoformat() for d in paper.digests],

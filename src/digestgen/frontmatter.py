@@ -61,17 +61,41 @@ def _check_tree(node: yaml.Node) -> None:
                 stack.extend(((key, depth + 1), (value, depth + 1)))
 
 
+Lines = dict[tuple[Any, ...], int]  # path of keys and indexes -> 1-based line of that value
+
+
+def _value_lines(node: yaml.Node, path: tuple[Any, ...], lines: Lines) -> None:
+    """Record where every value under `node` starts, by its path of keys and indexes."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            _value_lines(child, path + (index,), lines)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                _value_lines(value, path + (key.value,), lines)
+
+
 def load_yaml(text: str) -> Any:
     """Parse YAML text safely; raise YamlError with a line number on anything bad."""
+    return load_yaml_lines(text)[0]
+
+
+def load_yaml_lines(text: str, first_line: int = 1) -> tuple[Any, Lines]:
+    """Like load_yaml, and also where each value starts (`first_line` is the text's first line in its file)."""
     if len(text) > MAX_YAML_BYTES:
         raise YamlError(f"YAML larger than {MAX_YAML_BYTES} bytes")
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None
+            return None, {}
         _check_tree(node)
-        return loader.construct_document(node)
+        lines: Lines = {}
+        _value_lines(node, (), lines)
+        if first_line != 1:
+            lines = {path: line + first_line - 1 for path, line in lines.items()}
+        return loader.construct_document(node), lines
     except YamlError:
         raise
     except yaml.MarkedYAMLError as exc:

@@ -313,16 +313,23 @@ def _record_digest(store: ContentStore, date: dt.date, order: list[str], source:
         if paper and name in (paper.data.get("digests") or []):
             paper.data["digests"] = [d for d in paper.data["digests"] if d != name]
             paper.changes.append(f"removed from digest {name}")
-    data = {"date": name, "source": Path(source).name, "papers": order}
+    # The curator's fields (title, intro, picks, order, hide, …) are a person's: kept, in their order.
+    data = {**(previous[2] if previous else {}), "date": name, "source": Path(source).name, "papers": order}
     path = store.content / DIGESTS_DIR / f"{name}.yaml"
-    text = dump_yaml(data)
     store.digests[name] = (path, previous[1] if previous else "", data)
     if previous is None:
         report.lines.append(f"digest {name}: {len(order)} papers (new)")
-    elif previous[1] != text:
+    elif previous[2] != data:
         report.lines.append(f"digest {name}: {len(order)} papers (was {len(old_order)}; replaced by this listing)")
     else:
         report.lines.append(f"digest {name}: {len(order)} papers (unchanged)")
+
+
+def _same_yaml(text: str, data: dict[str, Any]) -> bool:
+    try:
+        return bool(text) and load_yaml(text) == data
+    except YamlError:
+        return False
 
 
 def pending_writes(store: ContentStore, report: Report) -> dict[Path, str]:
@@ -342,7 +349,7 @@ def pending_writes(store: ContentStore, report: Report) -> dict[Path, str]:
             report.lines.append(f"kept {slug}: " + "; ".join(paper.changes))
     for path, original, data in store.digests.values():
         text = dump_yaml(data)
-        if text != original:
+        if text != original and not _same_yaml(original, data):  # a person's layout and comments stay
             writes[path] = text
     return writes
 

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from digestgen.config import Config
 from digestgen.errors import DigestgenError
-from digestgen.frontmatter import YamlError, load_yaml, read_front_matter, unescape_markdown
+from digestgen.frontmatter import Lines, YamlError, load_yaml_lines, read_front_matter, unescape_markdown
 from digestgen.ingest import DIGESTS_DIR, PAPERS_DIR
 from digestgen.links import KIND_LABELS, Link
-from digestgen.model import Digest, Paper, Site
+from digestgen.model import ORDERS, Digest, Paper, Pick, Site
 from digestgen.slugs import base_slug
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -76,19 +76,39 @@ def _links(value: Any) -> tuple[Link, ...]:
     return tuple(links)
 
 
-def _tags(value: Any) -> dict[str, str]:
+def _tags(value: Any, name: str = "tags") -> dict[str, str]:
     """Hand-written tags: slug -> the tag as written."""
     if value is None:
         return {}
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise ContentError("tags: expected a list of words")
+        raise ContentError(f"{name}: expected a list of words")
     tags: dict[str, str] = {}
     for text in value:
         slug = base_slug(text)
         if not slug:
-            raise ContentError(f"tags: {text!r} needs at least one letter or digit")
+            raise ContentError(f"{name}: {text!r} needs at least one letter or digit")
         tags.setdefault(slug, text.strip())
     return tags
+
+
+def _words(value: Any, name: str) -> tuple[str, ...]:
+    """A list of non-empty strings (categories, keywords)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ContentError(f"{name}: expected a list of words, such as [cs.CV, cs.LG]")
+    return tuple(dict.fromkeys(" ".join(v.split()) for v in value))
+
+
+def _authors(value: Any) -> tuple[tuple[str, ...], int | None]:
+    """Author names and count: `authors` is a list of names, or (older files, text listings) a count."""
+    if value is None:
+        return (), None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (), _int(value, "authors")
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ContentError("authors: expected a list of names, such as [Ada Lovelace, Alan Turing]")
+    return tuple(" ".join(v.split()) for v in value), len(value)
 
 
 def paper_from_file(path: Path, relative: str) -> Paper:
@@ -102,6 +122,9 @@ def paper_from_file(path: Path, relative: str) -> Paper:
     if not isinstance(digests, list):
         raise ContentError("digests: expected a list of dates")
     tags = _tags(data.get("tags"))
+    names, count = _authors(data.get("authors"))
+    categories = _words(data.get("categories"), "categories")
+    primary = _text(data.get("primary_category"), "primary_category", optional=True)
     return Paper(
         slug=path.stem,
         title=" ".join(_text(data.get("title"), "title").split()),
@@ -109,7 +132,7 @@ def paper_from_file(path: Path, relative: str) -> Paper:
         text=" ".join(unescape_markdown(body).split()),
         published=_date(data.get("published"), "published"),
         upvotes=_int(data.get("upvotes", 0), "upvotes") or 0,
-        authors=_int(data.get("authors"), "authors", optional=True),
+        authors=names,
         organization=_text(data.get("organization"), "organization", optional=True),
         links=_links(data.get("links")),
         arxiv=_text(data.get("arxiv"), "arxiv", optional=True),
@@ -118,12 +141,60 @@ def paper_from_file(path: Path, relative: str) -> Paper:
         source=relative,
         manual_labels=tuple(tags.values()),
         fingerprint=hashlib.blake2b(raw, digest_size=12).hexdigest(),
+        author_count=_int(data.get("author_count"), "author_count", optional=True) if "author_count" in data else count,
+        arxiv_version=_int(data.get("arxiv_version"), "arxiv_version", optional=True),
+        categories=categories,
+        primary_category=primary or (categories[0] if categories else None),
+        keywords=_words(data.get("keywords"), "keywords"),
+        comment=_text(data.get("comment"), "comment", optional=True),
+        journal_ref=_text(data.get("journal_ref"), "journal_ref", optional=True),
+        doi=_text(data.get("doi"), "doi", optional=True),
+        comments=_int(data.get("comments"), "comments", optional=True),
+        note=_text(data.get("note"), "note", optional=True) or "",
+        removed_tags=tuple(_tags(data.get("remove_tags"), "remove_tags")),
     )
+
+
+def _ref(value: Any, name: str) -> str:
+    """A paper named by slug or arXiv ID in a digest file."""
+    if isinstance(value, float):  # an unquoted arXiv ID such as 2510.01230 reads as a number
+        month, number = repr(value).split(".")
+        value = f"{month}.{number.ljust(5 if int(month) >= 1501 else 4, '0')}"  # five digits since 2015
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ContentError(f"{name}: expected a paper's slug or arXiv ID, found {value!r}")
+    return value.strip()
+
+
+def _picks(value: Any, lines: Lines) -> tuple[Pick, ...]:
+    """`picks`: a list of papers, each a slug / arXiv ID or a {paper, note} mapping."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ContentError("picks: expected a list of papers, such as [my-paper-slug, {paper: 2510.01234, note: Why}]", lines.get(("picks",)))
+    picks = []
+    for index, item in enumerate(value):
+        line = lines.get(("picks", index), 0)
+        try:
+            if isinstance(item, dict):
+                unknown = sorted(set(map(str, item)) - {"paper", "note"})
+                if unknown:
+                    raise ContentError(f"picks: a pick has 'paper' and 'note', not {unknown[0]!r}")
+                note = item.get("note")
+                if note is not None and not isinstance(note, str):
+                    raise ContentError(f"picks: a note is Markdown text, found {note!r}")
+                picks.append(Pick(_ref(item.get("paper"), "picks"), note or "", line))
+            else:
+                picks.append(Pick(_ref(item, "picks"), "", line))
+        except ContentError as exc:
+            raise ContentError(str(exc), line or None) from None
+    return tuple(picks)
 
 
 def digest_from_file(path: Path) -> Digest:
     try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
+        data, lines = load_yaml_lines(path.read_text(encoding="utf-8"))
     except YamlError as exc:
         raise ContentError(str(exc), exc.line) from None
     if not isinstance(data, dict):
@@ -131,9 +202,25 @@ def digest_from_file(path: Path) -> Digest:
     date = _date(data.get("date", path.stem), "date")
     papers = data.get("papers") or []
     if not isinstance(papers, list) or not all(isinstance(p, str) for p in papers):
-        raise ContentError("papers: expected a list of paper slugs")
+        raise ContentError("papers: expected a list of paper slugs", lines.get(("papers",)))
+    order = data.get("order", "auto")
+    if order not in ORDERS:
+        raise ContentError(f"order: expected one of {', '.join(ORDERS[1:])}, found {order!r}", lines.get(("order",)))
+    hide = data.get("hide") or []
+    if not isinstance(hide, list):
+        raise ContentError("hide: expected a list of papers (slugs or arXiv IDs)", lines.get(("hide",)))
     assert date is not None
-    return Digest(date, tuple(dict.fromkeys(papers)), str(data.get("source", "")))
+    return Digest(
+        date,
+        tuple(dict.fromkeys(papers)),
+        str(data.get("source", "")),
+        title=_text(data.get("title"), "title", optional=True),
+        intro=_text(data.get("intro"), "intro", optional=True) or "",
+        picks=_picks(data.get("picks"), lines),
+        order=order,
+        hide=tuple(_ref(item, "hide") for item in hide),
+        hide_lines=tuple(lines.get(("hide", index), 0) for index in range(len(hide))),
+    )
 
 
 FileCache = dict[str, tuple[int, int, Any]]  # relative path -> (mtime_ns, size, what the file was read as)
@@ -217,8 +304,30 @@ def _complete_digests(
         digest = by_date.get(date, Digest(date, (), ""))
         listed = set(digest.slugs)
         extra = tuple(s for s in sorted(claimed.get(date, [])) if s not in listed)
-        complete.append(Digest(date, digest.slugs + extra, digest.source))
+        complete.append(_resolve_curation(dataclasses.replace(digest, slugs=digest.slugs + extra), papers, problems))
     return complete
+
+
+def _resolve_curation(digest: Digest, papers: dict[str, Paper], problems: list[str]) -> Digest:
+    """Picks and hidden papers named by slug or arXiv ID become slugs of this digest's papers."""
+    if not digest.picks and not digest.hide:
+        return digest
+    by_arxiv = {papers[s].arxiv: s for s in digest.slugs if s in papers and papers[s].arxiv}
+    where = f"content/{DIGESTS_DIR}/{digest.date}.yaml"
+
+    def resolve(ref: str, line: int, field: str) -> str | None:
+        slug = ref if ref in digest.slugs else by_arxiv.get(ref.removeprefix("arXiv:"))
+        if slug is None:
+            problems.append(f"{where}{':' + str(line) if line else ''}: {field}: {ref!r} is not a paper of this digest")
+        return slug
+
+    picks = []
+    for pick in digest.picks:
+        slug = resolve(pick.slug, pick.line, "picks")
+        if slug is not None:
+            picks.append(dataclasses.replace(pick, slug=slug))
+    hide = [resolve(ref, line, "hide") for ref, line in zip(digest.hide, digest.hide_lines or [0] * len(digest.hide))]
+    return dataclasses.replace(digest, picks=tuple(picks), hide=tuple(s for s in hide if s is not None))
 
 
 def _with_digest_dates(papers: dict[str, Paper], digests: list[Digest]) -> dict[str, Paper]:

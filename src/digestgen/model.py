@@ -29,7 +29,7 @@ class Paper:
     text: str  # plain text of the body, for snippets, search and email
     published: dt.date | None
     upvotes: int
-    authors: int | None
+    authors: tuple[str, ...]  # names, when the source gave them
     organization: str | None
     links: tuple[Link, ...]
     arxiv: str | None
@@ -40,6 +40,17 @@ class Paper:
     fingerprint: str = ""  # changes whenever the paper's file does
     tags: tuple[str, ...] = ()
     evidence: tuple[TagEvidence, ...] = ()
+    author_count: int | None = None  # len(authors) when names are known, else what the listing said
+    arxiv_version: int | None = None
+    categories: tuple[str, ...] = ()  # arXiv categories, primary first when known
+    primary_category: str | None = None
+    keywords: tuple[str, ...] = ()  # the source's keywords (Hugging Face ai_keywords)
+    comment: str | None = None  # the authors' comment, e.g. "12 pages, 3 figures"
+    journal_ref: str | None = None
+    doi: str | None = None
+    comments: int | None = None  # discussion count on the source
+    note: str = ""  # a person's note, Markdown
+    removed_tags: tuple[str, ...] = ()  # slugs of automatic tags a person removed
 
     @property
     def code_link(self) -> Link | None:
@@ -51,11 +62,35 @@ class Paper:
         return (self.published.isoformat() if self.published else "", self.slug)
 
 
+ORDERS = ("auto", "listing", "upvotes", "curated")
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A paper the curator picked for a digest, with an optional note (Markdown)."""
+
+    slug: str  # as written (a slug or an arXiv ID) until the loader resolves it
+    note: str = ""
+    line: int = field(default=0, compare=False)  # where it was written, for messages
+
+
 @dataclass(frozen=True)
 class Digest:
     date: dt.date
-    slugs: tuple[str, ...]
+    slugs: tuple[str, ...]  # every paper of the digest, in listing order (hidden ones included)
     source: str
+    title: str | None = None  # the curator's, else pages use the date
+    intro: str = ""  # Markdown
+    picks: tuple[Pick, ...] = ()
+    order: str = "auto"  # one of ORDERS; auto: upvotes when any paper has some, else listing
+    hide: tuple[str, ...] = ()  # slugs left out of the pages and the email
+    hide_lines: tuple[int, ...] = field(default=(), compare=False, repr=False)  # where each was written
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The listed papers that are not hidden, in listing order."""
+        hidden = set(self.hide)
+        return tuple(slug for slug in self.slugs if slug not in hidden)
 
 
 @dataclass(frozen=True)
@@ -84,7 +119,27 @@ class Site:
         return self.digests[-1] if self.digests else None
 
     def digest_papers(self, digest: Digest) -> tuple[Paper, ...]:
+        """Every paper of the digest in listing order, hidden ones included."""
         return tuple(self.papers[slug] for slug in digest.slugs)
+
+    def shown_papers(self, digest: Digest) -> tuple[Paper, ...]:
+        """The digest's papers as readers see them: hidden ones left out, in the digest's order."""
+        return tuple(self.papers[slug] for slug in self.digest_order(digest))
+
+    def digest_order(self, digest: Digest) -> tuple[str, ...]:
+        """The shown papers in the digest's order; ties keep the listing position."""
+        shown = digest.shown
+        order = digest.order
+        if order == "auto":
+            order = "upvotes" if any(self.papers[s].upvotes for s in shown) else "listing"
+        if order == "upvotes":
+            return tuple(sorted(shown, key=lambda s: -self.papers[s].upvotes))
+        if order == "curated":
+            visible = set(shown)
+            picked = tuple(dict.fromkeys(p.slug for p in digest.picks if p.slug in visible))
+            chosen = set(picked)
+            return picked + tuple(s for s in shown if s not in chosen)
+        return shown
 
     def tag(self, slug: str) -> Tag | None:
         return next((t for t in self.tags if t.slug == slug), None)

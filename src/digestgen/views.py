@@ -60,8 +60,10 @@ def snippet(text: str, limit: int) -> str:
 def byline(paper: Paper) -> str:
     if paper.organization:
         return paper.organization
-    if paper.authors is not None:
-        return f"{paper.authors} author" + ("" if paper.authors == 1 else "s")
+    if paper.authors:
+        return paper.authors[0] + (" et al." if len(paper.authors) > 2 else f" and {paper.authors[1]}" if len(paper.authors) == 2 else "")
+    if paper.author_count is not None:
+        return f"{paper.author_count} author" + ("" if paper.author_count == 1 else "s")
     return ""
 
 
