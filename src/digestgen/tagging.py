@@ -36,6 +36,8 @@ from types import MappingProxyType
 
 import yaml
 
+from digestgen.sourcetags import SourceTagging
+
 __all__ = [
     "DEFAULT_NEGATIONS",
     "TagMatch",
@@ -45,6 +47,7 @@ __all__ = [
     "Taxonomy",
     "TaxonomyError",
     "default_taxonomy",
+    "extend_taxonomy",
     "match_tags",
     "parse_taxonomy",
     "score_tags",
@@ -154,6 +157,7 @@ class _Candidate:
 class Taxonomy:
     rules: tuple[TagRule, ...]
     settings: TagSettings = TagSettings()
+    sources: SourceTagging = SourceTagging()
     # Lower-cased first word of a phrase -> what may start there. Built once per taxonomy so
     # that tagging a text costs one dictionary look-up per word, not one regex scan per rule.
     _index: Mapping[str, tuple[_Candidate, ...]] = field(
@@ -175,6 +179,24 @@ class Taxonomy:
             if rule.tag == tag:
                 return rule.label
         return tag
+
+    @property
+    def key(self) -> str:
+        """Changes whenever the tags this taxonomy gives could."""
+        return repr((self.rules, self.settings, self.sources))
+
+    def describe(self) -> dict:
+        """The effective taxonomy as plain data, in the shape of a taxonomy file (for `digestgen taxonomy`)."""
+        tags = {}
+        for rule in self.rules:
+            entry: dict = {"label": rule.label, "phrases": list(rule.phrases)}
+            for name, value in (("claims", rule.claims), ("exclude", rule.exclude)):
+                if value:
+                    entry[name] = list(value)
+            if rule.min_weight is not None:
+                entry["min_weight"] = rule.min_weight
+            tags[rule.tag] = entry
+        return tags
 
 
 # ---------------------------------------------------------------------------------------
@@ -206,6 +228,62 @@ def default_taxonomy(settings: TagSettings = TagSettings()) -> Taxonomy:
     resource = importlib.resources.files("digestgen") / "data" / "taxonomy.yaml"
     data = yaml.safe_load(resource.read_text(encoding="utf-8"))
     return parse_taxonomy(data, "digestgen/data/taxonomy.yaml", settings)
+
+
+_EXTENSION_KEYS = frozenset({"extends", "drop", "tags"})
+
+
+def extend_taxonomy(base: Taxonomy, data: Mapping, source: str) -> Taxonomy:
+    """The base taxonomy with tags dropped, phrases added to its tags, and new tags added.
+
+    `data` is `{extends: default, drop: [tag, ...], tags: {tag: {label, phrases, claims, exclude,
+    min_weight}}}`. For a tag the base has, phrases, claims and excludes are added to its own and a
+    label or min_weight replaces its own; any other tag is new and needs phrases.
+    """
+    problems: list[str] = []
+    unknown = sorted(str(key) for key in data if key not in _EXTENSION_KEYS)
+    if unknown:
+        problems.append(f"unknown key(s) {', '.join(map(repr, unknown))} (an extension has extends, drop and tags)")
+    if data.get("extends") != "default":
+        problems.append(f"extends must be 'default', not {data.get('extends')!r}")
+    known = {rule.tag: rule for rule in base.rules}
+    drop = data.get("drop") or []
+    if not isinstance(drop, list) or not all(isinstance(tag, str) for tag in drop):
+        problems.append("drop must be a list of tag slugs")
+        drop = []
+    missing = [tag for tag in drop if tag not in known]
+    if missing:
+        problems.append(f"drop names tag(s) the default does not have: {', '.join(missing)}")
+    changes = data.get("tags") or {}
+    if not isinstance(changes, Mapping):
+        problems.append(f"tags must be a mapping of tag -> {{label, phrases, exclude}}, not {_kind(changes)}")
+        changes = {}
+    rules = {tag: rule for tag, rule in known.items() if tag not in drop}
+    for tag, entry in changes.items():
+        if tag in known and isinstance(entry, Mapping):
+            entry = _merged_entry(known[tag], entry)
+        rule = _parse_rule(tag, entry, problems)
+        if rule is not None:
+            rules[rule.tag] = rule
+    if problems:
+        raise TaxonomyError(f"{source}: " + "; ".join(problems))
+    return Taxonomy(tuple(rules.values()), base.settings, base.sources)
+
+
+def _merged_entry(rule: TagRule, entry: Mapping) -> dict:
+    """A base rule's entry with an extension's additions: lists grow, a label or min_weight replaces."""
+    merged: dict = {key: value for key, value in entry.items() if key not in ("phrases", "claims", "exclude")}
+    merged.setdefault("label", rule.label)
+    if rule.min_weight is not None:
+        merged.setdefault("min_weight", rule.min_weight)
+    for key, own in (("phrases", rule.phrases), ("claims", rule.claims), ("exclude", rule.exclude)):
+        added = entry.get(key)
+        merged[key] = [*own, *added] if isinstance(added, list) else own if added is None else added
+        if key != "phrases" and not merged[key]:
+            del merged[key]
+        elif isinstance(merged[key], tuple):
+            merged[key] = list(merged[key])
+    return merged
 
 
 def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | None:
@@ -394,9 +472,8 @@ def tags_for(
 def _rule_matches(text: str, taxonomy: Taxonomy) -> dict[int, list[tuple[int, int, str, bool]]]:
     """Rule number -> (start, end, phrase, is_claim) of every match in `text` no exclude phrase vetoes.
 
-    A match inside a longer match of another tag is dropped (see `_most_specific`). Matches of one
-    rule do not overlap: where two of its phrases cover the same words, the one that starts first,
-    then the longer one, is kept.
+    Matches of one rule do not overlap: where two of its phrases cover the same words, the one that
+    starts first, then the longer one, is kept.
     """
     found: dict[int, list[tuple[int, int, str, bool]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
@@ -413,7 +490,7 @@ def _rule_matches(text: str, taxonomy: Taxonomy) -> dict[int, list[tuple[int, in
     for number, hits in list(found.items()):
         found[number] = hits + _acronym_uses(text, hits, taxonomy)
     kept: dict[int, list[tuple[int, int, str, bool]]] = {}
-    for number, hits in _most_specific(found).items():
+    for number, hits in found.items():
         spans = vetoed.get(number, [])
         chosen: list[tuple[int, int, str, bool]] = []
         for start, end, phrase, is_claim in sorted(hits, key=lambda hit: (hit[0], -hit[1])):
@@ -451,22 +528,6 @@ def _claim_windows(text: str) -> list[tuple[int, int]]:
             end = words[_CLAIM_OBJECT_WORDS].start()
         windows.append((claim.end(), end))
     return windows
-
-
-def _most_specific(found: dict[int, list[tuple[int, int, str, bool]]]) -> dict[int, list]:
-    """Drop a match that lies inside a longer match of another tag: "vision-language model" is not
-    also a "language model", "parameter-efficient fine-tuning" not also "fine-tuning"."""
-    spans = [(start, end, number) for number, hits in found.items() for start, end, _p, _c in hits]
-    kept: dict[int, list] = {}
-    for number, hits in found.items():
-        rest = [
-            hit for hit in hits
-            if not any(o != number and o_start <= hit[0] and hit[1] <= o_end and (o_end - o_start) > (hit[1] - hit[0])
-                       for o_start, o_end, o in spans)
-        ]
-        if rest:
-            kept[number] = rest
-    return kept
 
 
 def _acronym_uses(text: str, hits: list[tuple[int, int, str, bool]], taxonomy: Taxonomy) -> list[tuple[int, int, str, bool]]:
