@@ -366,3 +366,16 @@ def test_build_explain_tags_prints_weights(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "few-shot: weight 4 (needs 2)" in done.stdout
     assert "+2 title 'few-shot': Few-Shot Segmentation" in done.stdout
+
+
+def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
+    taxonomy = parse_taxonomy(
+        {
+            "contrastive": {"label": "Contrastive", "phrases": ["contrastive pre-training"]},
+            "pre-training": {"label": "Pre-training", "phrases": ["pre-training", "contrastive pre-training"]},
+        },
+        "test",
+    )
+    # "contrastive pre-training" is shared (half each), "pre-training" inside it is the tag's own
+    assert tags("Contrastive Pre-training of Vision Transformers", "", taxonomy) == {"pre-training"}
+    assert tags("Contrastive Pre-training of Vision Transformers", "", default_taxonomy()) >= {"contrastive-learning", "pre-training"}

@@ -472,8 +472,8 @@ def tags_for(
 def _rule_matches(text: str, taxonomy: Taxonomy) -> dict[int, list[tuple[int, int, str, bool]]]:
     """Rule number -> (start, end, phrase, is_claim) of every match in `text` no exclude phrase vetoes.
 
-    Matches of one rule do not overlap: where two of its phrases cover the same words, the one that
-    starts first, then the longer one, is kept.
+    Matches of one rule do not overlap: where two of its phrases cover the same words, one that no
+    other tag lists is kept over a shared one, then the longer, then the earlier one.
     """
     found: dict[int, list[tuple[int, int, str, bool]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
@@ -493,14 +493,16 @@ def _rule_matches(text: str, taxonomy: Taxonomy) -> dict[int, list[tuple[int, in
     for number, hits in found.items():
         spans = vetoed.get(number, [])
         chosen: list[tuple[int, int, str, bool]] = []
-        for start, end, phrase, is_claim in sorted(hits, key=lambda hit: (hit[0], -hit[1])):
+        owners = taxonomy._owners
+        # A phrase of this tag alone beats one it shares; then the longer, then the earlier one.
+        for start, end, phrase, is_claim in sorted(hits, key=lambda hit: (owners.get(_phrase_key(hit[2]), 1), hit[0] - hit[1], hit[0])):
             if any(start < v_end and v_start < end for v_start, v_end in spans):
                 continue
-            if chosen and start < chosen[-1][1]:
+            if any(start < c_end and c_start < end for c_start, c_end, _p, _c in chosen):
                 continue
             chosen.append((start, end, phrase, is_claim))
         if chosen:
-            kept[number] = chosen
+            kept[number] = sorted(chosen)
     return kept
 
 
