@@ -2,6 +2,7 @@
 
     python bench/tag_quality.py            # the totals and every tag that is not clearly right
     python bench/tag_quality.py --all      # every paper with its tags marked
+    python bench/tag_quality.py --judged tests/judged/tags-heldout.yaml   # the held-out papers
 
 precision: the share of shown tags that the judged set marks right (tags marked neither right nor
 wrong count as not right); wrong: the shown tags it marks clearly wrong; missed: right tags not
@@ -87,6 +88,9 @@ def judged_papers(path: Path = JUDGED) -> list[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["papers"]
 
 
+HELD_OUT = REPO / "tests" / "judged" / "tags-heldout.yaml"
+
+
 def measure(taxonomy: Taxonomy, judged: list[dict] | None = None) -> Quality:
     """Tag every judged seed paper with `taxonomy` and compare with the judgements."""
     papers = parse_digest(SEED.read_text(encoding="utf-8")).papers
@@ -117,8 +121,9 @@ def report(quality: Quality, everything: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="list every paper, not only those with a doubtful tag")
+    parser.add_argument("--judged", type=Path, default=JUDGED, help="the judged set (default: %(default)s)")
     args = parser.parse_args(argv)
-    print(report(measure(default_taxonomy()), args.all))
+    print(report(measure(default_taxonomy(), judged_papers(args.judged)), args.all))
     return 0
 
 

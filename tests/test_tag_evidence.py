@@ -379,3 +379,14 @@ def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
     # "contrastive pre-training" is shared (half each), "pre-training" inside it is the tag's own
     assert tags("Contrastive Pre-training of Vision Transformers", "", taxonomy) == {"pre-training"}
     assert tags("Contrastive Pre-training of Vision Transformers", "", default_taxonomy()) >= {"contrastive-learning", "pre-training"}
+
+
+def test_held_out_judged_set_floors() -> None:
+    # judged after tuning on tests/judged/tags.yaml and never used to tune: how the rules generalise
+    bench = bench_module()
+    quality = bench.measure(default_taxonomy(), bench.judged_papers(bench.HELD_OUT))
+    print("\n" + quality.summary())
+    assert len(quality.papers) >= 15
+    assert quality.precision >= 0.75
+    assert quality.wrong <= 0.03 * quality.shown
+    assert quality.missed_per_ten_papers <= 4.5

@@ -28,6 +28,7 @@ How the matches become tags (the numbers are `TagSettings`, set in the config's 
 
 from __future__ import annotations
 
+import bisect
 import importlib.resources
 import re
 from collections.abc import Mapping
@@ -68,6 +69,7 @@ _EXCERPT_SIDE = 30
 _CLAUSE_END = re.compile(r"[.;:!?()\[\]]|,\s|\s[-\u2013\u2014]\s")
 _FREE_AFTER = re.compile(r"\s*[-\u2010\u2011]?\s*free(?![^\W_])", re.IGNORECASE)
 _EPSILON = 1e-9
+_NEGATION_REACH = 160  # characters before a mention that are searched for a negating word
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'])")
 # A sentence in which the authors say what they did, as opposed to background or results.
 _CLAIM = re.compile(
@@ -165,13 +167,21 @@ class Taxonomy:
     )
     # Normalised phrase -> how many rules list it: a shared phrase's weight is split between them.
     _owners: Mapping[str, int] = field(init=False, repr=False, compare=False)
-    _negations: tuple[tuple[str, ...], ...] = field(init=False, repr=False, compare=False)
+    # First word of a negation -> the negations (as word tuples) that start with it.
+    _negations: Mapping[str, tuple[tuple[str, ...], ...]] = field(init=False, repr=False, compare=False)
+    _negation_start: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", _build_index(self.rules))
         object.__setattr__(self, "_owners", _phrase_owners(self.rules))
-        negations = {tuple(_WORD.findall(n.lower())) for n in self.settings.negations}
-        object.__setattr__(self, "_negations", tuple(sorted(n for n in negations if n)))
+        negations: dict[str, set[tuple[str, ...]]] = {}
+        for phrase in self.settings.negations:
+            words = tuple(_WORD.findall(phrase.lower()))
+            if words:
+                negations.setdefault(words[0], set()).add(words)
+        object.__setattr__(self, "_negations", MappingProxyType({k: tuple(sorted(v)) for k, v in negations.items()}))
+        firsts = "|".join(sorted(map(re.escape, [*negations, "w"]), key=len, reverse=True))
+        object.__setattr__(self, "_negation_start", re.compile(rf"(?<![^\W_])(?:{firsts})(?![^\W_])", re.IGNORECASE))
 
     def label(self, tag: str) -> str:
         """The human label of `tag`, or the tag itself when the taxonomy does not know it."""
@@ -365,11 +375,19 @@ def _phrase_key(phrase: str) -> str:
 
 
 def _phrase_owners(rules: tuple[TagRule, ...]) -> Mapping[str, int]:
-    owners: dict[str, int] = {}
+    """Phrase as written -> how many tags list it (or a phrase that matches the same texts)."""
+    by_key: dict[str, int] = {}
     for rule in rules:
         for key in {_phrase_key(phrase) for phrase in rule.phrases}:
-            owners[key] = owners.get(key, 0) + 1
-    return MappingProxyType(owners)
+            by_key[key] = by_key.get(key, 0) + 1
+    return MappingProxyType({phrase: by_key[_phrase_key(phrase)] for rule in rules for phrase in rule.phrases})
+
+
+def _owner_count(phrase: str, owners: Mapping[str, int]) -> int:
+    """How many tags share `phrase`; an acronym use "SSL (self-supervised)" shares its phrase's count."""
+    if phrase.endswith(")") and " (" in phrase:
+        phrase = phrase[phrase.index(" (") + 2:-1]
+    return owners.get(phrase, 1)
 
 
 def _is_acronym(word: str) -> bool:
@@ -424,35 +442,43 @@ def _phrase_pattern(words: list[str]) -> re.Pattern[str]:
 # Matching and weighing
 
 
-def score_tags(title: str, abstract: str, taxonomy: Taxonomy) -> tuple[TagScore, ...]:
-    """The evidence for every tag with at least one mention, fired or not, by tag."""
+def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool = True) -> tuple[TagScore, ...]:
+    """The evidence for every tag with at least one mention, fired or not, by tag; with
+    `everything` false only the tags that fire, without their ignored mentions (cheaper)."""
     settings = taxonomy.settings
-    counted: dict[int, list[TagMatch]] = {}
-    ignored: dict[int, list[TagMatch]] = {}
+    # rule number -> (field, text, start, end, phrase, weight, negation) of each mention
+    mentions: dict[int, list[tuple[str, str, int, int, str, float, str]]] = {}
     for field_name, text in (("title", title), ("abstract", abstract)):
         in_title = field_name == "title"
         sentences = [(len(text) + 1, settings.title_weight)] if in_title else _sentence_weights(text, settings)
         windows = [(0, len(text))] if in_title else _claim_windows(text)
+        negators = _negator_positions(text, taxonomy)
         for number, hits in _rule_matches(text, taxonomy).items():
-            tag = taxonomy.rules[number].tag
+            found = mentions.setdefault(number, [])
             for start, end, phrase, is_claim in hits:
-                excerpt = _excerpt(text, start, end)
-                weight = next(w for stop, w in sentences if start < stop)
-                negation = _negation_before(text, start, end, taxonomy)
+                near = bisect.bisect_left(negators, start - _NEGATION_REACH) < bisect.bisect_left(negators, start)
+                negation = _negation_before(text, start, end, taxonomy) if near or _FREE_AFTER.match(text, end) else ""
                 if not negation and is_claim and not any(w_start <= start < w_end for w_start, w_end in windows):
                     negation = "(not where the authors say what they did)"
-                if negation:
-                    ignored.setdefault(number, []).append(TagMatch(tag, phrase, field_name, excerpt, 0.0, negation))
-                else:
-                    share = weight / taxonomy._owners.get(_phrase_key(phrase), 1)
-                    counted.setdefault(number, []).append(TagMatch(tag, phrase, field_name, excerpt, round(share, 6)))
+                weight = 0.0
+                if not negation:
+                    weight = next(w for stop, w in sentences if start < stop) / _owner_count(phrase, taxonomy._owners)
+                found.append((field_name, text, start, end, phrase, round(weight, 6), negation))
     scores = []
-    for number in sorted(counted.keys() | ignored.keys(), key=lambda n: taxonomy.rules[n].tag):
+    for number in sorted(mentions, key=lambda n: taxonomy.rules[n].tag):
         rule = taxonomy.rules[number]
-        matches = tuple(counted.get(number, ()))
         needed = rule.min_weight if rule.min_weight is not None else settings.min_weight
-        total = round(sum(match.weight for match in matches), 6)
-        scores.append(TagScore(rule.tag, total, needed, matches, tuple(ignored.get(number, ()))))
+        total = round(sum(mention[5] for mention in mentions[number] if not mention[6]), 6)
+        if not everything and total + _EPSILON < needed:
+            continue
+        made = [
+            (TagMatch(rule.tag, phrase, field_name, _excerpt(text, start, end), weight, negation), negation)
+            for field_name, text, start, end, phrase, weight, negation in mentions[number]
+            if everything or not negation
+        ]
+        matches = tuple(match for match, negation in made if not negation)
+        ignored = tuple(match for match, negation in made if negation)
+        scores.append(TagScore(rule.tag, total, needed, matches, ignored))
     return tuple(scores)
 
 
@@ -495,7 +521,7 @@ def _rule_matches(text: str, taxonomy: Taxonomy) -> dict[int, list[tuple[int, in
         chosen: list[tuple[int, int, str, bool]] = []
         owners = taxonomy._owners
         # A phrase of this tag alone beats one it shares; then the longer, then the earlier one.
-        for start, end, phrase, is_claim in sorted(hits, key=lambda hit: (owners.get(_phrase_key(hit[2]), 1), hit[0] - hit[1], hit[0])):
+        for start, end, phrase, is_claim in sorted(hits, key=lambda hit: (_owner_count(hit[2], owners), hit[0] - hit[1], hit[0])):
             if any(start < v_end and v_start < end for v_start, v_end in spans):
                 continue
             if any(start < c_end and c_start < end for c_start, c_end, _p, _c in chosen):
@@ -544,16 +570,21 @@ def _acronym_uses(text: str, hits: list[tuple[int, int, str, bool]], taxonomy: T
     return uses
 
 
+def _negator_positions(text: str, taxonomy: Taxonomy) -> list[int]:
+    """Where a word that starts a negation stands: most mentions have none before them."""
+    return [found.start() for found in taxonomy._negation_start.finditer(text)]
+
+
 def _negation_before(text: str, start: int, end: int, taxonomy: Taxonomy) -> str:
     """The negating words that govern the mention at text[start:end], or "" when none does."""
     if _FREE_AFTER.match(text, end):
         return "-free"
-    before = text[max(0, start - 160):start]
+    before = text[max(0, start - _NEGATION_REACH):start]
     clause = _CLAUSE_END.split(before)[-1]
     words = [word.lower() for word in _WORD.findall(clause.replace("w/o", "without"))]
     window = words[-taxonomy.settings.negation_window:] if taxonomy.settings.negation_window > 0 else []
-    for position in range(len(window)):
-        for negation in taxonomy._negations:
+    for position, word in enumerate(window):
+        for negation in taxonomy._negations.get(word, ()):
             if tuple(window[position:position + len(negation)]) == negation:
                 if negation == ("no",) and window[position + 1:position + 2] == ["longer"]:
                     continue

@@ -135,7 +135,7 @@ def _tagging(
 def tagging_of(paper: Paper, taxonomy: Taxonomy) -> tuple[tuple[str, ...], tuple[TagEvidence, ...]]:
     """Hand-written tags, then tags from the text, then tags from the source; removed ones left out."""
     automatic: dict[str, list[TagEvidence]] = {}
-    for score in score_tags(paper.title, paper.text, taxonomy) if taxonomy.rules else ():
+    for score in score_tags(paper.title, paper.text, taxonomy, everything=False) if taxonomy.rules else ():
         if score.fired:
             automatic[score.tag] = [TagEvidence(m.tag, m.phrase, m.field, m.excerpt, m.weight) for m in score.matches]
     for found in taxonomy.sources.tags_of(paper.categories, paper.primary_category, paper.keywords):
