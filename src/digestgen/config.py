@@ -31,8 +31,12 @@ class NewsletterConfig:
     reply_to: str = ""
     unsubscribe_url: str = ""
     list_id: str = ""
-    size_limit_kb: int = 90
+    size_limit_kb: int = 96  # the HTML part as sent (quoted-printable); Gmail clips past about 102 KB
     teaser_chars: int = 280
+    top_papers: int = 10  # papers with a teaser after the picks; the rest become a list of titles
+    subject: str = "{title} · {count} · {top}"
+    preheader: str = ""  # empty: the intro's start, else the first titles
+    group_by: str = "none"  # none | tag: the top papers under their most specific tag
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
 
@@ -122,6 +126,8 @@ def _check_values(config: Config, errors: list[str]) -> None:
     parts = urlsplit(config.base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         errors.append(f"base_url must be an absolute http(s) URL such as https://example.org/, not {config.base_url!r} (or pass --base-url URL)")
+    if config.newsletter.group_by not in ("none", "tag"):
+        errors.append(f"newsletter.group_by must be none or tag, not {config.newsletter.group_by!r}")
     if config.newsletter.smtp.security not in ("starttls", "ssl", "none"):
         errors.append("newsletter.smtp.security must be starttls, ssl or none")
     if config.taxonomy is not None and config.taxonomy is not False and not isinstance(config.taxonomy, (str, dict)):
