@@ -169,7 +169,6 @@ class Taxonomy:
     _owners: Mapping[str, int] = field(init=False, repr=False, compare=False)
     # First word of a negation -> the negations (as word tuples) that start with it.
     _negations: Mapping[str, tuple[tuple[str, ...], ...]] = field(init=False, repr=False, compare=False)
-    _negation_start: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", _build_index(self.rules))
@@ -180,8 +179,6 @@ class Taxonomy:
             if words:
                 negations.setdefault(words[0], set()).add(words)
         object.__setattr__(self, "_negations", MappingProxyType({k: tuple(sorted(v)) for k, v in negations.items()}))
-        firsts = "|".join(sorted(map(re.escape, [*negations, "w"]), key=len, reverse=True))
-        object.__setattr__(self, "_negation_start", re.compile(rf"(?<![^\W_])(?:{firsts})(?![^\W_])", re.IGNORECASE))
 
     def label(self, tag: str) -> str:
         """The human label of `tag`, or the tag itself when the taxonomy does not know it."""
@@ -450,10 +447,12 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
     mentions: dict[int, list[tuple[str, str, int, int, str, float, str]]] = {}
     for field_name, text in (("title", title), ("abstract", abstract)):
         in_title = field_name == "title"
-        sentences = [(len(text) + 1, settings.title_weight)] if in_title else _sentence_weights(text, settings)
-        windows = [(0, len(text))] if in_title else _claim_windows(text)
-        negators = _negator_positions(text, taxonomy)
-        for number, hits in _rule_matches(text, taxonomy).items():
+        claims = [] if in_title else list(_CLAIM.finditer(text))
+        sentences = [(len(text) + 1, settings.title_weight)] if in_title else _sentence_weights(text, claims, settings)
+        windows = [(0, len(text))] if in_title else _claim_windows(text, claims)
+        words = _words(text)
+        negators = [start for start, word in words if word in taxonomy._negations or word == "w"]
+        for number, hits in _rule_matches(text, taxonomy, words).items():
             found = mentions.setdefault(number, [])
             for start, end, phrase, is_claim in hits:
                 near = bisect.bisect_left(negators, start - _NEGATION_REACH) < bisect.bisect_left(negators, start)
@@ -495,7 +494,9 @@ def tags_for(
     return tuple(dict.fromkeys([*manual, *automatic]))
 
 
-def _rule_matches(text: str, taxonomy: Taxonomy) -> dict[int, list[tuple[int, int, str, bool]]]:
+def _rule_matches(
+    text: str, taxonomy: Taxonomy, words: list[tuple[int, str]] | None = None
+) -> dict[int, list[tuple[int, int, str, bool]]]:
     """Rule number -> (start, end, phrase, is_claim) of every match in `text` no exclude phrase vetoes.
 
     Matches of one rule do not overlap: where two of its phrases cover the same words, one that no
@@ -504,7 +505,8 @@ def _rule_matches(text: str, taxonomy: Taxonomy) -> dict[int, list[tuple[int, in
     found: dict[int, list[tuple[int, int, str, bool]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
     index = taxonomy._index
-    for start, key in _word_starts(text, index):
+    starts = _word_starts(text, index) if words is None else [(start, word) for start, word in words if word in index]
+    for start, key in starts:
         for candidate in index[key]:
             hit = candidate.pattern.match(text, start)
             if hit is None:
@@ -532,23 +534,23 @@ def _rule_matches(text: str, taxonomy: Taxonomy) -> dict[int, list[tuple[int, in
     return kept
 
 
-def _sentence_weights(text: str, settings: TagSettings) -> list[tuple[int, float]]:
+def _sentence_weights(text: str, claims: list[re.Match[str]], settings: TagSettings) -> list[tuple[int, float]]:
     """(end, weight) of each sentence of an abstract, in order; the last ends past the text."""
     found = []
     start = 0
     bounds = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text) + 1]
     for number, end in enumerate(bounds):
-        claim = _CLAIM.search(text, start, min(end, len(text))) is not None
+        claim = any(start <= c.start() < end for c in claims)
         weight = settings.claim_weight if claim else settings.topic_weight if number == 0 else settings.abstract_weight
         found.append((end, weight))
         start = end
     return found
 
 
-def _claim_windows(text: str) -> list[tuple[int, int]]:
+def _claim_windows(text: str, claims: list[re.Match[str]]) -> list[tuple[int, int]]:
     """The words right after "we propose", "we release" ...: what the authors made, up to a preposition."""
     windows = []
-    for claim in _CLAIM.finditer(text):
+    for claim in claims:
         stop = _CLAIM_OBJECT_END.search(text, claim.end())
         end = stop.start() if stop else len(text)
         words = list(_WORD.finditer(text, claim.end(), end))
@@ -570,11 +572,6 @@ def _acronym_uses(text: str, hits: list[tuple[int, int, str, bool]], taxonomy: T
     return uses
 
 
-def _negator_positions(text: str, taxonomy: Taxonomy) -> list[int]:
-    """Where a word that starts a negation stands: most mentions have none before them."""
-    return [found.start() for found in taxonomy._negation_start.finditer(text)]
-
-
 def _negation_before(text: str, start: int, end: int, taxonomy: Taxonomy) -> str:
     """The negating words that govern the mention at text[start:end], or "" when none does."""
     if _FREE_AFTER.match(text, end):
@@ -590,6 +587,14 @@ def _negation_before(text: str, start: int, end: int, taxonomy: Taxonomy) -> str
                     continue
                 return " ".join(negation)
     return ""
+
+
+def _words(text: str) -> list[tuple[int, str]]:
+    """(position, lower-cased word) of every word of `text`."""
+    low = text.lower()
+    if len(low) == len(text):
+        return [(word.start(), word[0]) for word in _WORD.finditer(low)]
+    return [(word.start(), word[0].lower()) for word in _WORD.finditer(text)]
 
 
 def _word_starts(text: str, index: Mapping[str, object]) -> list[tuple[int, str]]:
