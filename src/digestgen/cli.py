@@ -117,7 +117,8 @@ def fetch() -> None:
 def fetch_hf(day: str | None, week: str | None, month: str | None, site: Path) -> None:
     """Hugging Face Daily Papers of a day, week or month."""
     from digestgen.config import load_config
-    from digestgen.fetch import client, fetch_hf as run_fetch
+    from digestgen.fetch import client, with_same_day
+    from digestgen.fetch import fetch_hf as run_fetch
     from digestgen.ingest import read_source
 
     given = [(name, value) for name, value in (("date", day), ("week", week), ("month", month)) if value]
@@ -128,7 +129,7 @@ def fetch_hf(day: str | None, week: str | None, month: str | None, site: Path) -
     paths = run_fetch(client(config.sources), config.sources, site, period, value)
     for path in paths:
         click.echo(f"saved {path}")
-    _run_ingest(site, [read_source(str(path)) for path in paths], None, "hf-json", _announce(()))
+    _run_ingest(site, [read_source(str(path)) for path in with_same_day(site, paths)], None, None, _announce(()))
 
 
 @fetch.command("arxiv")
@@ -142,7 +143,7 @@ def fetch_hf(day: str | None, week: str | None, month: str | None, site: Path) -
 def fetch_arxiv(more: tuple[str, ...], categories: tuple[str, ...], ids: tuple[str, ...], id_file: Path | None, date: dt.date | None, announce: tuple[str, ...], site: Path) -> None:
     """arXiv: a category's announcement feed (--category), or papers by ID (--ids, --id-file)."""
     from digestgen.config import load_config
-    from digestgen.fetch import client, fetch_feed
+    from digestgen.fetch import client, fetch_feed, with_same_day
     from digestgen.ingest import Source, read_source
 
     chosen = [name for name, value in (("--category", categories), ("--ids", ids), ("--id-file", id_file)) if value]
@@ -153,7 +154,8 @@ def fetch_arxiv(more: tuple[str, ...], categories: tuple[str, ...], ids: tuple[s
         words = [w for value in categories + more for w in value.replace(",", " ").replace("+", " ").split()]
         path = fetch_feed(client(config.sources), config.sources, site, words, dt.date.today())
         click.echo(f"saved {path}")
-        _run_ingest(site, [read_source(str(path))], date, "arxiv-feed", _announce(announce))
+        paths = [path] if date else with_same_day(site, [path])
+        _run_ingest(site, [read_source(str(p)) for p in paths], date, None, _announce(announce))
         return
     if id_file is not None:
         source = read_source(str(id_file))

@@ -102,6 +102,16 @@ def client(config: SourcesConfig) -> Http:
     return Http(timeout_s=config.timeout_s, spacing_s={host: config.arxiv_delay_s for host in arxiv_hosts})
 
 
+def with_same_day(site: Path, fetched: list[Path]) -> list[Path]:
+    """The fetched files and every other saved source of the same dates, so one day's sources make one digest."""
+    from digestgen.ingest import date_from_name
+
+    days = {date_from_name(path.name) for path in fetched} - {None}
+    folder = site / SOURCES_DIR
+    others = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and date_from_name(p.name) in days)
+    return list(dict.fromkeys([*others, *fetched]))
+
+
 def _save(site: Path, name: str, data: bytes) -> Path:
     path = site / SOURCES_DIR / name
     atomic_write_bytes(path, data)

@@ -393,6 +393,8 @@ def _merge_listing_fields(paper: _Existing, record: PaperRecord, digest: dt.date
             paper.changes.append(f"{name} {_show(data[name])} → {_show(value)}")
         data[name] = value
     _migrate_author_count(paper, fields)
+    if "authors" in fields and "author_count" in data:  # names now known: their number is the count
+        paper.changes.append(f"author_count {_show(data.pop('author_count'))} replaced by the names")
     if not record.names and not record.arxiv_given and not names_known and ("author_count" in fields or "organization" in fields):
         for name in ("author_count", "organization"):  # a text listing now shows the other one
             if name in data and name not in fields:
@@ -497,6 +499,14 @@ def _record_digest(store: ContentStore, date: dt.date, order: list[str], source:
     previous = store.digests.get(name)
     listed = previous[2].get("papers") if previous else None
     old_order = [str(s) for s in listed] if isinstance(listed, list) else []
+    first_source = str(previous[2].get("source") or "") if previous else ""
+    if first_source and first_source != Path(source).name:
+        # Another source for a day that already has a digest (the arXiv feed after Hugging Face): it adds to it.
+        added = [slug for slug in order if slug not in old_order]
+        report.lines.append(f"digest {name}: {len(old_order) + len(added)} papers ({len(added)} added from {Path(source).name})")
+        data = {**previous[2], "papers": old_order + added}
+        store.digests[name] = (previous[0], previous[1], data)
+        return
     dropped = [slug for slug in old_order if slug not in order]
     for slug in dropped:
         paper = store.papers.get(slug)
