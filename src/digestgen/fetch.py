@@ -189,7 +189,11 @@ class ArxivLookup:
     def __call__(self, ids: list[str]) -> Listing:
         cached = {arxiv: self._cached(arxiv) for arxiv in ids}
         missing = [arxiv for arxiv, text in cached.items() if text is None]
-        diagnostics: list[Diagnostic] = []
+        diagnostics = [
+            Diagnostic(0, f"arXiv has no paper {arxiv} (said by an earlier lookup; delete {self._cache_path(arxiv)} to ask again); skipped")
+            for arxiv, text in cached.items()
+            if text == ""
+        ]
         for number, start in enumerate(range(0, len(missing), ARXIV_BATCH)):
             batch = missing[start : start + ARXIV_BATCH]
             found, problems = self._ask(batch, number)
@@ -226,5 +230,9 @@ class ArxivLookup:
             text = ET.tostring(entry, encoding="unicode")
             found[ident[0]] = text
             atomic_write_bytes(self._cache_path(ident[0]), text.encode("utf-8"))
-        problems = [Diagnostic(0, f"arXiv has no paper {arxiv}; skipped") for arxiv in batch if arxiv not in found]
+        problems = []
+        for arxiv in batch:
+            if arxiv not in found:  # remembered as unknown (an empty file), so a second run asks nothing
+                atomic_write_bytes(self._cache_path(arxiv), b"")
+                problems.append(Diagnostic(0, f"arXiv has no paper {arxiv}; skipped"))
         return found, problems
