@@ -1,6 +1,7 @@
 """Generate a synthetic corpus of N papers as daily listings, from the seed listing's vocabulary.
 
     python bench/corpus.py 10000 /tmp/corpus-10k     # writes /tmp/corpus-10k/listings/YYYY-MM-DD.txt
+    python bench/corpus.py 10000 /tmp/json-10k --json  # the same papers as Hugging Face daily_papers JSON
 
 Titles and abstracts are recombined from the seed's own titles and sentences, so tagging, search
 and rendering see realistic text; dates, upvotes and author counts vary; 40 papers a day.
@@ -9,7 +10,9 @@ and rendering see realistic text; dates, upvotes and author counts vary; 40 pape
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+import textwrap
 import re
 import sys
 from pathlib import Path
@@ -74,6 +77,47 @@ def write_corpus(count: int, folder: Path, seed: int = 7) -> list[Path]:
     return paths
 
 
+def write_json_corpus(count: int, folder: Path, seed: int = 7) -> list[Path]:
+    """The same corpus as `write_corpus` (same seed, same papers), one /api/daily_papers answer a day."""
+    rng = random.Random(seed)
+    material = seed_material()
+    target = folder / "listings"
+    target.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, start in enumerate(range(0, count, PER_DAY)):
+        day = FIRST_DAY + dt.timedelta(days=index)
+        items = [_json_item(rng, day, number, material) for number in range(start, min(start + PER_DAY, count))]
+        path = target / f"{day.isoformat()}.json"
+        path.write_text(json.dumps(items, indent=1), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _json_item(rng: random.Random, day: dt.date, number: int, material) -> dict:
+    title, abstract = paper_text(rng, number, material)
+    # Hard-wrapped like Hugging Face's summaries, so the unwrapping is measured too.
+    wrapped = "\n".join(textwrap.wrap(abstract, 80))
+    published = day - dt.timedelta(days=rng.randint(0, 900))
+    authors = [{"_id": f"u{number}-{i}", "name": f"Author {number}-{i}", "hidden": False} for i in range(rng.randint(1, 30))]
+    paper = {
+        "id": f"{2400 + index_month(day):04d}.{number:05d}",
+        "title": title,
+        "summary": wrapped,
+        "authors": authors,
+        "publishedAt": f"{published.isoformat()}T12:00:00.000Z",
+        "upvotes": rng.choice([0, 0, 0, 1, 2, 3, 5, 8, 13, 40]),
+        "ai_keywords": rng.sample(["attention", "diffusion", "agents", "retrieval", "benchmark", "robotics"], 2),
+    }
+    return {"paper": paper, "publishedAt": f"{day.isoformat()}T13:00:00.000Z", "numComments": rng.randint(0, 9)}
+
+
+def index_month(day: dt.date) -> int:
+    return (day.year - 2024) * 100 + day.month
+
+
 if __name__ == "__main__":
-    written = write_corpus(int(sys.argv[1]), Path(sys.argv[2]))
+    if "--json" in sys.argv:
+        written = write_json_corpus(int(sys.argv[1]), Path(sys.argv[2]))
+    else:
+        written = write_corpus(int(sys.argv[1]), Path(sys.argv[2]))
     print(f"wrote {len(written)} listings into {sys.argv[2]}/listings")

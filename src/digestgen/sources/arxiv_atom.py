@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from digestgen.links import Link, extract_links
+from digestgen.links import Link
 from digestgen.parse import Diagnostic, Listing, PaperRecord
-from digestgen.sources.text import clean_line, split_arxiv_id, unwrap
+from digestgen.sources.text import clean_line, split_arxiv_id, unwrap, links_in
 from digestgen.sources.xmlsafe import ARXIV, ATOM, child_text, parse_xml
 
 
@@ -38,7 +38,7 @@ def _links(entry: ET.Element, arxiv: str, abstract: str) -> tuple[Link, ...]:
             found.setdefault("arxiv", Link("arxiv", f"https://arxiv.org/abs/{arxiv}"))
     found.setdefault("arxiv", Link("arxiv", f"https://arxiv.org/abs/{arxiv}"))
     links = {link.url: link for link in found.values()}
-    for link in extract_links(abstract):
+    for link in links_in(abstract):
         links.setdefault(link.url, link)
     return tuple(links.values())
 
@@ -65,7 +65,7 @@ def entry_record(entry: ET.Element, index: int) -> PaperRecord | str:
         abstract=abstract,
         line=index + 1,
         published=_date(child_text(entry, f"{ATOM}published")),
-        links=_links(entry, arxiv, abstract) if arxiv else extract_links(abstract),
+        links=_links(entry, arxiv, abstract) if arxiv else links_in(abstract),
         names=names,
         arxiv_given=arxiv,
         arxiv_version=version,

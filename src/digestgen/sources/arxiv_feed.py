@@ -7,9 +7,9 @@ import email.utils
 import re
 import xml.etree.ElementTree as ET
 
-from digestgen.links import Link, extract_links
+from digestgen.links import Link
 from digestgen.parse import Diagnostic, Listing, PaperRecord
-from digestgen.sources.text import clean_line, split_arxiv_id, tex_name, unwrap
+from digestgen.sources.text import clean_line, split_arxiv_id, tex_name, unwrap, links_in
 from digestgen.sources.xmlsafe import ARXIV, ATOM, child_text, parse_xml
 
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -49,12 +49,14 @@ def _identifier(*candidates: str) -> tuple[str, int | None] | None:
     return None
 
 
-def _record(item: ET.Element, index: int, atom: bool) -> tuple[PaperRecord | str, str]:
-    """The record (or why not) and the entry's announce type."""
+def _record(item: ET.Element, index: int, atom: bool, announce: frozenset[str]) -> tuple[PaperRecord | str | None, str]:
+    """The record (or why not; None when its announce type is not wanted) and the entry's announce type."""
     ns = ATOM if atom else ""
     raw = child_text(item, f"{ns}summary" if atom else "description")
     described = _DESCRIPTION.match(raw)
     kind = clean_line(child_text(item, f"{ARXIV}announce_type")) or (described.group(2) if described else "new")
+    if kind not in announce:
+        return None, kind
     abstract = unwrap(raw[described.end():] if described else raw)
     title = clean_line(child_text(item, f"{ns}title"))
     link = item.find(f"{ns}link")
@@ -69,7 +71,7 @@ def _record(item: ET.Element, index: int, atom: bool) -> tuple[PaperRecord | str
         names = split_authors(child_text(item, f"{DC}creator"))
     terms = [c.get("term") or "" for c in item.findall(f"{ATOM}category")] if atom else [c.text or "" for c in item.findall("category")]
     links = (Link("arxiv", f"https://arxiv.org/abs/{arxiv}"), Link("pdf", f"https://arxiv.org/pdf/{arxiv}")) if arxiv else ()
-    extra = tuple(link for link in extract_links(abstract) if link not in links)
+    extra = tuple(link for link in links_in(abstract) if link not in links)
     announced = child_text(item, f"{ATOM}published") if atom else child_text(item, "pubDate")
     return PaperRecord(
         title=title,
@@ -99,11 +101,11 @@ def parse_arxiv_feed(text: str, announce: frozenset[str] = DEFAULT_ANNOUNCE) -> 
     diagnostics: list[Diagnostic] = []
     left_out: dict[str, int] = {}
     for index, item in enumerate(items):
-        result, kind = _record(item, index, atom)
-        if isinstance(result, str):
-            diagnostics.append(Diagnostic(0, f"{result}; skipped"))
-        elif kind not in announce:
+        result, kind = _record(item, index, atom, announce)
+        if result is None:
             left_out[kind] = left_out.get(kind, 0) + 1
+        elif isinstance(result, str):
+            diagnostics.append(Diagnostic(0, f"{result}; skipped"))
         else:
             records.append(result)
     for kind, count in sorted(left_out.items()):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from digestgen.links import Link, extract_links
+from digestgen.links import Link
 from digestgen.parse import Diagnostic, Listing, PaperRecord, split_lines
 from digestgen.sources.arxiv_feed import DEFAULT_ANNOUNCE, _rfc822_date, split_authors
-from digestgen.sources.text import clean_line, split_arxiv_id, unwrap
+from digestgen.sources.text import clean_line, split_arxiv_id, unwrap, links_in
 
 _DELIMITER = "\\\\"
 _ID_LINE = re.compile(r"^arXiv:(\S+)(.*)$")
@@ -61,7 +61,7 @@ def _entry(header: list[str], abstract: list[str], line: int) -> tuple[PaperReco
         abstract=text,
         line=line,
         published=_rfc822_date(fields["Date"].split("(", 1)[0]) if fields.get("Date") else None,
-        links=links + tuple(link for link in extract_links(text) if link not in links),
+        links=links + tuple(link for link in links_in(text) if link not in links),
         names=split_authors(fields.get("Authors", "")),
         arxiv_given=arxiv,
         arxiv_version=revised or ident[1],

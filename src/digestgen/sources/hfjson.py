@@ -7,9 +7,9 @@ import json
 import re
 from typing import Any, Iterator
 
-from digestgen.links import Link, classify, extract_links
+from digestgen.links import Link, classify
 from digestgen.parse import Diagnostic, Listing, PaperRecord
-from digestgen.sources.text import clean, clean_line, fix_highlight_spacing, split_arxiv_id, unwrap, whole_number
+from digestgen.sources.text import clean, clean_line, fix_highlight_spacing, split_arxiv_id, unwrap, whole_number, links_in
 
 _DAILY_KEY = re.compile(r'"dailyPapers"\s*:\s*\[')
 
@@ -112,7 +112,7 @@ def _links(arxiv: str | None, summary: str, repo: Any, project: Any) -> tuple[Li
             link = classify(clean_line(url))
             link = link if link.kind == kind or kind == "project" else Link(kind, link.url)
             found.setdefault(link.url, link)
-    for link in extract_links(summary):
+    for link in links_in(summary):
         found.setdefault(link.url, link)
     return tuple(found.values())
 

@@ -7,12 +7,19 @@ import unicodedata
 
 from pylatexenc.latex2text import LatexNodes2Text
 
+from digestgen.links import Link, extract_links
+
 # Bidi embeddings, overrides, isolates and marks: a title must not reorder the page around it.
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 # Invisible in a title: zero-width spaces and joiners, word joiner, BOM, soft hyphen.
 _INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"
-_DROP_ALWAYS = re.compile(f"[{_BIDI}\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\ufdd0-\ufdef]")
+# Unicode noncharacters: U+FDD0..U+FDEF and the last two code points of every plane.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
+_ASCII_CONTROLS = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]")
+_DROP_ALWAYS = re.compile(f"[{_BIDI}\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]")
 _DROP_IN_TITLES = re.compile(f"[{_INVISIBLE}]")
+# Whatever links.extract_links can find contains one of these (see its patterns).
+_LINKISH = ("http", "github", "gitlab", "huggingface", "arxiv")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 # "unit tests . Instead": Hugging Face's highlighted keywords leave a space before punctuation.
 _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\w) +([.,;:!?])(?=\s|$)")
@@ -20,17 +27,19 @@ _NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
 _OLD_ID = re.compile(r"^([a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
 
 
-def _is_noncharacter(char: str) -> bool:
-    code = ord(char)
-    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
-
-
 def clean(text: str) -> str:
     """Control characters (but newlines and tabs), Unicode noncharacters and bidi controls removed."""
-    text = _DROP_ALWAYS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    if any(ord(c) >= 0xFFFE for c in text):  # rare: only then pay for the per-character test
-        text = "".join(c for c in text if not _is_noncharacter(c))
-    return text
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isascii():  # most text: only ASCII controls can be there, and a simpler scan finds them
+        return _ASCII_CONTROLS.sub("", text)
+    return _DROP_ALWAYS.sub("", text)
+
+
+def links_in(text: str) -> tuple[Link, ...]:
+    """The links an abstract mentions; most have none, and a cheap look first saves the full scan."""
+    lowered = text.lower()
+    return extract_links(text) if any(word in lowered for word in _LINKISH) else ()
 
 
 def clean_line(text: str) -> str:

@@ -26,4 +26,6 @@ def parse_xml(text: str) -> tuple[ET.Element | None, int, str | None]:
 
 def child_text(element: ET.Element, tag: str) -> str:
     found = element.find(tag)
-    return "".join(found.itertext()) if found is not None else ""
+    if found is None:
+        return ""
+    return (found.text or "") if len(found) == 0 else "".join(found.itertext())  # most have no child elements
