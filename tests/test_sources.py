@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digestgen.errors import DigestgenError
+from digestgen.parse import parse_digest
 from digestgen.sources import detect, read_text
 from digestgen.sources.arxiv_atom import parse_arxiv_api
 from digestgen.sources.arxiv_feed import parse_arxiv_feed
@@ -219,7 +220,7 @@ def test_a_bidi_override_in_a_title_cannot_leak_out():
     assert paper.title == "Evil gnp.exe" and paper.abstract == "Fine isolate"
 
 
-PARSERS = [parse_hf_json, parse_hf_page, parse_arxiv_api, parse_arxiv_feed, parse_arxiv_mail, parse_id_list, detect]
+PARSERS = [parse_hf_json, parse_hf_page, parse_arxiv_api, parse_arxiv_feed, parse_arxiv_mail, parse_id_list, detect, parse_digest]
 FRAGMENTS = st.sampled_from(
     ["[", "]", "{", "}", '"paper":', '"title":', '"summary":', "<feed xmlns='http://www.w3.org/2005/Atom'>", "<entry>", "</entry>",
      "<id>http://arxiv.org/abs/2510.01234v1</id>", "<title>", "</title>", "\\\\\n", "arXiv:2510.01234\n", "Title: x\n",
@@ -238,3 +239,10 @@ def test_no_input_makes_a_parser_raise(text):
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10), lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["paper", "title", "summary", "id", "authors", "upvotes", "publishedAt", "organization", "ai_keywords", "githubRepo"]), inner, max_size=6), max_leaves=20))
 def test_no_json_shape_makes_the_hf_parser_raise(value):
     parse_hf_json(json.dumps(value))
+
+
+def test_deep_nesting_is_a_diagnostic_not_a_crash():
+    assert "nested too deeply" in parse_hf_json("[" * 100_000).diagnostics[0].message
+    deep = "<a>" * 5000 + "x" + "</a>" * 5000
+    feed = f'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/2510.01234v1</id><title>{deep}</title><summary>s</summary></entry></feed>'
+    assert [p.title for p in parse_arxiv_api(feed).papers] == ["x"]

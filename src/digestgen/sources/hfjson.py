@@ -36,6 +36,9 @@ def _items(text: str, start: int, diagnostics: list[Diagnostic]) -> Iterator[tup
         except json.JSONDecodeError as exc:
             diagnostics.append(Diagnostic(_line_of(text, exc.pos), f"item {index}: broken JSON ({exc.msg}); the items before it were read"))
             return
+        except RecursionError:
+            diagnostics.append(Diagnostic(_line_of(text, position), f"item {index}: JSON nested too deeply; the items before it were read"))
+            return
         yield index, _line_of(text, position), value
         index += 1
         position = end
@@ -44,6 +47,9 @@ def _items(text: str, start: int, diagnostics: list[Diagnostic]) -> Iterator[tup
 def _whole_or_items(text: str, diagnostics: list[Diagnostic]) -> Iterator[tuple[int, int, Any]]:
     try:
         data = json.loads(text)
+    except RecursionError:
+        diagnostics.append(Diagnostic(1, "JSON nested too deeply to be a list of papers"))
+        return
     except json.JSONDecodeError as exc:
         stripped = text.lstrip()
         if stripped.startswith("["):

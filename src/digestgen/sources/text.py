@@ -60,7 +60,7 @@ def fix_highlight_spacing(text: str) -> str:
 def tex_name(name: str) -> str:
     """An author name with TeX accents decoded (`Sa\\v{s}a` → Saša); plain names are left as they are."""
     name = clean_line(name)
-    if "\\" not in name and "{" not in name:
+    if ("\\" not in name and "{" not in name) or len(name) > 300:  # no TeX, or not a name
         return name
     try:
         decoded = LatexNodes2Text(math_mode="verbatim").latex_to_text(name)

@@ -28,4 +28,9 @@ def child_text(element: ET.Element, tag: str) -> str:
     found = element.find(tag)
     if found is None:
         return ""
-    return (found.text or "") if len(found) == 0 else "".join(found.itertext())  # most have no child elements
+    if len(found) == 0:  # most have no child elements
+        return found.text or ""
+    try:
+        return "".join(found.itertext())
+    except RecursionError:  # elements nested thousands deep: no real feed does that
+        return ""
