@@ -154,7 +154,7 @@ def _refuse_prose(source: Source, text: str, listing: Listing) -> None:
     if not listing.papers:
         return
     shows_details = any(p.published or p.authors is not None or p.organization for p in listing.papers)
-    shows_chrome = any(line.strip() == "Daily Papers" for line in text.splitlines()[:40])
+    shows_chrome = any(line.strip() == "Daily Papers" for line in text[:4096].splitlines()[:40])
     if not shows_details and not shows_chrome:
         raise DigestgenError(
             f"not a listing: no paper shows the '• N authors · date' details of a Daily Papers page "

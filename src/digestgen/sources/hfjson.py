@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from digestgen.links import Link, classify
 from digestgen.parse import Diagnostic, Listing, PaperRecord
-from digestgen.sources.text import clean, clean_line, fix_highlight_spacing, split_arxiv_id, unwrap, whole_number, links_in
+from digestgen.sources.text import clean_line, fix_highlight_spacing, split_arxiv_id, unwrap, whole_number, links_in
 
 _DAILY_KEY = re.compile(r'"dailyPapers"\s*:\s*\[')
 
@@ -20,7 +20,7 @@ def _line_of(text: str, offset: int) -> int:
 
 def _items(text: str, start: int, diagnostics: list[Diagnostic]) -> Iterator[tuple[int, int, Any]]:
     """(index, line, value) of each element of the JSON array opening at `start`, as far as it is whole."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(strict=False)  # raw control characters in strings are cleaned later, not fatal
     position = start + 1
     index = 0
     while True:
@@ -46,7 +46,7 @@ def _items(text: str, start: int, diagnostics: list[Diagnostic]) -> Iterator[tup
 
 def _whole_or_items(text: str, diagnostics: list[Diagnostic]) -> Iterator[tuple[int, int, Any]]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)
     except RecursionError:
         diagnostics.append(Diagnostic(1, "JSON nested too deeply to be a list of papers"))
         return
@@ -161,7 +161,7 @@ def parse_hf_json(text: str, *, html: bool = False) -> Listing:
     """Every readable paper; one diagnostic per unreadable item, the rest kept."""
     diagnostics: list[Diagnostic] = []
     records: list[PaperRecord] = []
-    for index, line, value in _whole_or_items(clean(text), diagnostics):
+    for index, line, value in _whole_or_items(text, diagnostics):
         result = record(index, line, value, html=html)
         if isinstance(result, str):
             diagnostics.append(Diagnostic(line, f"{result}; skipped"))

@@ -41,9 +41,14 @@ def _content(line: str) -> str:
 
 def looks_like_id_list(text: str) -> bool:
     """Every non-blank, non-comment line is an ID or URL, and there is at least one."""
-    lines = [_content(line) for line in split_lines(text)]
-    named = [line for line in lines if line]
-    return bool(named) and all(read_id(line) for line in named)
+    named = 0
+    for line in split_lines(text):
+        content = _content(line)
+        if content:
+            if not read_id(content):
+                return False  # most texts fail on their first line: stop there
+            named += 1
+    return named > 0
 
 
 def parse_id_list(text: str) -> IdList:

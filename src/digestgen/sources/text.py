@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pylatexenc.latex2text import LatexNodes2Text
-
 from digestgen.links import Link, extract_links
 
 # Bidi embeddings, overrides, isolates and marks: a title must not reorder the page around it.
@@ -29,6 +27,8 @@ _OLD_ID = re.compile(r"^([a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
 
 def clean(text: str) -> str:
     """Control characters (but newlines and tabs), Unicode noncharacters and bidi controls removed."""
+    if text.isascii() and text.isprintable():  # the usual case, with nothing to remove (a title, a name)
+        return text
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.isascii():  # most text: only ASCII controls can be there, and a simpler scan finds them
@@ -44,6 +44,8 @@ def links_in(text: str) -> tuple[Link, ...]:
 
 def clean_line(text: str) -> str:
     """One line of text (a title, a name): cleaned, invisible characters removed, spacing collapsed."""
+    if text.isascii():  # no invisible characters to look for
+        return " ".join(clean(text).split())
     return " ".join(_DROP_IN_TITLES.sub("", clean(text)).split())
 
 
@@ -62,6 +64,8 @@ def tex_name(name: str) -> str:
     name = clean_line(name)
     if ("\\" not in name and "{" not in name) or len(name) > 300:  # no TeX, or not a name
         return name
+    from pylatexenc.latex2text import LatexNodes2Text  # slow to import: only for names that need it
+
     try:
         decoded = LatexNodes2Text(math_mode="verbatim").latex_to_text(name)
     except Exception:  # pylatexenc is lenient; keep the name as written if it still gives up
