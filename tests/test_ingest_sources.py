@@ -90,8 +90,10 @@ def test_an_older_text_listing_after_json_does_not_take_the_names_away(site, tmp
     text = tmp_path / "2025-10-30.txt"
     text.write_text(listing(("Sparse Attention for Very Long Widgets", "Widgets, sparsely.", "Oct 29 5")))
     assert ingest(site, text).returncode == 0
-    data, _ = paper(site, WIDGETS)
+    data, body = paper(site, WIDGETS)
     assert data["authors"] == ["Ada Lovelace", "Alan Turing"] and "author_count" not in data and data["upvotes"] == 42
+    assert body_abstract(body).startswith("We study sparse attention")  # the older text does not roll it back
+    assert data["digests"] == ["2025-10-30", "2025-10-31"]
 
 
 def test_an_old_file_with_an_author_count_is_migrated_when_its_listing_comes_again(site, tmp_path):

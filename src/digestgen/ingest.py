@@ -400,7 +400,8 @@ def _merge_listing_fields(paper: _Existing, record: PaperRecord, digest: dt.date
             if name in data and name not in fields:
                 paper.changes.append(f"{name} {_show(data.pop(name))} removed")
     paper.data = ordered(data)
-    _merge_text(paper, record)
+    if not older:
+        _merge_text(paper, record)
 
 
 def _migrate_author_count(paper: _Existing, fields: dict[str, Any]) -> None:
