@@ -214,6 +214,13 @@ def test_xml_bombs_and_external_entities_are_refused_quickly_in_bounded_memory(t
     assert elapsed < 1 and peak < 5_000_000
 
 
+def test_entities_without_a_doctype_are_broken_xml_not_expanded():
+    listing = parse_arxiv_api('<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>&lol;</title></entry></feed>')
+    assert listing.papers == () and "undefined entity" in listing.diagnostics[0].message
+    lower = parse_arxiv_feed('<!doctype rss [<!ENTITY x "y">]><rss><channel><item><title>&x;</title></item></channel></rss>')
+    assert lower.papers == () and lower.diagnostics
+
+
 def test_a_bidi_override_in_a_title_cannot_leak_out():
     item = {"paper": {"id": "2510.00001", "title": "Evil \u202egnp.exe", "summary": "Fine \u2067isolate"}}
     (paper,) = parse_hf_json(json.dumps([item])).papers
