@@ -21,6 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import paper_text, seed_material, write_corpus, write_json_corpus  # noqa: E402
 
+from digestgen.ingest import parse_source, read_sources  # noqa: E402
+from digestgen.sources import DEFAULT_ANNOUNCE  # noqa: E402
 from digestgen.sources.arxiv_atom import parse_arxiv_api  # noqa: E402
 from digestgen.sources.arxiv_feed import parse_arxiv_feed  # noqa: E402
 
@@ -115,6 +117,10 @@ def main() -> None:
         work = Path(tmp)
         write_corpus(args.papers, work / "text")
         write_json_corpus(args.papers, work / "json")
+        for name in ("text", "json"):
+            sources = read_sources([str(p) for p in sorted((work / name / "listings").iterdir())])
+            seconds = best_of(3, lambda: [parse_source(s, None, None, None, DEFAULT_ANNOUNCE, None, []) for s in sources])
+            print(f"parse {args.papers:,} papers from {name} (no writing): best {seconds:.2f} s")
         runs = {"text": [], "json": []}
         if args.previous:
             runs["text, previous code"] = []
