@@ -71,16 +71,22 @@ def _announce(values: tuple[str, ...]) -> frozenset[str]:
 def _run_ingest(site: Path, sources: list, date: dt.date | None, fmt: str | None, announce: frozenset[str], stamp: dt.date | None = None) -> None:
     """Ingest, looking arXiv IDs up through the API when a file is a list of them; print the report."""
     from digestgen.config import load_config
-    from digestgen.fetch import ArxivLookup, client
     from digestgen.ingest import ingest as run_ingest
     from digestgen.ingest import summary
 
     config, warnings = load_config(site)
-    lookup = ArxivLookup(client(config.sources), config.sources, site, stamp or date or dt.date.today())
+    lookups: list = []
+
+    def lookup(ids: list[str]):
+        from digestgen.fetch import ArxivLookup, client  # the HTTP client only when a file lists IDs
+
+        lookups.append(ArxivLookup(client(config.sources), config.sources, site, stamp or date or dt.date.today()))
+        return lookups[-1](ids)
+
     report = run_ingest(site, sources, date, fmt=fmt, announce=announce, lookup=lookup)
     for message in warnings + report.warnings:
         warn(message)
-    for path in lookup.saved:
+    for path in (path for done in lookups for path in done.saved):
         click.echo(f"saved {path}")
     for line in report.lines:
         click.echo(line)

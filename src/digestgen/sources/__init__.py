@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from digestgen.errors import DigestgenError
 from digestgen.parse import Listing
-from digestgen.sources.arxiv_atom import parse_arxiv_api
-from digestgen.sources.arxiv_feed import ANNOUNCE_TYPES, DEFAULT_ANNOUNCE, parse_arxiv_feed
-from digestgen.sources.arxiv_mail import parse_arxiv_mail
-from digestgen.sources.detect import FORMATS, detect
-from digestgen.sources.hfjson import parse_hf_json
-from digestgen.sources.hfpage import parse_hf_page
+from digestgen.sources.detect import ANNOUNCE_TYPES, DEFAULT_ANNOUNCE, FORMATS, detect
 from digestgen.sources.idlist import IdList, parse_id_list
 
 TRIED = ", ".join(name for key, name in FORMATS.items() if key != "text")
@@ -25,17 +20,30 @@ def read_text(text: str, name: str, fmt: str | None = None, announce: frozenset[
     kind = fmt or detect(text)
     if kind in _NOT_THESE:
         raise DigestgenError(_NOT_THESE[kind], path=name)
-    parsers = {
-        "hf-json": parse_hf_json,
-        "hf-page": parse_hf_page,
-        "arxiv-api": parse_arxiv_api,
-        "arxiv-feed": lambda t: parse_arxiv_feed(t, announce),
-        "arxiv-mail": lambda t: parse_arxiv_mail(t, announce),
-        "id-list": parse_id_list,
-    }
-    if kind == "text":
-        return kind, Listing(None, (), ())
-    return kind, parsers[kind](text)
+    # Each parser is imported when its format turns up: a text listing pays for none of them.
+    if kind == "hf-json":
+        from digestgen.sources.hfjson import parse_hf_json
+
+        return kind, parse_hf_json(text)
+    if kind == "hf-page":
+        from digestgen.sources.hfpage import parse_hf_page
+
+        return kind, parse_hf_page(text)
+    if kind == "arxiv-api":
+        from digestgen.sources.arxiv_atom import parse_arxiv_api
+
+        return kind, parse_arxiv_api(text)
+    if kind == "arxiv-feed":
+        from digestgen.sources.arxiv_feed import parse_arxiv_feed
+
+        return kind, parse_arxiv_feed(text, announce)
+    if kind == "arxiv-mail":
+        from digestgen.sources.arxiv_mail import parse_arxiv_mail
+
+        return kind, parse_arxiv_mail(text, announce)
+    if kind == "id-list":
+        return kind, parse_id_list(text)
+    return kind, Listing(None, (), ())
 
 
 __all__ = ["ANNOUNCE_TYPES", "DEFAULT_ANNOUNCE", "FORMATS", "IdList", "TRIED", "detect", "read_text"]

@@ -9,12 +9,11 @@ import xml.etree.ElementTree as ET
 
 from digestgen.links import Link
 from digestgen.parse import Diagnostic, Listing, PaperRecord
+from digestgen.sources.detect import DEFAULT_ANNOUNCE
 from digestgen.sources.text import clean_line, split_arxiv_id, tex_name, unwrap, links_in
 from digestgen.sources.xmlsafe import ARXIV, ATOM, child_text, parse_xml
 
 DC = "{http://purl.org/dc/elements/1.1/}"
-ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
-DEFAULT_ANNOUNCE = frozenset({"new", "cross"})
 _DESCRIPTION = re.compile(r"^\s*arXiv:(\S+)\s+Announce Type:\s*(\S+)\s*(?:Abstract:\s*)?", re.DOTALL)
 _AUTHOR_SPLIT = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
 

@@ -7,6 +7,8 @@ import re
 from digestgen.sources.idlist import looks_like_id_list
 
 HEAD = 64 * 1024
+ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")  # arXiv's announce_type values
+DEFAULT_ANNOUNCE = frozenset({"new", "cross"})
 FORMATS = {
     "hf-json": "Hugging Face JSON",
     "hf-page": "saved Hugging Face page",
