@@ -1,6 +1,7 @@
 """Generate a synthetic corpus of N papers as daily listings, from the seed listing's vocabulary.
 
     python bench/corpus.py 10000 /tmp/corpus-10k     # writes /tmp/corpus-10k/listings/YYYY-MM-DD.txt
+    python bench/corpus.py 10000 /tmp/json-10k --json  # the same papers as Hugging Face daily_papers JSON
 
 Titles and abstracts are recombined from the seed's own titles and sentences, so tagging, search
 and rendering see realistic text; dates, upvotes and author counts vary; 40 papers a day.
@@ -9,7 +10,9 @@ and rendering see realistic text; dates, upvotes and author counts vary; 40 pape
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
+import textwrap
 import re
 import sys
 from pathlib import Path
@@ -61,6 +64,19 @@ def listing(rng: random.Random, day: dt.date, numbers: range, material) -> str:
 
 def write_corpus(count: int, folder: Path, seed: int = 7) -> list[Path]:
     """Write ceil(count / 40) listings named by their date; return their paths."""
+    return _write_days(count, folder, seed, ".txt", listing)
+
+
+def write_json_corpus(count: int, folder: Path, seed: int = 7) -> list[Path]:
+    """The same papers as `write_corpus` (same seed, same draws), one /api/daily_papers answer a day."""
+
+    def answer(rng: random.Random, day: dt.date, numbers: range, material) -> str:
+        return json.dumps([_json_item(rng, day, number, material) for number in numbers], indent=1)
+
+    return _write_days(count, folder, seed, ".json", answer)
+
+
+def _write_days(count: int, folder: Path, seed: int, suffix: str, render) -> list[Path]:
     rng = random.Random(seed)
     material = seed_material()
     target = folder / "listings"
@@ -68,12 +84,41 @@ def write_corpus(count: int, folder: Path, seed: int = 7) -> list[Path]:
     paths = []
     for index, start in enumerate(range(0, count, PER_DAY)):
         day = FIRST_DAY + dt.timedelta(days=index)
-        path = target / f"{day.isoformat()}.txt"
-        path.write_text(listing(rng, day, range(start, min(start + PER_DAY, count)), material), encoding="utf-8")
+        path = target / f"{day.isoformat()}{suffix}"
+        path.write_text(render(rng, day, range(start, min(start + PER_DAY, count)), material), encoding="utf-8")
         paths.append(path)
     return paths
 
 
+def _json_item(rng: random.Random, day: dt.date, number: int, material) -> dict:
+    # The shared generator is drawn from in the text listing's order, so both corpora hold the same papers.
+    title, abstract = paper_text(rng, number, material)
+    author_count = rng.randint(1, 30)
+    published = day - dt.timedelta(days=rng.randint(0, 900))
+    upvotes = rng.choice([0, 0, 0, 1, 2, 3, 5, 8, 13, 40])
+    extra = random.Random(number)  # what the text listing does not show
+    # Hard-wrapped like Hugging Face's summaries, so the unwrapping is measured too.
+    wrapped = "\n".join(textwrap.wrap(abstract, 80))
+    authors = [{"_id": f"u{number}-{i}", "name": f"Author {number}-{i}", "hidden": False} for i in range(author_count)]
+    paper = {
+        "id": f"{2400 + index_month(day):04d}.{number:05d}",
+        "title": title,
+        "summary": wrapped,
+        "authors": authors,
+        "publishedAt": f"{published.isoformat()}T12:00:00.000Z",
+        "upvotes": upvotes,
+        "ai_keywords": extra.sample(["attention", "diffusion", "agents", "retrieval", "benchmark", "robotics"], 2),
+    }
+    return {"paper": paper, "publishedAt": f"{day.isoformat()}T13:00:00.000Z", "numComments": extra.randint(0, 9)}
+
+
+def index_month(day: dt.date) -> int:
+    return (day.year - 2024) * 100 + day.month
+
+
 if __name__ == "__main__":
-    written = write_corpus(int(sys.argv[1]), Path(sys.argv[2]))
+    if "--json" in sys.argv:
+        written = write_json_corpus(int(sys.argv[1]), Path(sys.argv[2]))
+    else:
+        written = write_corpus(int(sys.argv[1]), Path(sys.argv[2]))
     print(f"wrote {len(written)} listings into {sys.argv[2]}/listings")

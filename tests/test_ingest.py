@@ -70,7 +70,7 @@ def test_seed_ingests_into_95_files_matching_the_golden_snapshot(site):
 def test_abstract_body_renders_back_to_the_listing_text(site):
     run("ingest", str(SEED), "--site", str(site))
     data, body = paper(site, "open-qwen2vl-compute-efficient-pre-training-of-fully-open-multimodal-llms-on")
-    assert data["published"] == "2025-04-01" and data["upvotes"] == 7 and data["authors"] == 5
+    assert data["published"] == "2025-04-01" and data["upvotes"] == 7 and data["author_count"] == 5
     assert data["digests"] == ["2025-10-31"] and data["tags"] == []
     assert "0.36% of 1.4T" in body_abstract(body)
 
@@ -252,7 +252,7 @@ def test_a_newer_listing_without_details_keeps_what_is_known(site, tmp_path):
     result = run("ingest", str(second), "--site", str(site))
     assert result.returncode == 0, result.stderr
     data, _ = paper(site, "known-paper")
-    assert (data["published"], data["upvotes"], data["authors"]) == ("2024-10-01", 5, 3)
+    assert (data["published"], data["upvotes"], data["author_count"]) == ("2024-10-01", 5, 3)
     assert data["digests"] == ["2025-10-30", "2025-10-31"]
 
 

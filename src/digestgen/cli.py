@@ -75,27 +75,123 @@ def doctor(site: Path) -> None:
     click.echo(f"no problems found in {site}")
 
 
-@cli.command()
-@click.argument("files", nargs=-1, required=True)
-@click.option("--date", "date", callback=_iso_date, help="The listing date, YYYY-MM-DD (wins over everything else).")
-@SITE_OPTION
-def ingest(files: tuple[str, ...], date: dt.date | None, site: Path) -> None:
-    """Read digest listings (FILE, or - for standard input) into content/."""
+FORMAT_NAMES = ("hf-json", "hf-page", "arxiv-api", "arxiv-feed", "arxiv-mail", "id-list", "text")
+ANNOUNCE_OPTION = click.option(
+    "--announce",
+    "announce",
+    multiple=True,
+    type=click.Choice(["new", "cross", "replace", "replace-cross"]),
+    help="arXiv entries to take, repeatable (default: new and cross).",
+)
+
+
+def _announce(values: tuple[str, ...]) -> frozenset[str]:
+    from digestgen.sources import DEFAULT_ANNOUNCE
+
+    return DEFAULT_ANNOUNCE | frozenset(values)
+
+
+def _run_ingest(site: Path, sources: list, date: dt.date | None, fmt: str | None, announce: frozenset[str], stamp: dt.date | None = None) -> None:
+    """Ingest, looking arXiv IDs up through the API when a file is a list of them; print the report."""
     from digestgen.config import load_config
     from digestgen.ingest import ingest as run_ingest
-    from digestgen.ingest import read_source, summary
+    from digestgen.ingest import summary
 
-    from digestgen.ingest import decode_listing
+    config, warnings = load_config(site)
+    lookups: list = []
 
-    _config, warnings = load_config(site)
-    stdin_text = decode_listing(sys.stdin.buffer.read(), "<stdin>") if "-" in files else None
-    sources = [read_source(name, stdin_text) for name in files]
-    report = run_ingest(site, sources, date)
+    def lookup(ids: list[str]):
+        from digestgen.fetch import ArxivLookup, client  # the HTTP client only when a file lists IDs
+
+        lookups.append(ArxivLookup(client(config.sources), config.sources, site, stamp or date or dt.date.today()))
+        return lookups[-1](ids)
+
+    report = run_ingest(site, sources, date, fmt=fmt, announce=announce, lookup=lookup)
     for message in warnings + report.warnings:
         warn(message)
+    for path in (path for done in lookups for path in done.saved):
+        click.echo(f"saved {path}")
     for line in report.lines:
         click.echo(line)
     click.echo(summary(report))
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--date", "date", callback=_iso_date, help="The listing date, YYYY-MM-DD (wins over everything else).")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), help="Read every FILE as this format instead of detecting it.")
+@ANNOUNCE_OPTION
+@SITE_OPTION
+def ingest(files: tuple[str, ...], date: dt.date | None, fmt: str | None, announce: tuple[str, ...], site: Path) -> None:
+    """Read listings (FILE, a folder such as sources/, or - for standard input) into content/."""
+    from digestgen.config import load_config
+    from digestgen.ingest import decode_listing, read_sources
+
+    load_config(site)  # not a site: say so before reading anything
+    stdin_text = decode_listing(sys.stdin.buffer.read(), "<stdin>") if "-" in files else None
+    sources = read_sources(list(files), stdin_text)
+    _run_ingest(site, sources, date, fmt, _announce(announce))
+
+
+@cli.group()
+def fetch() -> None:
+    """Ask Hugging Face or arXiv (online), save the answer under sources/, then ingest it."""
+
+
+@fetch.command("hf")
+@click.option("--date", "day", help="Daily Papers of this day, YYYY-MM-DD (default: today).")
+@click.option("--week", help="Of an ISO week, YYYY-Www.")
+@click.option("--month", help="Of a month, YYYY-MM.")
+@SITE_OPTION
+def fetch_hf(day: str | None, week: str | None, month: str | None, site: Path) -> None:
+    """Hugging Face Daily Papers of a day, week or month."""
+    from digestgen.config import load_config
+    from digestgen.fetch import client, with_same_day
+    from digestgen.fetch import fetch_hf as run_fetch
+    from digestgen.ingest import read_source
+
+    given = [(name, value) for name, value in (("date", day), ("week", week), ("month", month)) if value]
+    if len(given) > 1:
+        raise DigestgenError("give one of --date, --week or --month")
+    period, value = given[0] if given else ("date", dt.date.today().isoformat())
+    config, _ = load_config(site)
+    paths = run_fetch(client(config.sources), config.sources, site, period, value)
+    for path in paths:
+        click.echo(f"saved {path}")
+    _run_ingest(site, [read_source(str(path)) for path in with_same_day(site, paths)], None, None, _announce(()))
+
+
+@fetch.command("arxiv")
+@click.argument("more", nargs=-1)
+@click.option("--category", "categories", multiple=True, help="An arXiv category such as cs.LG (repeatable): its announcement feed.")
+@click.option("--ids", "ids", multiple=True, help="arXiv IDs or URLs, looked up through the API (more may follow the option).")
+@click.option("--id-file", type=click.Path(dir_okay=False, path_type=Path), help="A file listing arXiv IDs, one a line.")
+@click.option("--date", "date", callback=_iso_date, help="The digest the papers go into, YYYY-MM-DD.")
+@ANNOUNCE_OPTION
+@SITE_OPTION
+def fetch_arxiv(more: tuple[str, ...], categories: tuple[str, ...], ids: tuple[str, ...], id_file: Path | None, date: dt.date | None, announce: tuple[str, ...], site: Path) -> None:
+    """arXiv: a category's announcement feed (--category), or papers by ID (--ids, --id-file)."""
+    from digestgen.config import load_config
+    from digestgen.fetch import client, fetch_feed, with_same_day
+    from digestgen.ingest import Source, read_source
+
+    chosen = [name for name, value in (("--category", categories), ("--ids", ids), ("--id-file", id_file)) if value]
+    if len(chosen) != 1:
+        raise DigestgenError("give one of --category, --ids or --id-file")
+    if categories:
+        config, _ = load_config(site)
+        words = [w for value in categories + more for w in value.replace(",", " ").replace("+", " ").split()]
+        path = fetch_feed(client(config.sources), config.sources, site, words, dt.date.today())
+        click.echo(f"saved {path}")
+        paths = [path] if date else with_same_day(site, [path])
+        _run_ingest(site, [read_source(str(p)) for p in paths], date, None, _announce(announce))
+        return
+    if id_file is not None:
+        source = read_source(str(id_file))
+    else:
+        words = [w for value in ids + more for w in value.replace(",", " ").split()]
+        source = Source("--ids", "\n".join(words))
+    _run_ingest(site, [source], date, "id-list", _announce(announce))
 
 
 @cli.command()

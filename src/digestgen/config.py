@@ -60,6 +60,17 @@ class TaggingConfig:
 
 
 @dataclass(frozen=True)
+class SourcesConfig:
+    """Where `digestgen fetch` (and an ID list's lookup) asks; tests point these at a loopback server."""
+
+    hf_api: str = "https://huggingface.co/api"
+    arxiv_api: str = "https://export.arxiv.org/api/query"
+    arxiv_rss: str = "https://rss.arxiv.org/rss"
+    arxiv_delay_s: float = 3.0  # arXiv asks for three seconds between calls
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class Config:
     title: str = "Research digest"
     description: str = "Papers worth reading, collected day by day."
@@ -74,6 +85,7 @@ class Config:
     search_shard_threshold: int = 300  # one index costs ~0.9 KB gzipped a paper: split past ~300 KB
     tagging: TaggingConfig = field(default_factory=TaggingConfig)
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
 
     @property
     def base_path(self) -> str:
@@ -92,8 +104,8 @@ def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:
         return value
     if isinstance(default, bool):
         ok = isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    elif isinstance(default, float):  # seconds: a whole number is fine, zero too
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
         if ok:
             return float(value)
     elif isinstance(default, int):
@@ -101,7 +113,7 @@ def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        kind = {bool: "true or false", int: "a positive whole number", float: "a positive number", str: "text"}[type(default)]
+        kind = {bool: "true or false", int: "a positive whole number", float: "a number", str: "text"}[type(default)]
         example = _EXAMPLES.get(name) or {
             bool: "true", int: str(default), float: str(default), str: f"'{default}'" if default else "'some text'"
         }[type(default)]
@@ -142,6 +154,13 @@ def _check_values(config: Config, errors: list[str]) -> None:
         errors.append(f"newsletter.group_by must be none or tag, not {config.newsletter.group_by!r}")
     if config.newsletter.smtp.security not in ("starttls", "ssl", "none"):
         errors.append("newsletter.smtp.security must be starttls, ssl or none")
+    for name in ("hf_api", "arxiv_api", "arxiv_rss"):
+        url = getattr(config.sources, name)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors.append(f"sources.{name} must be an absolute http(s) URL, not {url!r}")
+    if config.sources.timeout_s <= 0:
+        errors.append("sources.timeout_s must be more than 0 seconds")
     if config.taxonomy is not None and config.taxonomy is not False and not isinstance(config.taxonomy, (str, dict)):
         errors.append("taxonomy must be none, a file name or a mapping of tag: {label, phrases} (or extends: default)")
     if config.taxonomy == {}:

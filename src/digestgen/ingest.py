@@ -7,11 +7,12 @@ listing changes it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from digestgen.errors import DigestgenError
 from digestgen.fileio import atomic_write_text
@@ -26,11 +27,23 @@ from digestgen.frontmatter import (
 )
 from digestgen.parse import Diagnostic, Listing, PaperRecord, parse_digest
 from digestgen.slugs import identity, normalise_title, short_hash, unique_slug
+from digestgen.sources import DEFAULT_ANNOUNCE, FORMATS, TRIED, IdList, detect, read_text
+from digestgen.sources.text import clean, clean_line
 from digestgen.words import plural
 
 PAPERS_DIR = "papers"
 DIGESTS_DIR = "digests"
-_ISO_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+# A date anywhere in the name: 2025-10-31.txt, hf-2025-10-31.json, arxiv-cs.LG-2025-10-31.xml.
+_ISO_NAME = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
+_BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+# Keys ingest writes, in file order; a person's own keys follow in the order they wrote them.
+KEY_ORDER = (
+    "title", "slug", "id", "published", "upvotes", "authors", "author_count", "organization", "links", "arxiv",
+    "arxiv_version", "categories", "primary_category", "keywords", "comment", "journal_ref", "doi", "comments",
+    "digests", "tags", "listing_hash",
+)
+# Looks arXiv IDs up (through the API and its cache) and returns what it found as a listing.
+Lookup = Callable[[list[str]], Listing]
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,23 @@ def read_source(path_text: str, stdin_text: str | None = None) -> Source:
     return Source(path_text, decode_listing(raw, path_text))
 
 
+def read_sources(names: list[str], stdin_text: str | None = None) -> list[Source]:
+    """Every file named; a folder gives its files in name order (hidden ones, such as the fetch cache, left out)."""
+    sources = []
+    for name in names:
+        path = Path(name)
+        if name != "-" and path.is_dir():
+            inside = sorted(
+                p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not inside:
+                raise DigestgenError("is an empty folder: no listing in it", path=name)
+            sources += [read_source(str(p)) for p in inside]
+        else:
+            sources.append(read_source(name, stdin_text))
+    return sources
+
+
 def decode_listing(raw: bytes, name: str) -> str:
     try:
         return raw.decode("utf-8")
@@ -96,7 +126,7 @@ def decode_listing(raw: bytes, name: str) -> str:
 
 def date_from_name(name: str) -> dt.date | None:
     """A listing named like 2025-10-31.txt is the listing of that day."""
-    match = _ISO_NAME.fullmatch(Path(name).stem)
+    match = _ISO_NAME.search(Path(name).stem)
     if not match:
         return None
     try:
@@ -105,11 +135,111 @@ def date_from_name(name: str) -> dt.date | None:
         return None
 
 
-def parse_source(source: Source, given: dt.date | None, today: dt.date | None = None) -> Listing:
-    """Parse one listing, failing with one line when no paper or no date can be found."""
-    if "\x00" in source.text:
+def _without_nul(source: Source) -> tuple[str, list[str]]:
+    """The text with NUL bytes removed, each reported with its line; a binary file is refused."""
+    text = source.text
+    if "\x00" not in text and not _BINARY_CONTROLS.search(text[:65536]):
+        return text, []
+    controls = len(_BINARY_CONTROLS.findall(text[:65536]))
+    if controls > max(2, len(text[:65536]) // 100):
         raise DigestgenError("looks like a binary file, not a listing", path=source.name)
+    warnings = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        if "\x00" in line:
+            warnings.append(f"{source.name}:{number}: NUL byte removed")
+    return text.replace("\x00", ""), warnings
+
+
+def _refuse_prose(source: Source, text: str, listing: Listing) -> None:
+    """A text with no Daily Papers details and none of its page chrome is not a listing: say so, write nothing."""
+    if not listing.papers:
+        return
+    shows_details = any(p.published or p.authors is not None or p.organization for p in listing.papers)
+    shows_chrome = any(line.strip() == "Daily Papers" for line in text[:4096].splitlines()[:40])
+    if not shows_details and not shows_chrome:
+        raise DigestgenError(
+            f"not a listing: no paper shows the '• N authors · date' details of a Daily Papers page "
+            f"(a README or prose?); tried {TRIED} and {FORMATS['text']}; pass --format to choose one",
+            path=source.name,
+        )
+
+
+def parse_source(
+    source: Source,
+    given: dt.date | None,
+    today: dt.date | None = None,
+    fmt: str | None = None,
+    announce: frozenset[str] = DEFAULT_ANNOUNCE,
+    lookup: Lookup | None = None,
+    warnings: list[str] | None = None,
+) -> list[Listing]:
+    """Parse one file into one listing per digest date, failing with one line when it holds no paper."""
+    text, nul_warnings = _without_nul(source)
+    if warnings is not None:
+        warnings += nul_warnings
+    kind = fmt or detect(text)
+    if kind == "text":
+        return [_parse_text(Source(source.name, text), given, today)]
+    kind, found = read_text(text, source.name, kind, announce)
+    if isinstance(found, IdList):
+        found = _look_up(source, found, lookup)
+    if not found.papers:
+        empty = kind == "arxiv-feed" and not found.diagnostics
+        reason = "the feed has no entries (arXiv feeds are empty on weekends and holidays)" if empty else "no paper found"
+        first = next(iter(found.diagnostics), None)
+        detail = f" ({'line ' + str(first.line) + ': ' if first.line else ''}{first.message})" if first else ""
+        raise DigestgenError(f"{reason} in this {FORMATS[kind]}{detail}", path=source.name)
+    return _by_date(source, found, given, today or dt.date.today())
+
+
+def _look_up(source: Source, ids: IdList, lookup: Lookup | None) -> Listing:
+    if lookup is None:
+        raise DigestgenError("a list of arXiv IDs needs the arXiv API; this ingest cannot look them up", path=source.name)
+    if not ids.ids:
+        return Listing(None, (), ids.diagnostics)
+    found = lookup([arxiv for _, arxiv in ids.ids])
+    lines = {arxiv: line for line, arxiv in ids.ids}
+    # Each paper keeps the line of the list that named it, for messages.
+    papers = tuple(PaperRecord(**{**_record_dict(p), "line": lines.get(p.arxiv or "", p.line)}) for p in found.papers)
+    return Listing(found.date, papers, ids.diagnostics + found.diagnostics)
+
+
+def _cleaned(record: PaperRecord) -> PaperRecord:
+    """A text listing's title and abstract without control characters, noncharacters or bidi controls."""
+    title, abstract = clean_line(record.title), clean(record.abstract)
+    if title == record.title and abstract == record.abstract:
+        return record
+    return dataclasses.replace(record, title=title or record.title, abstract=abstract)
+
+
+def _record_dict(record: PaperRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
+
+def _by_date(source: Source, listing: Listing, given: dt.date | None, today: dt.date) -> list[Listing]:
+    """Group the papers by digest date: --date, else the file name, else each paper's or the listing's own."""
+    fixed = given or date_from_name(source.name)
+    groups: dict[dt.date, list[PaperRecord]] = {}
+    undated = False
+    for record in listing.papers:
+        date = fixed or record.listed or listing.date
+        if date is None:
+            date, undated = today, True
+        groups.setdefault(date, []).append(record)
+    note = f"no date in the file or its name: its papers are in the digest of today, {today.isoformat()}; pass --date to choose" if undated else None
+    diagnostics = listing.diagnostics
+    listings = []
+    for date in sorted(groups):
+        listings.append(Listing(date, tuple(groups[date]), diagnostics, note))
+        diagnostics, note = (), None  # said once, with the first digest
+    return listings
+
+
+def _parse_text(source: Source, given: dt.date | None, today: dt.date | None) -> Listing:
+    """The saved Daily Papers text: the fallback, with its own date rules."""
     listing = parse_digest(source.text, date=given or date_from_name(source.name), today=today)
+    _refuse_prose(source, source.text, listing)
+    listing = dataclasses.replace(listing, papers=tuple(_cleaned(p) for p in listing.papers))
     if not listing.papers:
         skipped = [d for d in listing.diagnostics if "skipped" in d.message]
         reason = f" (line {skipped[0].line}: {skipped[0].message})" if skipped else ""
@@ -121,19 +251,30 @@ def parse_source(source: Source, given: dt.date | None, today: dt.date | None = 
 
 
 def paper_fields(record: PaperRecord) -> dict[str, Any]:
-    """The front matter fields a listing owns, in file order."""
-    fields: dict[str, Any] = {
-        "published": record.published.isoformat() if record.published else None,
-        "upvotes": record.upvotes,
-    }
-    if record.authors is not None:
-        fields["authors"] = record.authors
+    """The front matter fields a source owns and this record shows, in file order."""
+    fields: dict[str, Any] = {"published": record.published.isoformat() if record.published else None}
+    if record.has_upvotes:
+        fields["upvotes"] = record.upvotes
+    if record.names:
+        fields["authors"] = list(record.names)
+    elif record.authors is not None:
+        fields["author_count"] = record.authors
     if record.organization is not None:
         fields["organization"] = record.organization
     fields["links"] = [{"kind": link.kind, "url": link.url} for link in record.links]
     if record.arxiv:
         fields["arxiv"] = record.arxiv
+    for name in ("arxiv_version", "categories", "primary_category", "keywords", "comment", "journal_ref", "doi", "comments"):
+        value = getattr(record, name)
+        if value not in (None, ()):
+            fields[name] = list(value) if isinstance(value, tuple) else value
     return fields
+
+
+def ordered(data: dict[str, Any]) -> dict[str, Any]:
+    """Ingest's keys in file order, then a person's own keys as they wrote them."""
+    known = {name: data[name] for name in KEY_ORDER if name in data}
+    return {**known, **{name: value for name, value in data.items() if name not in known}}
 
 
 def listing_hash(title: str, abstract: str) -> str:
@@ -155,7 +296,7 @@ def new_paper_data(record: PaperRecord, slug: str, digest: dt.date) -> dict[str,
     data["digests"] = [digest.isoformat()]
     data["tags"] = []
     data["listing_hash"] = listing_hash(record.title, record.abstract)
-    return data
+    return ordered(data)
 
 
 class ContentStore:
@@ -204,10 +345,18 @@ class ContentStore:
             self.by_key.setdefault(identity(title, str(data["arxiv"])), slug)
 
     def find(self, record: PaperRecord) -> str | None:
-        for key in dict.fromkeys((identity(record.title, record.arxiv), identity(record.title, None))):
-            if key in self.by_key:
-                return self.by_key[key]
-        return None
+        """The arXiv ID when known, else the normalised title; two different arXiv IDs are two papers."""
+        if record.arxiv and identity("", record.arxiv) in self.by_key:
+            return self.by_key[identity("", record.arxiv)]
+        slug = self.by_key.get(identity(record.title, None))
+        if slug is not None and record.arxiv and self.papers[slug].data.get("arxiv") not in (None, record.arxiv):
+            return None
+        return slug
+
+    def remember(self, record: PaperRecord, slug: str) -> None:
+        """A paper now known by its arXiv ID is found by it from now on, whatever its title."""
+        if record.arxiv:
+            self.by_key.setdefault(identity("", record.arxiv), slug)
 
     def add(self, record: PaperRecord, digest: dt.date) -> str:
         key = identity(record.title, record.arxiv)
@@ -221,36 +370,69 @@ class ContentStore:
 
 
 def _merge_listing_fields(paper: _Existing, record: PaperRecord, digest: dt.date) -> None:
-    """Apply what the listing owns, unless an older listing is being re-read."""
+    """Apply what the source owns; an older listing (or a poorer source) only fills in what is missing."""
     data = paper.data
     listed = data.get("digests") if isinstance(data.get("digests"), list) else []
     dates = sorted({str(d) for d in listed} | {digest.isoformat()})
     if dates != listed:
         data["digests"] = dates
         paper.changes.append(f"added to digest {digest.isoformat()}")
-    if digest.isoformat() < dates[-1]:
-        return  # a newer listing already set these fields
+    older = digest.isoformat() < dates[-1]  # a newer listing already set these fields
     fields = _known_fields(record)
+    names_known = isinstance(data.get("authors"), list) and bool(data["authors"])
+    if "author_count" in fields and (names_known or "authors" in fields):
+        del fields["author_count"]  # the names say more than a count
+    if "links" in fields:
+        fields["links"] = _merged_links(fields["links"], data.get("links"))
     for name, value in fields.items():
-        if name in data and data[name] != value:
+        if name in data and older and not (name == "authors" and not names_known):
+            continue
+        if name not in data:
+            if not paper.is_new and name not in ("published", "upvotes", "links"):
+                paper.changes.append(f"{name} filled in")
+        elif data[name] != value:
             paper.changes.append(f"{name} {_show(data[name])} → {_show(value)}")
         data[name] = value
-    if "authors" in fields or "organization" in fields:
-        for name in ("authors", "organization"):  # the listing now shows the other one
+    _migrate_author_count(paper, fields)
+    if "authors" in fields and "author_count" in data:  # names now known: their number is the count
+        paper.changes.append(f"author_count {_show(data.pop('author_count'))} replaced by the names")
+    if not record.names and not record.arxiv_given and not names_known and ("author_count" in fields or "organization" in fields):
+        for name in ("author_count", "organization"):  # a text listing now shows the other one
             if name in data and name not in fields:
                 paper.changes.append(f"{name} {_show(data.pop(name))} removed")
-    _merge_text(paper, record)
+    paper.data = ordered(data)
+    if not older:
+        _merge_text(paper, record)
+
+
+def _migrate_author_count(paper: _Existing, fields: dict[str, Any]) -> None:
+    """Older files wrote a text listing's count as `authors: N`: it becomes `author_count` when a listing says it again."""
+    data = paper.data
+    legacy = data.get("authors")
+    if isinstance(legacy, int) and not isinstance(legacy, bool) and "authors" not in fields:
+        del data["authors"]
+        data.setdefault("author_count", legacy)
+        paper.changes.append("author count moved from authors to author_count")
+
+
+def _merged_links(new: list[dict[str, str]], old: Any) -> list[dict[str, str]]:
+    """The source's links first, then the ones another source gave that this one does not show."""
+    if not isinstance(old, list):
+        return new
+    seen = {link["url"] for link in new}
+    return new + [link for link in old if isinstance(link, dict) and link.get("url") not in seen]
 
 
 def _known_fields(record: PaperRecord) -> dict[str, Any]:
-    """The listing-owned fields this record actually shows: a listing without a paper's details
+    """The source-owned fields this record actually shows: a text listing without a paper's details
     (or with an unreadable date) says nothing about them, so what is known is kept."""
     fields = paper_fields(record)
+    text_only = not (record.names or record.arxiv_given or record.listed)
     has_meta = record.published is not None or record.authors is not None or record.organization is not None
     if record.published is None:
         del fields["published"]
-    if not has_meta:
-        del fields["upvotes"]
+    if text_only and not has_meta:
+        fields.pop("upvotes", None)
     return fields
 
 
@@ -278,26 +460,37 @@ def _merge_text(paper: _Existing, record: PaperRecord) -> None:
 
 def _show(value: Any) -> str:
     if isinstance(value, list):
-        return f"{len(value)} links" if value and isinstance(value[0], dict) else str(value)
+        if value and isinstance(value[0], dict):
+            return f"{len(value)} links"
+        return str(value) if len(value) <= 3 else f"{len(value)} entries"
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def ingest_listing(store: ContentStore, listing: Listing, source: str, report: Report) -> list[str]:
-    """Merge one parsed listing into the store, record the digest for its date, return its slugs."""
+def ingest_listing(store: ContentStore, listing: Listing, source: str, report: Report, origins: tuple[str, ...] = ()) -> list[str]:
+    """Merge one parsed listing into the store, record the digest for its date, return its slugs.
+
+    `origins` names the file of each paper when several files make one digest."""
     assert listing.date is not None
     order: list[str] = []
-    first_line: dict[str, int] = {}
-    for record in listing.papers:
+    first: dict[str, tuple[str, int]] = {}
+    for index, record in enumerate(listing.papers):
+        origin = origins[index] if index < len(origins) else source
         slug = store.find(record)
         if slug is None:
             slug = store.add(record, listing.date)
-        elif slug in first_line:
-            report.warnings.append(f"{source}:{record.line}: same paper as line {first_line[slug]}; kept once")
-            report.skipped += 1
+        elif slug in first:
+            seen_in, seen_line = first[slug]
+            if seen_in == origin:
+                report.warnings.append(f"{origin}:{record.line}: same paper as line {seen_line}; kept once")
+                report.skipped += 1
+            else:  # the same paper from another source: what it adds fills in
+                _merge_listing_fields(store.papers[slug], record, listing.date)
+                store.remember(record, slug)
             continue
         else:
             _merge_listing_fields(store.papers[slug], record, listing.date)
-        first_line[slug] = record.line
+            store.remember(record, slug)
+        first[slug] = (origin, record.line)
         order.append(slug)
     _record_digest(store, listing.date, order, source, report)
     return order
@@ -308,6 +501,14 @@ def _record_digest(store: ContentStore, date: dt.date, order: list[str], source:
     previous = store.digests.get(name)
     listed = previous[2].get("papers") if previous else None
     old_order = [str(s) for s in listed] if isinstance(listed, list) else []
+    first_source = str(previous[2].get("source") or "") if previous else ""
+    if first_source and first_source != Path(source).name:
+        # Another source for a day that already has a digest (the arXiv feed after Hugging Face): it adds to it.
+        added = [slug for slug in order if slug not in old_order]
+        report.lines.append(f"digest {name}: {len(old_order) + len(added)} papers ({len(added)} added from {Path(source).name})")
+        data = {**previous[2], "papers": old_order + added}
+        store.digests[name] = (previous[0], previous[1], data)
+        return
     dropped = [slug for slug in old_order if slug not in order]
     for slug in dropped:
         paper = store.papers.get(slug)
@@ -360,22 +561,25 @@ def ingest(
     sources: list[Source],
     date: dt.date | None = None,
     today: dt.date | None = None,
+    fmt: str | None = None,
+    announce: frozenset[str] = DEFAULT_ANNOUNCE,
+    lookup: Lookup | None = None,
 ) -> Report:
     """Parse every listing first, then write all changed files; nothing is written on error."""
     report = Report()
     listings = []
     for source in sources:
-        listing = parse_source(source, date, today)
-        report.warnings += [f"{source.name}:{d.line}: {d.message}" for d in listing.diagnostics]
-        report.skipped += sum("skipped" in d.message for d in listing.diagnostics)
-        if listing.date_note:
-            report.warnings.append(f"{source.name}: {listing.date_note}")
-        listings.append((source, listing))
+        for listing in parse_source(source, date, today, fmt, announce, lookup, report.warnings):
+            report.warnings += [f"{source.name}:{d.line}: {d.message}" if d.line else f"{source.name}: {d.message}" for d in listing.diagnostics]
+            report.skipped += sum("skipped" in d.message for d in listing.diagnostics)
+            if listing.date_note:
+                report.warnings.append(f"{source.name}: {listing.date_note}")
+            listings.append((source, listing))
     store = ContentStore(site / "content")
     before = set(store.papers)
     mentioned: set[str] = set()
-    for source, listing in _merge_same_day(listings):
-        mentioned.update(ingest_listing(store, listing, source, report))
+    for name, listing, origins in _merge_same_day(listings):
+        mentioned.update(ingest_listing(store, listing, name, report, origins))
     writes = pending_writes(store, report)
     report.unchanged = sum(1 for slug in mentioned & before if store.papers[slug].path not in writes)
     for path, text in writes.items():
@@ -384,17 +588,18 @@ def ingest(
     return report
 
 
-def _merge_same_day(listings: list[tuple[Source, Listing]]) -> list[tuple[str, Listing]]:
-    """Listings of one date given together make one digest, in the order given."""
-    merged: dict[dt.date, tuple[str, Listing]] = {}
+def _merge_same_day(listings: list[tuple[Source, Listing]]) -> list[tuple[str, Listing, tuple[str, ...]]]:
+    """Listings of one date given together make one digest, in the order given; each paper keeps its file's name."""
+    merged: dict[dt.date, tuple[str, Listing, tuple[str, ...]]] = {}
     for source, listing in listings:
         assert listing.date is not None
+        names = (source.name,) * len(listing.papers)
         if listing.date in merged:
-            name, earlier = merged[listing.date]
+            name, earlier, origins = merged[listing.date]
             combined = Listing(listing.date, earlier.papers + listing.papers, earlier.diagnostics + listing.diagnostics)
-            merged[listing.date] = (name, combined)
+            merged[listing.date] = (name, combined, origins + names)
         else:
-            merged[listing.date] = (source.name, listing)
+            merged[listing.date] = (source.name, listing, names)
     return [merged[d] for d in sorted(merged)]
 
 

@@ -18,7 +18,7 @@ _URL = re.compile(
     """
 )
 _ARXIV_ID = re.compile(r"(?i)\barxiv[:\s]\s*(\d{4}\.\d{4,5})(?:v\d+)?\b")
-_ARXIV_PATH = re.compile(r"^/(?:abs|pdf|html)/(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?/?$")
+_ARXIV_PATH = re.compile(r"^/(?:abs|pdf|html)/(\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?:\.pdf)?/?$")
 _TRAILING_JUNK = ".,;:!?)]}'\""
 
 KIND_LABELS = {
@@ -28,6 +28,7 @@ KIND_LABELS = {
     "model": "Model",
     "space": "Demo",
     "arxiv": "arXiv",
+    "pdf": "PDF",
 }
 
 
@@ -99,5 +100,5 @@ def arxiv_id(links: tuple[Link, ...]) -> str | None:
     """The first arXiv identifier among `links`, if any."""
     for link in links:
         if link.kind == "arxiv":
-            return link.url.rsplit("/", 1)[-1]
+            return link.url.split("/abs/", 1)[-1]  # old-style IDs have a slash: math/0501001
     return None

@@ -42,13 +42,26 @@ class PaperRecord:
     line: int
     published: dt.date | None = None
     upvotes: int = 0
-    authors: int | None = None
+    authors: int | None = None  # the count a text listing shows
     organization: str | None = None
     links: tuple[Link, ...] = ()
+    # What richer sources (JSON, arXiv) give; a text listing leaves them empty.
+    names: tuple[str, ...] = ()
+    arxiv_given: str | None = None  # without version
+    arxiv_version: int | None = None
+    categories: tuple[str, ...] = ()
+    primary_category: str | None = None
+    keywords: tuple[str, ...] = ()
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    comments: int | None = None
+    has_upvotes: bool = True  # False where the source has no upvotes (arXiv): the file's are kept
+    listed: dt.date | None = None  # the day the source listed it (a Daily Papers item's own date)
 
     @property
     def arxiv(self) -> str | None:
-        return arxiv_id(self.links)
+        return self.arxiv_given or arxiv_id(self.links)
 
 
 @dataclass(frozen=True)

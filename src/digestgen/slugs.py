@@ -12,11 +12,13 @@ MAX_SLUG = 80
 _RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(1, 10)})
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+# Zero-width characters, soft hyphens, BOM and bidi controls: invisible, so they never make a different paper.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 def normalise_title(title: str) -> str:
-    """Case, width, spacing and dash style do not make a different paper."""
-    text = unicodedata.normalize("NFKC", title).translate(_QUOTES)
+    """Case, width, spacing, dash style and invisible characters do not make a different paper."""
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", title)).translate(_QUOTES)
     text = _DASHES.sub("-", text).casefold()
     return " ".join(text.split()).rstrip(".")
 
