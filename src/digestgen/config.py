@@ -37,6 +37,16 @@ class NewsletterConfig:
 
 
 @dataclass(frozen=True)
+class RelatedConfig:
+    """Related papers (related.py)."""
+
+    count: int = 5  # at most this many a paper
+    min_similarity: float = 0.15  # cosine similarity below which a paper is not related
+    relative_cut: float = 0.3  # and below this share of the paper's best neighbour
+    max_lists: int = 10  # one paper appears in at most this many lists (hub papers are damped)
+
+
+@dataclass(frozen=True)
 class Config:
     title: str = "Research digest"
     description: str = "Papers worth reading, collected day by day."
@@ -50,6 +60,7 @@ class Config:
     csp_meta: bool = True
     search_shard_threshold: int = 300  # one index costs ~0.9 KB gzipped a paper: split past ~300 KB
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
+    related: RelatedConfig = field(default_factory=RelatedConfig)
 
     @property
     def base_path(self) -> str:
@@ -67,10 +78,13 @@ def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:
         ok = isinstance(value, bool)
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+        value = float(value) if ok else value
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        kind = {bool: "true or false", int: "a positive whole number", str: "text"}[type(default)]
+        kind = {bool: "true or false", int: "a positive whole number", float: "a number from 0 to 1", str: "text"}[type(default)]
         errors.append(f"{name} must be {kind}, not {value!r}")
         return default
     return value

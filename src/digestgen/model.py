@@ -107,6 +107,7 @@ class Site:
     digests: tuple[Digest, ...]  # oldest first
     tags: tuple[Tag, ...] = field(default=())  # by slug
     labels: Mapping[str, str] = field(default_factory=dict)  # tag slug -> label
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> related slugs (related.py)
 
     @staticmethod
     def create(config: Config, papers: dict[str, Paper], digests: list[Digest], tags: list[Tag] = ()) -> "Site":

@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 import css_inline
 import jinja2
 
-from digestgen import urls
+from digestgen import trends, urls
 from digestgen.build import load_and_tag
 from digestgen.config import Config, load_config
 from digestgen.errors import DigestgenError
@@ -281,6 +281,7 @@ def edition_view(
         "site_url": safe_href(links.absolute(urls.home())),
         "heading": neutralise(edition.heading),
         "lead": lead,
+        "rising": neutralise(trends.rising_line(site, edition.sections[-1].digest.date)) if edition.sections else "",  # issue 19
         "preheader": _preheader(edition),
         "web_url": web_url,
         "sectioned": not single,
