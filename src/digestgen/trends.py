@@ -1,8 +1,9 @@
 """The numbers of the /trends/ page, and the shapes of its charts, as plain data for templates.
 
-Time runs by digests: a paper counts in the period of the first digest that listed it, and a
-period is the `PERIOD_DAYS` ending at the latest digest ("this week"), against the ones before
-it. Charts are drawn by templates/_charts.html as inline SVG from the geometry made here; every
+Time runs by digests: a paper counts in the week (Monday to Sunday) of the first digest that
+listed it; "this week" is the latest digest's, compared with the week before. Calendar weeks,
+not the seven days before the latest digest, so that a tag's trend line changes only when the
+tag gains papers or a new week begins (a new digest does not re-render every tag page). Charts are drawn by templates/_charts.html as inline SVG from the geometry made here; every
 coordinate is formatted here, so the bytes are the same on every machine.
 """
 
@@ -17,7 +18,6 @@ from digestgen.model import Site
 from digestgen.urls import Urls
 from digestgen.views import human_date
 
-PERIOD_DAYS = 7
 TREND_PERIODS = 12  # points of a tag's trend line
 MOVERS = 10  # tags shown rising, and falling
 TOP = 10  # organizations, authors, papers
@@ -50,9 +50,13 @@ def first_seen(site: Site) -> dict[str, dt.date]:
     return seen
 
 
+def monday(date: dt.date) -> dt.date:
+    return date - dt.timedelta(days=date.weekday())
+
+
 def period_of(date: dt.date, end: dt.date) -> int:
-    """0 for the period ending at `end`, 1 for the one before, …"""
-    return (end - date).days // PERIOD_DAYS
+    """0 for the week of `end`, 1 for the week before, …"""
+    return (monday(end) - monday(date)).days // 7
 
 
 def tag_counts_by_period(site: Site, end: dt.date, periods: int) -> dict[str, list[int]]:
@@ -160,7 +164,7 @@ def sparkline(series: list[int], title: str, end: dt.date) -> dict[str, Any]:
     step = (SPARK_WIDTH - 4) / max(1, len(series) - 1)
     points = " ".join(f"{_n(2 + i * step)},{_n(SPARK_HEIGHT - 3 - v / top * (SPARK_HEIGHT - 6))}" for i, v in enumerate(series))
     last = series[-1] if series else 0
-    desc = f"{len(series)} weeks to {human_date(end)}, oldest first: {', '.join(map(str, series))}"
+    desc = f"{len(series)} weeks to the week of {human_date(monday(end))}, oldest first: {', '.join(map(str, series))}"
     return {"title": title, "desc": desc, "points": points, "width": SPARK_WIDTH, "height": SPARK_HEIGHT,
             "last_x": _n(SPARK_WIDTH - 2), "last_y": _n(SPARK_HEIGHT - 3 - last / top * (SPARK_HEIGHT - 6)), "series": series}
 
@@ -182,15 +186,15 @@ def trends_page(site: Site, links: Urls) -> dict[str, Any]:
     buckets = upvote_buckets(site)
     period = ""
     if latest is not None:
-        start = latest.date - dt.timedelta(days=PERIOD_DAYS - 1)
-        period = f"{human_date(start)} to {human_date(latest.date)}"
+        start = monday(latest.date)
+        period = f"{human_date(start)} to {human_date(start + dt.timedelta(days=6))}"
     return {
         "period": period,
         "papers": len(site.papers),
         "digests": digests,
         "digest_chart": columns(digests, "Papers per digest", f"The papers of the latest {len(digests)} digests, oldest first; the table below lists them.") if digests else None,
         "movers": movers,
-        "mover_chart": diverging_bars(movers, "Tags rising and falling", f"Change in papers per tag, {period} against the week before; the table below lists every tag.") if movers else None,
+        "mover_chart": diverging_bars(movers, "Tags rising and falling", f"Change in papers per tag, the week of {period} against the week before; the table below lists every tag.") if movers else None,
         "tags": sorted(moves, key=lambda m: (-m["now"], -sum(m["series"]), m["slug"])),
         "organizations": top_counts(p.organization or "" for p in site.papers.values()),
         "authors": top_counts(name for p in site.papers.values() for name in p.authors),
