@@ -46,6 +46,7 @@ _CANDIDATES = 4  # neighbours considered per list place, so a full hub leaves ro
 _MAX_COMMON = 0.5  # a term in more than this share of the papers says nothing about likeness
 _BLOCK_CELLS = 4_000_000  # similarity cells computed at once (16 MB of float32)
 _TITLE_WEIGHT = 2  # the title's words count this many times: short, and chosen with care
+_MIN_SHARED = 2  # terms two papers must share: one rare word in common makes short abstracts look alike
 
 # Search splits on whitespace, no-break spaces and hyphens; the Unicode dashes and a line-break
 # hyphen left in the text ("pre- trained") are split the same way here.
@@ -104,10 +105,8 @@ class Words:
         return found
 
     def _stem(self, piece: str) -> str:
-        if _is_link(piece):
-            return ""
         token = _EDGE_PUNCTUATION.sub("", piece)
-        if len(token) < 2 or _NUMERIC_NOISE.match(token) or token in _STOP_WORDS:
+        if _is_link(piece) or _is_link(token) or len(token) < 2 or _NUMERIC_NOISE.match(token) or token in _STOP_WORDS:
             return ""
         return self.stemmer.stem(token)
 
@@ -183,8 +182,19 @@ def candidates(
             picked = top[r][np.argsort(-order[r, top[r]], kind="stable")]
             best = int(scaled[r, picked[0]])
             cut = max(floor, math.ceil(settings.relative_cut * best))
-            found += [(int(scaled[r, c]), start + r, int(c)) for c in picked if scaled[r, c] >= cut and scaled[r, c] > 0]
+            row = rows.indices[rows.indptr[start + r] : rows.indptr[start + r + 1]]
+            found += [
+                (int(scaled[r, c]), start + r, int(c))
+                for c in picked
+                if scaled[r, c] >= cut and scaled[r, c] > 0 and _shared(row, everyone, int(c)) >= _MIN_SHARED
+            ]
     return found
+
+
+def _shared(terms: np.ndarray, everyone: sparse.csr_matrix, other: int) -> int:
+    """How many terms a row (its sorted term indices) has in common with row `other`."""
+    theirs = everyone.indices[everyone.indptr[other] : everyone.indptr[other + 1]]
+    return int(np.intersect1d(terms, theirs, assume_unique=True).size)
 
 
 def assign(
