@@ -42,14 +42,15 @@ def synthetic_papers(count: int, start: int = 0, seed: int = 11) -> list:
     every_sentence = [s for _, sentences in material for s in sentences]
     papers = []
     for number in range(start, start + count):
-        title, sentences = material[rng.randrange(len(material))]
+        topic = rng.randrange(len(material))
+        title, sentences = material[topic]
         chosen = rng.sample(sentences, min(len(sentences), rng.randint(3, 6))) + rng.sample(every_sentence, 2)
         abstract = " ".join(" ".join(w for w in s.split() if rng.random() > 0.33) for s in chosen)
         words = title.split()
         title = " ".join(w for w in words if rng.random() > 0.3) or title
         slug = f"paper-{number:06d}"
         papers.append(Paper(slug, f"{title} {number}", abstract, abstract, dt.date(2025, 1, 1), 0, (), None, (), None,
-                            (dt.date(2025, 1, 1),), (), f"content/papers/{slug}.md"))
+                            (dt.date(2025, 1, 1),), (), f"content/papers/{slug}.md", comment=f"topic {topic}"))
     return papers
 
 
@@ -72,10 +73,13 @@ def measure_full(count: int) -> dict:
     cpu, wall = time.process_time(), time.perf_counter()
     state = related.related_lists(site, None, force=True)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    lists = [l for l in state.lists.values()]
+    lists = list(state.lists.values())
+    topic = {p.slug: p.comment for p in site.papers.values()}
+    same = sum(topic[s] == topic[t] for s, targets in state.lists.items() for t in targets)
     return {"papers": count, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2), "peak_rss_mb": round(_peak_mb(), 1),
             "peak_added_mb": round(_peak_mb() - before, 1), "terms": len(state.terms),
-            "with_list": sum(1 for l in lists if l), "mean_list": round(sum(map(len, lists)) / max(1, len(lists)), 2)}
+            "with_list": sum(1 for l in lists if l), "mean_list": round(sum(map(len, lists)) / max(1, len(lists)), 2),
+            "same_topic": round(same / max(1, sum(map(len, lists))), 3)}
 
 
 def measure_incremental(base: int, added: int = 100) -> dict:

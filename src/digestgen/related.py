@@ -52,7 +52,9 @@ _MIN_SHARED = 2  # terms two papers must share: one rare word in common makes sh
 # hyphen left in the text ("pre- trained") are split the same way here.
 _SEPARATORS = re.compile(r"[\s\xa0\-\u2010-\u2015]+")
 _BROKEN_HYPHEN = re.compile(r"(\w)[\-\u2010\u2011] +(\w)")
-_HYPHENATED = re.compile(r"\w+(?:[\-\u2010\u2011]\w+)+")
+# A whitespace-separated chunk with a hyphen in it; anchored at the chunk's start, so it costs one
+# pass over the text (an unanchored \w+-\w+ retries inside every word).
+_HYPHENATED = re.compile(r"(?<!\S)(?=[^\s\-\u2010\u2011]*[\-\u2010\u2011])\S+")
 # Links without a scheme, as abstracts write them: github.com/x/y, x.github.io, huggingface.co/…
 _BARE_LINK = re.compile(r"^[\w~-]+(?:\.[\w-]+)+(?:/|$)(?<!\.)")
 _DOMAIN_ENDINGS = ("com", "org", "io", "net", "ai", "co", "edu", "dev", "ly", "me")
@@ -95,14 +97,10 @@ class Words:
         text = _BROKEN_HYPHEN.sub(r"\1-\2", text.lower())
         pieces = _SEPARATORS.split(text)
         pieces += [_SEPARATORS.sub("", w) for w in _HYPHENATED.findall(text)]
-        found = []
-        for piece in pieces:
-            stem = self.stems.get(piece)
-            if stem is None:
-                stem = self.stems[piece] = self._stem(piece)
-            if stem:
-                found.append(stem)
-        return found
+        stems = self.stems
+        for piece in set(pieces).difference(stems):
+            stems[piece] = self._stem(piece)
+        return [stem for stem in map(stems.__getitem__, pieces) if stem]
 
     def _stem(self, piece: str) -> str:
         token = _EDGE_PUNCTUATION.sub("", piece)
@@ -165,36 +163,50 @@ def candidates(
     keep = min(total - 1, settings.count * _CANDIDATES)
     if keep < 1 or rows.shape[0] == 0:
         return []
-    floor = math.ceil(settings.min_similarity * _SCALE)
+    floor = max(1, math.ceil(settings.min_similarity * _SCALE))
     columns = everyone.T.tocsc()
-    tiebreak = np.arange(total - 1, -1, -1, dtype=np.int64)  # lower index (earlier slug) wins a tie
     step = max(1, _BLOCK_CELLS // total)
+    terms = _TermSets(everyone)
     found: list[tuple[int, int, int]] = []
     for start in range(0, rows.shape[0], step):
         block = (rows[start : start + step] @ columns).toarray()
-        scaled = np.rint(block * _SCALE).astype(np.int64)
         sources = own[start : start + step]
-        present = sources >= 0
-        scaled[np.nonzero(present)[0], sources[present]] = -1  # never one's own neighbour
-        order = scaled * total + tiebreak
-        top = np.argpartition(-order, keep - 1, axis=1)[:, :keep] if keep < total else np.tile(np.arange(total), (len(order), 1))
-        for r in range(len(order)):
-            picked = top[r][np.argsort(-order[r, top[r]], kind="stable")]
-            best = int(scaled[r, picked[0]])
-            cut = max(floor, math.ceil(settings.relative_cut * best))
-            row = rows.indices[rows.indptr[start + r] : rows.indptr[start + r + 1]]
+        present = np.nonzero(sources >= 0)[0]
+        block[present, sources[present]] = -1  # never one's own neighbour
+        kth = np.partition(block, total - keep, axis=1)[:, total - keep]  # each row's keep-th largest
+        # Whatever could round to the keep-th score and the floor or above (rounding moves a value by
+        # half a step at most); the exact order, by rounded score and then by slug, is decided below.
+        bound = np.maximum(kth, floor / _SCALE) - 1 / _SCALE
+        hit_rows, hit_cols = np.nonzero(block >= bound[:, None])
+        scores = np.rint(block[hit_rows, hit_cols] * _SCALE).astype(np.int64)
+        order = np.lexsort((hit_cols, -scores, hit_rows))
+        hit_rows, hit_cols, scores = hit_rows[order], hit_cols[order], scores[order]
+        edges = np.searchsorted(hit_rows, np.arange(len(block) + 1)).tolist()
+        for r in range(len(block)):
+            if edges[r] == edges[r + 1]:
+                continue
+            best = scores[edges[r] : edges[r + 1]][:keep].tolist()
+            targets = hit_cols[edges[r] : edges[r + 1]][:keep].tolist()
+            cut = max(floor, math.ceil(settings.relative_cut * best[0]))
+            mine = set(rows.indices[rows.indptr[start + r] : rows.indptr[start + r + 1]].tolist())
             found += [
-                (int(scaled[r, c]), start + r, int(c))
-                for c in picked
-                if scaled[r, c] >= cut and scaled[r, c] > 0 and _shared(row, everyone, int(c)) >= _MIN_SHARED
+                (score, start + r, target)
+                for score, target in zip(best, targets)
+                if score >= cut and len(mine & terms[target]) >= _MIN_SHARED
             ]
     return found
 
 
-def _shared(terms: np.ndarray, everyone: sparse.csr_matrix, other: int) -> int:
-    """How many terms a row (its sorted term indices) has in common with row `other`."""
-    theirs = everyone.indices[everyone.indptr[other] : everyone.indptr[other + 1]]
-    return int(np.intersect1d(terms, theirs, assume_unique=True).size)
+class _TermSets(dict):
+    """Each row's set of term indices, made when first asked for."""
+
+    def __init__(self, matrix: sparse.csr_matrix):
+        super().__init__()
+        self.matrix = matrix
+
+    def __missing__(self, row: int) -> set[int]:
+        found = self[row] = set(self.matrix.indices[self.matrix.indptr[row] : self.matrix.indptr[row + 1]].tolist())
+        return found
 
 
 def assign(
