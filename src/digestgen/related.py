@@ -71,6 +71,7 @@ class State:
     hashes: tuple[str, ...]  # of each paper's title and abstract, to notice an edit
     vectors: sparse.csr_matrix  # float32, unit rows
     lists: Mapping[str, tuple[str, ...]]
+    stems: Mapping[str, str] = dataclasses.field(default_factory=dict)  # piece -> stem, so new papers stem fast
 
 
 # --- Words ------------------------------------------------------------------------------------------
@@ -89,9 +90,9 @@ class Words:
     hyphenated word also counts joined, so "pre-trained" meets "pretrained". One per computation:
     it remembers each piece's stem."""
 
-    def __init__(self) -> None:
+    def __init__(self, stems: Mapping[str, str] | None = None) -> None:
         self.stemmer = _LunrJsStemmer()
-        self.stems: dict[str, str] = {}
+        self.stems: dict[str, str] = dict(stems or {})
 
     def __call__(self, text: str) -> list[str]:
         text = _BROKEN_HYPHEN.sub(r"\1-\2", text.lower())
@@ -240,7 +241,7 @@ def compute_all(papers: list[Paper], settings: RelatedConfig) -> State:
     found = candidates(vectors, np.arange(len(papers)), vectors, settings)
     chosen = assign(found, settings.count, settings.max_lists)
     lists = {slugs[s]: tuple(slugs[t] for t in targets) for s, targets in sorted(chosen.items())}
-    return State(settings_text(settings), terms, idf, slugs, tuple(text_hash(p) for p in papers), vectors, lists)
+    return State(settings_text(settings), terms, idf, slugs, tuple(text_hash(p) for p in papers), vectors, lists, analyse.stems)
 
 
 def update(state: State, papers: list[Paper], settings: RelatedConfig) -> State:
@@ -251,14 +252,17 @@ def update(state: State, papers: list[Paper], settings: RelatedConfig) -> State:
     slugs = tuple(p.slug for p in papers)
     present = set(slugs)
     fresh_slugs = {slugs[i] for i in fresh}
-    lists = {
-        slug: tuple(s for s in kept if s in present)
-        for slug, kept in state.lists.items()
-        if slug in present and slug not in fresh_slugs
-    }
+    if all(slug in present for slug in state.slugs):
+        lists = {slug: kept for slug, kept in state.lists.items() if slug not in fresh_slugs}
+    else:  # papers were removed: they leave every list
+        lists = {
+            slug: tuple(s for s in kept if s in present)
+            for slug, kept in state.lists.items()
+            if slug in present and slug not in fresh_slugs
+        }
     if not fresh and len(present) == len(state.slugs):
         return state  # the very same: nothing to write
-    analyse = Words()
+    analyse = Words(state.stems)
     new_rows = vectorize([analyse.of(papers[i]) for i in fresh], state.terms, state.idf)
     is_fresh = set(fresh)
     kept_rows = [i for i in range(len(papers)) if i not in is_fresh]
@@ -270,7 +274,7 @@ def update(state: State, papers: list[Paper], settings: RelatedConfig) -> State:
     chosen = assign(found, settings.count, settings.max_lists, incoming)
     lists.update({slugs[s]: tuple(slugs[t] for t in targets) for s, targets in chosen.items()})
     lists.update({slugs[i]: () for i in fresh if slugs[i] not in lists})
-    return State(state.settings, state.terms, state.idf, slugs, tuple(hashes), vectors, dict(sorted(lists.items())))
+    return State(state.settings, state.terms, state.idf, slugs, tuple(hashes), vectors, dict(sorted(lists.items())), analyse.stems)
 
 
 def _rows_in_order(
@@ -345,6 +349,8 @@ def save_state(path: Path, state: State) -> None:
             owners=np.array(owners, dtype=np.int64),
             lengths=np.array(lengths, dtype=np.int64),
             targets=np.array(targets, dtype=np.int64),
+            pieces=_joined(state.stems),
+            stems=_joined(state.stems.values()),
         )
     os.replace(temporary, path)
 
@@ -355,10 +361,13 @@ def load_state(path: Path) -> State | None:
         with np.load(path, allow_pickle=False) as saved:
             slugs, terms = _split(saved["slugs"]), _split(saved["terms"])
             vectors = sparse.csr_matrix((saved["data"], saved["indices"], saved["indptr"]), shape=(len(slugs), len(terms)))
-            owners, lengths, targets = saved["owners"], saved["lengths"], saved["targets"]
-            ends = np.cumsum(lengths)
-            lists = {slugs[o]: tuple(slugs[t] for t in targets[e - n : e]) for o, n, e in zip(owners, lengths, ends)}
-            state = State(_split(saved["settings"])[0], terms, saved["idf"], slugs, _split(saved["hashes"]), vectors, lists)
+            named = [slugs[t] for t in saved["targets"].tolist()]
+            lists, start = {}, 0
+            for owner, length in zip(saved["owners"].tolist(), saved["lengths"].tolist()):
+                lists[slugs[owner]] = tuple(named[start : start + length])
+                start += length
+            stems = dict(zip(_split(saved["pieces"]), _split(saved["stems"])))
+            state = State(_split(saved["settings"])[0], terms, saved["idf"], slugs, _split(saved["hashes"]), vectors, lists, stems)
     except (OSError, ValueError, KeyError, IndexError, UnicodeDecodeError, zipfile.BadZipFile):
         return None
     return state if len(state.hashes) == len(slugs) and len(state.idf) == len(terms) else None
