@@ -17,8 +17,23 @@ from digestgen.errors import DigestgenError, Superseded
 from digestgen.output import MANIFEST
 
 
+# Related lists are kept between ordinary builds and made again by --force (issue 19), so they may
+# differ from a clean build's by design; tests/test_related.py checks them.
+_RELATED = (re.compile(rb'<section class="related".*?</section>\n', re.S), re.compile(rb', "related": \[[^\]]*\]'))
+
+
+def without_related(data: bytes) -> bytes:
+    for pattern in _RELATED:
+        data = pattern.sub(b"", data)
+    return data
+
+
 def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST}
+    return {
+        p.relative_to(folder).as_posix(): without_related(p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
 
 
 def clean_build(site: Path, tmp_path: Path) -> dict[str, bytes]:
@@ -49,8 +64,10 @@ def test_one_edited_paper_rerenders_only_the_pages_that_show_it(built, tmp_path)
     paper.write_text(re.sub(r"^title: .*$", "title: A freshly corrected title", paper.read_text(), count=1, flags=re.M))
     result = build_site(built)
     pages = result.pages
-    # the paper page, its digest, the home page, its tag pages, and the four site-wide pages
-    assert result.counts["rendered"] <= 1 + 1 + 1 + len(result.site.papers[paper.stem].tags) + 4 < pages / 5
+    # the paper page, its digest, the home page, its tag pages, the pages that list it as related
+    # (they show its title), and the five site-wide pages
+    listing_it = sum(paper.stem in slugs for slugs in result.site.related.values())
+    assert result.counts["rendered"] <= 1 + 1 + 1 + len(result.site.papers[paper.stem].tags) + listing_it + 5 < pages / 5
     assert "A freshly corrected title" in (built / "_site" / "papers" / paper.stem / "index.html").read_text()
     assert tree(built / "_site") == clean_build(built, tmp_path)
 

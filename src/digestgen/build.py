@@ -15,7 +15,7 @@ from typing import Callable
 
 import jinja2
 
-from digestgen import __version__, feeds, urls
+from digestgen import __version__, feeds, related, urls
 from digestgen.config import Config, load_config
 from digestgen.ingest import PAPERS_DIR
 from digestgen.load import ContentError, ContentScan, load_site, paper_from_file
@@ -401,6 +401,7 @@ def build_site(
         cache = prefilled_cache(site_dir, config, workers or default_workers())
         timings["load+tag (parallel)"] = time.perf_counter() - started_load
     site = load_and_tag(site_dir, config, timings, cache, changed)
+    site = related.relate_site(site, out, force, timings)  # issue 19: related papers; their state is kept beside `out`
     for message in [*site.warnings, *common_tag_warnings(site)]:
         warn(message)
     known = None

@@ -71,6 +71,16 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class RelatedConfig:
+    """Related papers (related.py)."""
+
+    count: int = 5  # at most this many a paper
+    min_similarity: float = 0.15  # cosine similarity below which a paper is not related
+    relative_cut: float = 0.3  # and below this share of the paper's best neighbour
+    max_lists: int = 10  # one paper appears in at most this many lists (hub papers are damped)
+
+
+@dataclass(frozen=True)
 class Config:
     title: str = "Research digest"
     description: str = "Papers worth reading, collected day by day."
@@ -86,6 +96,7 @@ class Config:
     tagging: TaggingConfig = field(default_factory=TaggingConfig)
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
+    related: RelatedConfig = field(default_factory=RelatedConfig)
 
     @property
     def base_path(self) -> str:
@@ -110,6 +121,9 @@ def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:
             return float(value)
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
+        value = float(value) if ok else value
     else:
         ok = isinstance(value, type(default))
     if not ok:
@@ -166,6 +180,9 @@ def _check_values(config: Config, errors: list[str]) -> None:
     if config.taxonomy == {}:
         errors.append("taxonomy is an empty mapping: write 'taxonomy: none' to turn tagging from the text off")
     _check_tagging(config.tagging, errors)
+    for name in ("min_similarity", "relative_cut"):
+        if not 0 <= getattr(config.related, name) <= 1:
+            errors.append(f"related.{name}: expected a number from 0 to 1, found {getattr(config.related, name)}")
 
 
 def _check_tagging(tagging: TaggingConfig, errors: list[str]) -> None:

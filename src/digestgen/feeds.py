@@ -119,6 +119,7 @@ def paper_record(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
         "links": [{"kind": link.kind, "url": link.url} for link in paper.links],
         "digests": [d.isoformat() for d in paper.digests],
         "abstract": paper.text,
+        "related": list(site.related.get(paper.slug, ())),
     }
 
 

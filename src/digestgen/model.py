@@ -113,6 +113,7 @@ class Site:
     tags: tuple[Tag, ...] = field(default=())  # by slug
     labels: Mapping[str, str] = field(default_factory=dict)  # tag slug -> label
     warnings: tuple[str, ...] = ()  # what the loader noticed but could build anyway
+    related: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # slug -> related slugs (related.py)
 
     @staticmethod
     def create(

@@ -32,7 +32,7 @@ import css_inline
 import jinja2
 from markdown_it import MarkdownIt
 
-from digestgen import urls
+from digestgen import trends, urls
 from digestgen.build import load_and_tag
 from digestgen.config import Config, load_config
 from digestgen.errors import DigestgenError
@@ -619,7 +619,7 @@ def run_newsletter(
     renderer = EmailRenderer(make_email_environment(site))
 
     md = markdown_renderer()
-    rising = ""  # the trends' "rising this week" line, once the site computes trends
+    rising = trends.rising_line(model, edition.digests[-1].date)
 
     def render(teaser_chars: int | None, keep: int) -> tuple[dict[str, Any], Parts]:
         view = edition_view(model, edition, links, esp, teaser_chars, keep, md, rising)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from markdown_it import MarkdownIt
 
-from digestgen import urls, views
+from digestgen import trends, urls, views
 from digestgen.errors import DigestgenError
 from digestgen.model import Paper, Site
 from digestgen.urls import Urls
@@ -119,9 +119,9 @@ def _papers(site: Site, links: Urls, md: MarkdownIt) -> list[PageJob]:
             urls.paper(p.slug),
             "paper.html",
             p.title,
-            lambda p=p: {"paper": views.paper_page(site, p, links, md)},
-            (p.slug,),
-            repr(p.digests),  # the page lists the digests it appeared in
+            lambda p=p: {"paper": views.paper_page(site, p, links, md), "related": views.related_rows(site, p, links)},
+            (p.slug, *site.related.get(p.slug, ())),  # related papers: their titles, dates and bylines show
+            repr((p.digests, site.related.get(p.slug, ()))),  # the digests it appeared in; the related order
         )
         for p in site.papers.values()
     ]
@@ -131,10 +131,11 @@ def _tag_pages(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
     size = site.config.tag_page_size
     jobs = []
     for tag in site.tags:
+        trend = trends.tag_trend(site, tag.slug)
         pages = [tag.papers[i : i + size] for i in range(0, len(tag.papers), size)] or [()]
         for number, slugs in enumerate(pages, start=1):
 
-            def context(tag=tag, number=number, slugs=slugs, total=len(pages)) -> dict[str, Any]:
+            def context(tag=tag, number=number, slugs=slugs, total=len(pages), trend=trend) -> dict[str, Any]:
                 return {
                     "tag": {"slug": tag.slug, "label": tag.label, "count": len(tag.papers), "feed": links.path(urls.tag_feed(tag.slug))},
                     "papers": [cards(s) for s in slugs],
@@ -142,10 +143,11 @@ def _tag_pages(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
                     "pages": total,
                     "previous_url": links.path(urls.tag(tag.slug, number - 1)) if number > 1 else "",
                     "next_url": links.path(urls.tag(tag.slug, number + 1)) if number < total else "",
+                    "trend": trend,
                 }
 
             title = f"Tag: {tag.label}" + (f" (page {number})" if number > 1 else "")
-            shape = f"{tag.label}|{number}|{len(pages)}|{len(tag.papers)}"
+            shape = f"{tag.label}|{number}|{len(pages)}|{len(tag.papers)}|{trend!r}"  # the trend line counts every digest
             jobs.append(PageJob(urls.tag(tag.slug, number), "tag.html", title, context, slugs, shape))
     return jobs
 
@@ -159,6 +161,11 @@ def _fixed(site: Site, links: Urls) -> list[PageJob]:
     ]
 
 
+def _trends(site: Site, links: Urls) -> PageJob:
+    """/trends/: drawn from every paper and digest, so always rendered."""
+    return PageJob(urls.trends(), "trends.html", "Trends", lambda: {"trends": trends.trends_page(site, links)}, fixed=True)
+
+
 def plan_pages(
     site: Site, links: Urls, md: MarkdownIt, fragments: Fragments = lambda card: card, known_cards: dict | None = None
 ) -> list[PageJob]:
@@ -170,6 +177,7 @@ def plan_pages(
         *_papers(site, links, md),
         *_tag_pages(site, links, cards),
         *_fixed(site, links),
+        _trends(site, links),
     ]
     check_unique([job.output for job in jobs])
     return jobs

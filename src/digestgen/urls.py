@@ -74,6 +74,10 @@ def search() -> str:
     return "search/"
 
 
+def trends() -> str:
+    return "trends/"
+
+
 def asset(name: str) -> str:
     return f"assets/{name}"
 

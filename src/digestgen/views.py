@@ -119,6 +119,16 @@ def paper_page(site: Site, paper: Paper, links: Urls, md: MarkdownIt) -> dict[st
     return view
 
 
+def related_rows(site: Site, paper: Paper, links: Urls) -> list[dict[str, Any]]:
+    """The paper's related papers (related.py), most alike first: title, link, date, byline."""
+    rows = []
+    for slug in site.related.get(paper.slug, ()):
+        other = site.papers[slug]
+        rows.append({"title": other.title, "url": links.path(urls.paper(slug)), "published": other.published.isoformat() if other.published else "",
+                     "published_label": human_date(other.published), "byline": byline(other)})
+    return rows
+
+
 def digest_summary(digest: Digest, links: Urls) -> dict[str, Any]:
     return {
         "date": digest.date.isoformat(),
