@@ -293,7 +293,7 @@ def archive_view(site: Site, links: Urls) -> list[dict[str, Any]]:
             "year": year,
             "count": sum(len(ds) for ds in months.values()),
             "months": [
-                {"number": m, "name": month_name(m), "short": month_name(m)[:3], "digests": months.get(m, [])}
+                {"number": m, "name": month_name(m), "short": month_name(m)[:3], "digests": months.get(m, [])[::-1]}
                 for m in range(12, 0, -1)
             ],
         }
