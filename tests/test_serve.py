@@ -168,7 +168,7 @@ def test_template_overrides_created_and_edited_while_serving_are_used(live: Live
     templates.mkdir()  # the folder did not exist when the preview started
     macros = (theme / "_macros.html").read_text(encoding="utf-8")
     (templates / "_macros.html").write_text(
-        macros.replace('<article class="paper-card">', '<article class="paper-card" data-marker="macro-v1">'),
+        macros.replace('<a class="paper-row-title"', '<a data-marker="macro-v1" class="paper-row-title"'),
         encoding="utf-8",
     )
     wait_until(lambda: 'data-marker="macro-v1"' in live.page("")[1])

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from markdown_it import MarkdownIt
 
 from digestgen import urls
-from digestgen.model import Digest, Paper, Site
+from digestgen.model import Digest, Paper, Pick, Site
 from digestgen.parse import MONTHS
 from digestgen.plainmd import render_body
 from digestgen.urls import Urls
@@ -206,7 +206,7 @@ def digest_rest(site: Site, digest: Digest) -> tuple[str, ...]:
     return tuple(s for s in site.digest_order(digest) if s not in picked)
 
 
-def shown_picks(digest: Digest) -> list[Any]:
+def shown_picks(digest: Digest) -> list[Pick]:
     shown = set(digest.shown)
     return [pick for pick in digest.picks if pick.slug in shown]
 
@@ -241,7 +241,7 @@ def digest_page(
     position = {slug: n for n, slug in enumerate(digest.slugs, start=1)}
     size = site.config.digest_page_size
     rest = digest_rest(site, digest)
-    pages = max(1, -(-len(rest) // size))
+    pages = digest_pages(site, digest)
     chosen = rest[(page - 1) * size : page * size]
     order = effective_order(site, digest)
     view = digest_summary(digest, links)
