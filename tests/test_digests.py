@@ -184,3 +184,26 @@ def test_the_tags_index_is_sorted_by_count_and_counts_do_not_wrap_alone(fixture_
     tags = main_of((fixture_out / "tags/index.html").read_text())
     counts = [int(c) for c in re.findall(r'&nbsp;<span class="count">(\d+)</span></a>', tags)]
     assert counts and counts == sorted(counts, reverse=True)
+
+
+def test_curation_edits_re_render_the_pages_that_show_them(tmp_path):
+    """Incremental builds: a changed intro, pick note, order or hidden list reaches the digest and home pages."""
+    from test_incremental import clean_build, tree
+
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURES / "site", site)
+    build_site(site)
+    curation = site / "content/digests/2025-11-01.yaml"
+    text = curation.read_text()
+    edits = [
+        ("keep the molecules for the weekend", "read the molecules paper on Monday"),
+        ("The clearest routing figure", "The best routing figure"),
+        ("order: upvotes", "order: listing"),
+        ("hide:\n- a-study-of-nothing-in-particular\n", ""),
+    ]
+    for old, new in edits:
+        text = text.replace(old, new)
+        curation.write_text(text)
+        build_site(site)
+        assert tree(site / "_site") == clean_build(site, tmp_path / "clean"), old
+    assert "A Study of Nothing" in (site / "_site" / CURATED).read_text()
