@@ -88,8 +88,6 @@
   function resultItem(result, n) {
     var item = element("li", "result");
     item.id = "result-" + n;
-    item.setAttribute("role", "option");
-    item.setAttribute("aria-selected", "false");
 
     var title = appendMarked(element("a", "result-title"), result.title, result.titleMarks);
     title.href = sitePath(result.path);
@@ -121,25 +119,64 @@
     if (result.snippet) {
       item.appendChild(appendMarked(element("p", "snippet"), result.snippet, result.snippetMarks));
     }
-    item.addEventListener("mousemove", function () { select(n, false); });
     return item;
   }
 
-  function select(n, scroll) {
+  // Results are a plain list of links (links inside role=option would be nested interactive
+  // controls): the arrow keys, Home and End move the focus from title to title.
+  function select(n) {
     var items = list.children;
-    if (state.selected >= 0 && items[state.selected]) {
-      items[state.selected].setAttribute("aria-selected", "false");
-    }
     state.selected = n >= 0 && n < items.length ? n : -1;
-    if (state.selected < 0) {
-      input.removeAttribute("aria-activedescendant");
+    var target = state.selected >= 0 ? items[state.selected].querySelector("a.result-title") : null;
+    if (target) {
+      target.focus();
+    }
+  }
+
+  function resultIndex(node) {
+    var item = node && node.closest ? node.closest("#results > li") : null;
+    return item ? Array.prototype.indexOf.call(list.children, item) : -1;
+  }
+
+  function onListKeyDown(event) {
+    var count = list.children.length;
+    var at = resultIndex(event.target);
+    var moves = { ArrowDown: Math.min(at + 1, count - 1), ArrowUp: at - 1, Home: 0, End: count - 1 };
+    if (!count || at < 0) {
       return;
     }
-    var chosen = items[state.selected];
-    chosen.setAttribute("aria-selected", "true");
-    input.setAttribute("aria-activedescendant", chosen.id);
-    if (scroll) {
-      chosen.scrollIntoView({ block: "nearest" });
+    if (event.key in moves) {
+      event.preventDefault();
+      if (moves[event.key] < 0) {
+        select(-1);
+        input.focus();
+      } else {
+        select(moves[event.key]);
+      }
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      select(-1);
+      input.focus();
+    }
+  }
+
+  // "/" anywhere but in a text field puts the cursor in the search box.
+  function onSlash(event) {
+    var target = event.target;
+    var typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if (event.key === "/" && !typing && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      input.focus();
+      input.select();
+    }
+  }
+
+  // A search restored with filters shows them: they are behind a disclosure otherwise.
+  function openFiltersWhenSet() {
+    var details = form.querySelector("details");
+    var request = currentRequest();
+    if (details && (request.tag || request.from || request.to)) {
+      details.open = true;
     }
   }
 
@@ -205,21 +242,15 @@
   function showEmptyState() {
     clear(list);
     select(-1);
-    setExpanded(false);
     if (moreButton) {
       moreButton.hidden = true;
     }
     say("Type to search " + state.count + " papers by title, tag or abstract.");
   }
 
-  function setExpanded(expanded) {
-    input.setAttribute("aria-expanded", expanded ? "true" : "false");
-  }
-
   function summary(answer, request) {
     var noun = answer.total === 1 ? "paper" : "papers";
-    var verb = answer.total === 1 ? " matches" : " match";
-    var what = request.q ? verb + " \u201c" + request.q + "\u201d" : "";
+    var what = request.q ? (answer.total === 1 ? " matches" : " match") + " \u201c" + request.q + "\u201d" : "";
     if (answer.fuzzy) {
       what += " with a letter or two changed (nothing matches exactly)";
     }
@@ -235,10 +266,8 @@
     clear(list);
     select(-1);
     if (answer.error) {
-      setExpanded(false);
       say(answer.error);
     } else if (answer.total === 0) {
-      setExpanded(false);
       say(
         "No papers match" + (request.q ? " \u201c" + request.q + "\u201d" : "") +
           (describeFilters(request) ? " (" + describeFilters(request) + ")" : "") +
@@ -250,7 +279,6 @@
         fragment.appendChild(resultItem(result, n));
       });
       list.appendChild(fragment);
-      setExpanded(true);
       say(summary(answer, request));
     }
     if (moreButton) {
@@ -317,31 +345,16 @@
   }
 
   function onKeyDown(event) {
-    var count = list.children.length;
-    if (event.key === "ArrowDown" && count) {
+    if (event.key === "ArrowDown" && list.children.length) {
       event.preventDefault();
-      select(state.selected + 1 < count ? state.selected + 1 : 0, true);
-    } else if (event.key === "ArrowUp" && count) {
-      event.preventDefault();
-      select(state.selected > 0 ? state.selected - 1 : count - 1, true);
-    } else if (event.key === "Enter" && state.selected >= 0) {
-      event.preventDefault();
-      var target = list.children[state.selected].querySelector("a.result-title");
-      if (target) {
-        window.location.assign(target.href);
-      }
-    } else if (event.key === "Escape" && state.selected >= 0) {
-      event.preventDefault();
-      select(-1);
+      select(0);
     }
   }
 
   function wireUp() {
-    input.setAttribute("role", "combobox");
-    input.setAttribute("aria-autocomplete", "list");
-    input.setAttribute("aria-expanded", "false");
-    list.setAttribute("role", "listbox");
     list.setAttribute("aria-label", "Search results");
+    list.addEventListener("keydown", onListKeyDown);
+    document.addEventListener("keydown", onSlash);
 
     input.addEventListener("input", searchSoon);
     input.addEventListener("keydown", onKeyDown);
@@ -387,6 +400,7 @@
   }
 
   restoreFromUrl();
+  openFiltersWhenSet();
   say("Loading the search index\u2026");
   wireUp();
   startWorker();

@@ -67,7 +67,8 @@ def test_fixture_site_pages_and_theme_override(fixture_site):
     favicon = next((out / "assets").glob("favicon.*.svg")).read_text()
     assert "#7c3aed" in favicon  # the site's static file won over the theme's
     digest = (out / "2025/10/31/index.html").read_text()
-    order = [digest.index(t) for t in ("Graph Neural Networks", "Contrastive Pre-training", "Überlegene Sprachmodelle")]
+    # No order written: the most upvoted first (21, 4, 2 upvotes), not the listing's order.
+    order = [digest.index(t) for t in ("Überlegene Sprachmodelle", "Graph Neural Networks", "Contrastive Pre-training")]
     assert order == sorted(order)
     assert 'rel="prev" href="/fixture/2025/10/30/"' in digest
     paper = (out / "papers/uberlegene-sprachmodelle-multilingual-llm-pre-training-fur-alle/index.html").read_text()
@@ -92,12 +93,12 @@ def test_feeds_sitemap_and_json_use_absolute_urls(fixture_site):
     feed = ET.parse(out / "feed.xml").getroot()
     links = [e.get("href") for e in feed.iterfind(".//a:link", ns)]
     assert links and all(h.startswith("https://digest.example.com/sub/") for h in links)
-    assert len(feed.findall("a:entry", ns)) == 4
+    assert len(feed.findall("a:entry", ns)) == 5
     locs = [e.text for e in ET.parse(out / "sitemap.xml").getroot().iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     assert "https://digest.example.com/sub/papers/a-study-of-nothing-in-particular/" in locs
     assert all(loc.startswith("https://digest.example.com/sub/") for loc in locs)
     data = json.loads((out / "papers.json").read_text())
-    assert data["version"] == 2 and len(data["papers"]) == 4
+    assert data["version"] == 2 and len(data["papers"]) == 5
     graph = next(p for p in data["papers"] if p["slug"].startswith("graph"))
     assert graph["organization"] == "Example Lab" and graph["links"] == [{"kind": "dataset", "url": "https://huggingface.co/datasets/example/molecules"}]
     assert "Sitemap: https://digest.example.com/sub/sitemap.xml" in (out / "robots.txt").read_text()
@@ -107,7 +108,7 @@ def test_feeds_sitemap_and_json_use_absolute_urls(fixture_site):
 def test_seed_site_has_every_page(seed_built_root):
     out = seed_built_root
     assert len(list((out / "papers").glob("*/index.html"))) == 95
-    assert (out / "2025/10/31/index.html").read_text().count('class="paper-card"') == 95
+    assert (out / "2025/10/31/index.html").read_text().count('class="paper-row"') == 95  # a long digest: rows
     tags = list((out / "tags").glob("*/index.html"))
     assert len(tags) >= 10
     assert all(json.loads((out / "papers.json").read_text())["papers"][i]["tags"] for i in range(95))

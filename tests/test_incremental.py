@@ -83,13 +83,13 @@ def test_changed_tags_move_the_paper_between_tag_pages(built, tmp_path):
 def test_template_and_stylesheet_edits_give_the_clean_output(built, tmp_path):
     (built / "templates").mkdir()
     (built / "templates" / "_macros.html").write_text(
-        (Path(__file__).resolve().parents[1] / "templates" / "_macros.html").read_text().replace('class="snippet"', 'class="snippet teaser"')
+        (Path(__file__).resolve().parents[1] / "templates" / "_macros.html").read_text().replace('class="paper-row-title"', 'class="paper-row-title teaser"')
     )
     (built / "static").mkdir()
     (built / "static" / "style.css").write_text("body { color: rebeccapurple; }\n")
     result = build_site(built)
     assert result.counts["rendered"] == result.pages  # every page links the new stylesheet
-    assert 'class="snippet teaser"' in (built / "_site" / "index.html").read_text()
+    assert 'class="paper-row-title teaser"' in (built / "_site" / "index.html").read_text()
     assert tree(built / "_site") == clean_build(built, tmp_path)
 
 
@@ -149,7 +149,8 @@ def test_a_changed_taxonomy_retags_every_page_that_shows_tags(built, tmp_path):
     (built / "taxonomy.yaml").write_text("everything:\n  label: Everything\n  phrases: [the]\n")
     (built / "digestgen.yaml").write_text((built / "digestgen.yaml").read_text() + "\ntaxonomy: taxonomy.yaml\n")
     build_site(built)
-    assert "Everything" in (built / "_site" / "index.html").read_text()
+    # A tag on every paper is not chipped on cards; paper pages still list it.
+    assert "Everything" in next((built / "_site" / "papers").glob("*/index.html")).read_text()
     (built / "taxonomy.yaml").write_text("everything:\n  label: All of it\n  phrases: [the]\n")
     build_site(built)
     assert tree(built / "_site") == clean_build(built, tmp_path)
@@ -181,17 +182,17 @@ def test_a_long_lived_cache_gives_the_clean_output_after_every_kind_of_edit(tmp_
     rebuild_matches_clean(digest)  # the digest page lists its papers in the new order
     (site / "templates").mkdir()
     macros = (Path(__file__).resolve().parents[1] / "templates" / "_macros.html").read_text()
-    (site / "templates" / "_macros.html").write_text(macros.replace('class="snippet"', 'class="snippet teaser"'))
+    (site / "templates" / "_macros.html").write_text(macros.replace('class="paper-row-title"', 'class="paper-row-title teaser"'))
     rebuild_matches_clean(site / "templates", site / "templates" / "_macros.html")
-    assert 'class="snippet teaser"' in (out / "index.html").read_text()
-    (site / "templates" / "_macros.html").write_text(macros.replace('class="snippet"', 'class="snippet blurb"'))
+    assert 'class="paper-row-title teaser"' in (out / "index.html").read_text()
+    (site / "templates" / "_macros.html").write_text(macros.replace('class="paper-row-title"', 'class="paper-row-title blurb"'))
     rebuild_matches_clean(site / "templates" / "_macros.html")
     (site / "taxonomy.yaml").write_text("everything:\n  label: Everything\n  phrases: [the]\n")
     (site / "digestgen.yaml").write_text((site / "digestgen.yaml").read_text() + "\ntaxonomy: taxonomy.yaml\n")
     rebuild_matches_clean(site / "taxonomy.yaml", site / "digestgen.yaml")
     (site / "taxonomy.yaml").write_text("everything:\n  label: All of it\n  phrases: [the]\n")
     rebuild_matches_clean(site / "taxonomy.yaml")
-    assert "All of it" in (out / "index.html").read_text()
+    assert "All of it" in (out / "papers" / paper.stem / "index.html").read_text()  # cards leave out a tag on every paper
     twin.unlink()
     digest.write_text(digest.read_text().replace("- a-twin-written-by-hand\n", ""))
     rebuild_matches_clean(twin, digest)

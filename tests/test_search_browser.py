@@ -177,6 +177,7 @@ def test_search_as_you_type_filter_and_open_a_result(visit, serve_with_csp, seed
     page.locator("#more-results").click()
     expect(page.locator("#results > li")).to_have_count(min(broad, 100))
     tag_slug, tag_label = most_used_tag(store_of(seed_built_root))
+    page.locator(".search-options summary").click()  # the filters are behind a disclosure
     page.select_option("#tag-filter", tag_slug)
     expect(status).to_contain_text(f"tagged {tag_label}")
     items = page.locator("#results > li")
@@ -185,15 +186,18 @@ def test_search_as_you_type_filter_and_open_a_result(visit, serve_with_csp, seed
         assert tag_label in items.nth(n).locator(".tag").all_inner_texts()
     assert parse_qs(urlsplit(page.url).query) == {"q": ["learning"], "tag": [tag_slug]}
 
-    # Keyboard: Down selects the first result, Enter opens it.
+    # Keyboard: Down goes to the first result's link, End to the last, Home back, Enter opens it.
     page.select_option("#tag-filter", "")
     page.locator("#q").fill("visual tracking")
     wait_for_first_title(page, PVT)
     page.locator("#q").press("ArrowDown")
-    first = page.locator("#results > li").first
-    expect(first).to_have_attribute("aria-selected", "true")
-    expect(page.locator("#q")).to_have_attribute("aria-activedescendant", first.get_attribute("id"))
-    page.locator("#q").press("Enter")
+    first = page.locator("#results > li .result-title").first
+    expect(first).to_be_focused()
+    page.keyboard.press("End")
+    expect(page.locator("#results > li .result-title").last).to_be_focused()
+    page.keyboard.press("Home")
+    expect(first).to_be_focused()
+    page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/papers/pvt-[^/]+/$"))
     expect(page.locator("h1")).to_have_text(PVT)
 
@@ -207,6 +211,7 @@ def test_the_url_restores_a_search_with_its_filters(visit, serve_with_csp, seed_
     expect(page.locator("#q")).to_have_value("tracking")
     expect(page.locator("#from")).to_have_value("2022-01-01")
     expect(page.locator("#to")).to_have_value("2022-12-31")
+    expect(page.locator(".search-options")).to_have_attribute("open", "")  # filters in use are shown
     dates = page.locator("#results > li time").evaluate_all("nodes => nodes.map(n => n.getAttribute('datetime'))")
     assert dates and all("2022-01-01" <= d <= "2022-12-31" for d in dates)
 

@@ -168,7 +168,7 @@ def test_template_overrides_created_and_edited_while_serving_are_used(live: Live
     templates.mkdir()  # the folder did not exist when the preview started
     macros = (theme / "_macros.html").read_text(encoding="utf-8")
     (templates / "_macros.html").write_text(
-        macros.replace('<article class="paper-card">', '<article class="paper-card" data-marker="macro-v1">'),
+        macros.replace('<a class="paper-row-title"', '<a data-marker="macro-v1" class="paper-row-title"'),
         encoding="utf-8",
     )
     wait_until(lambda: 'data-marker="macro-v1"' in live.page("")[1])
@@ -273,6 +273,9 @@ def test_broken_front_matter_shows_an_error_page_until_fixed(live: Live) -> None
     assert live.page("archive/")[0] == 500  # every page shows it
     assert live.get(stylesheet)[0] == 200  # assets of the last good build are still there
     assert any(f"{PAPER}.md" in line and line.startswith("digestgen: error:") for line in live.err)
+    # The terminal says what the browser shows, not that the old site is still being served.
+    assert any("every page shows this error until a build succeeds" in line for line in live.err)
+    assert not any("still serving" in line for line in live.err)
 
     path.write_text(good.replace("title: ", "title: Fixed ", 1), encoding="utf-8")
     wait_until(lambda: paper_shows(live, "Fixed Active Prompt"))

@@ -250,7 +250,8 @@ def _package_data(name: str) -> Path:
 def content_key(key: str, site: Site) -> str:
     """Changes when any paper does: for outputs that list every paper (search, feeds, papers.json)."""
     digest = hashlib.blake2b(key.encode(), digest_size=16)
-    digest.update(repr([(d.date, d.slugs) for d in site.digests]).encode())
+    # Feeds list digests in their order, picks first, hidden papers left out.
+    digest.update(repr([(d.date, d.slugs, d.order, d.hide, [p.slug for p in d.picks]) for d in site.digests]).encode())
     for slug, paper in site.papers.items():
         digest.update(f"{slug}:{paper.fingerprint}\0".encode())
     return digest.hexdigest()

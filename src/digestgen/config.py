@@ -89,6 +89,9 @@ class Config:
     author: str = ""
     recent_digests: int = 10
     tag_page_size: int = 50
+    home_top_papers: int = 20  # the latest digest's papers the home page shows besides the picks
+    digest_cards: int = 25  # a digest with more papers than this (besides picks) lists them as compact rows
+    digest_page_size: int = 100  # papers per digest page (besides picks); longer digests get more pages
     snippet_chars: int = 280
     taxonomy: Any = None  # None: the packaged default; "none": no tagging from text; a file name; or a mapping
     csp_meta: bool = True

@@ -11,10 +11,10 @@ from typing import Any
 from digestgen import urls
 from digestgen.model import Paper, Site, Tag
 from digestgen.urls import Urls
-from digestgen.views import byline
+from digestgen.views import byline, reader_order
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-FEED_SIZE = 50
+FEED_SIZE = 50  # at least this many entries when there are, and always the whole latest digest
 PAPERS_JSON_VERSION = 2
 # XML 1.0 forbids most C0 controls even as character references.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -31,6 +31,14 @@ def _stamp(date: dt.date | None) -> str:
 def _added(paper: Paper) -> dt.date | None:
     """When the site first listed the paper (its first digest), else its own date."""
     return paper.digests[0] if paper.digests else paper.published
+
+
+def entry_id(paper: Paper) -> str:
+    """An id that stays when base_url changes: the arXiv abstract's address, else a tag: URI (RFC 4151)
+    of the slug, dated when the site first listed the paper."""
+    if paper.arxiv:
+        return f"https://arxiv.org/abs/{paper.arxiv}"
+    return f"tag:digestgen,{(_added(paper) or dt.date(1970, 1, 1)).isoformat()}:papers/{paper.slug}"
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -56,7 +64,7 @@ def atom_feed(site: Site, links: Urls, papers: list[Paper], title: str, self_pat
         entry = _sub(feed, "entry")
         url = links.absolute(urls.paper(paper.slug))
         _sub(entry, "title", paper.title)
-        _sub(entry, "id", url)
+        _sub(entry, "id", entry_id(paper))
         _sub(entry, "link", rel="alternate", type="text/html", href=url)
         _sub(entry, "updated", _stamp(_added(paper)))
         if paper.published:
@@ -70,18 +78,33 @@ def atom_feed(site: Site, links: Urls, papers: list[Paper], title: str, self_pat
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode").encode("utf-8") + b"\n"
 
 
-def newest_listed(site: Site, slugs: list[str] | tuple[str, ...] | None = None) -> list[Paper]:
-    chosen = [site.papers[s] for s in slugs] if slugs is not None else list(site.papers.values())
-    return sorted(chosen, key=lambda p: ((_added(p) or dt.date.min).isoformat(), p.slug), reverse=True)[:FEED_SIZE]
+def whole_digests(site: Site, only: tuple[str, ...] | None = None) -> list[Paper]:
+    """Every shown paper of the latest digests, newest digest first and in its order, until there are
+    FEED_SIZE: a digest is never cut, so a reader's feed never loses part of a day. `only` keeps those
+    slugs (a tag's papers). Papers that no digest lists follow, newest first, while there is room."""
+    wanted = set(only) if only is not None else None
+    chosen: list[Paper] = []
+    seen: set[str] = set()
+    for digest in reversed(site.digests):
+        if len(chosen) >= FEED_SIZE:
+            break
+        for slug in reader_order(site, digest):
+            if slug not in seen and (wanted is None or slug in wanted):
+                seen.add(slug)
+                chosen.append(site.papers[slug])
+    if len(chosen) < FEED_SIZE:
+        unlisted = [p for p in (site.papers.values() if only is None else map(site.papers.__getitem__, only)) if not p.digests]
+        chosen += sorted(unlisted, key=lambda p: p.sort_key, reverse=True)[: FEED_SIZE - len(chosen)]
+    return chosen
 
 
 def site_feed(site: Site, links: Urls) -> bytes:
-    return atom_feed(site, links, newest_listed(site), site.config.title, urls.FEED, urls.home())
+    return atom_feed(site, links, whole_digests(site), site.config.title, urls.FEED, urls.home())
 
 
 def tag_feed(site: Site, links: Urls, tag: Tag) -> bytes:
     title = f"{site.config.title}: {tag.label}"
-    return atom_feed(site, links, newest_listed(site, tag.papers), title, urls.tag_feed(tag.slug), urls.tag(tag.slug))
+    return atom_feed(site, links, whole_digests(site, tag.papers), title, urls.tag_feed(tag.slug), urls.tag(tag.slug))
 
 
 def sitemap(links: Urls, page_urls: list[str]) -> bytes:

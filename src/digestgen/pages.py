@@ -65,45 +65,80 @@ class _Cards:
 
     `fragments` adds the card's HTML, rendered once, so that a digest or tag page listing
     fifty papers does not render fifty cards again. `known` may carry cards over from an earlier
-    build with the same theme and configuration: a card follows from its paper's file alone.
+    build with the same theme and configuration: a card follows from its paper's file and the
+    tag chips it shows, which depend on how common each tag is across the site (`chips`).
     """
 
-    def __init__(self, site: Site, links: Urls, fragments: Fragments, known: dict[tuple[str, str], dict[str, Any]] | None = None):
-        self.site, self.links, self.fragments = site, links, fragments
+    def __init__(
+        self, site: Site, links: Urls, fragments: Fragments, known: dict[tuple, dict[str, Any]] | None = None,
+        md: MarkdownIt | None = None,
+    ):
+        self.site, self.links, self.fragments, self.md = site, links, fragments, md
         self.cards = known if known is not None else {}
+        self._shares: dict[str, float] | None = None
+
+    def chips(self, slug: str) -> tuple[str, ...]:
+        if self._shares is None:
+            self._shares = views.tag_shares(self.site)
+        return views.card_chips(self.site.papers[slug], self._shares)
 
     def __call__(self, slug: str) -> dict[str, Any]:
         paper = self.site.papers[slug]
-        key = (slug, paper.fingerprint)
+        chips = self.chips(slug)
+        key = (slug, paper.fingerprint, chips)
         if key not in self.cards:
-            self.cards[key] = self.fragments(views.paper_card(self.site, paper, self.links))
+            self.cards[key] = self.fragments(views.paper_card(self.site, paper, self.links, self.md, chips))
         return self.cards[key]
+
+
+def _curation(site: Site, index: int) -> str:
+    """What a digest page shows besides its papers' files: the curator's fields and its neighbours."""
+    digest = site.digests[index]
+    picks = [(p.slug, p.note) for p in digest.picks]
+    return repr((digest.title, digest.intro, picks, digest.order, digest.hide, _neighbours(site, index)))
+
+
+def _chips_of(cards: _Cards, slugs: tuple[str, ...]) -> str:
+    """The tag chips the listed papers show: they change with other papers' tags, not only their own."""
+    return repr([cards.chips(s) for s in slugs])
 
 
 def _home(site: Site, links: Urls, cards: _Cards) -> PageJob:
     def context() -> dict[str, Any]:
-        latest = views.digest_page(site, len(site.digests) - 1, links, cards) if site.digests else None
         recent = [views.digest_summary(d, links) for d in reversed(site.digests[-site.config.recent_digests :])]
-        return {"digest": latest, "recent": recent}
+        return {"digest": views.home_view(site, links, cards, cards.md), "recent": recent}
 
-    depends = site.latest.slugs if site.latest else ()
+    latest = site.latest
+    # The whole digest, not only the papers shown: their upvotes decide which are the top ones.
+    depends = latest.slugs if latest else ()
     recent = site.digests[-site.config.recent_digests :]
-    shape = repr([(d.date, len(d.slugs)) for d in recent])
+    shape = repr([(d.date, d.title, len(d.shown)) for d in recent])
+    if latest:
+        shape += _curation(site, len(site.digests) - 1) + _chips_of(cards, latest.shown)
     return PageJob(urls.home(), "home.html", site.config.title, context, depends, shape)
 
 
 def _digests(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
-    return [
-        PageJob(
-            urls.digest(digest.date),
-            "digest.html",
-            f"Digest of {views.long_date(digest.date)}",
-            lambda index=index: {"digest": views.digest_page(site, index, links, cards)},
-            digest.slugs,
-            _neighbours(site, index),
-        )
-        for index, digest in enumerate(site.digests)
-    ]
+    jobs = []
+    for index, digest in enumerate(site.digests):
+        pages = views.digest_pages(site, digest)
+        title = views.digest_title(digest)
+        # Every page depends on every paper of the digest: upvotes decide which page a paper is on.
+        shape = _curation(site, index) + _chips_of(cards, digest.shown)
+        for number in range(1, pages + 1):
+            jobs.append(
+                PageJob(
+                    urls.digest(digest.date, number),
+                    "digest.html",
+                    title + (f" (page {number})" if number > 1 else ""),
+                    lambda index=index, number=number: {
+                        "digest": views.digest_page(site, index, links, cards, cards.md, number)
+                    },
+                    digest.slugs,
+                    f"{shape}|{number}|{pages}",
+                )
+            )
+    return jobs
 
 
 def _neighbours(site: Site, index: int) -> str:
@@ -147,14 +182,14 @@ def _tag_pages(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
                 }
 
             title = f"Tag: {tag.label}" + (f" (page {number})" if number > 1 else "")
-            shape = f"{tag.label}|{number}|{len(pages)}|{len(tag.papers)}|{trend!r}"  # the trend line counts every digest
+            shape = f"{tag.label}|{number}|{len(pages)}|{len(tag.papers)}|{trend!r}" + _chips_of(cards, slugs)
             jobs.append(PageJob(urls.tag(tag.slug, number), "tag.html", title, context, slugs, shape))
     return jobs
 
 
 def _fixed(site: Site, links: Urls) -> list[PageJob]:
     return [
-        PageJob(urls.tags_index(), "tags.html", "Tags", lambda: {"tags": views.tag_summaries(site, links)}, fixed=True),
+        PageJob(urls.tags_index(), "tags.html", "Tags", lambda: {"tags": views.tags_by_count(site, links)}, fixed=True),
         PageJob(urls.archive(), "archive.html", "Archive", lambda: {"years": views.archive_view(site, links)}, fixed=True),
         PageJob(urls.search(), "search.html", "Search", lambda: {"tags": views.tag_summaries(site, links)}, fixed=True),
         PageJob(urls.NOT_FOUND, "404.html", "Page not found", dict, fixed=True),
@@ -170,7 +205,7 @@ def plan_pages(
     site: Site, links: Urls, md: MarkdownIt, fragments: Fragments = lambda card: card, known_cards: dict | None = None
 ) -> list[PageJob]:
     """Every HTML page; two pages claiming one output path is an error."""
-    cards = _Cards(site, links, fragments, known_cards)
+    cards = _Cards(site, links, fragments, known_cards, md)
     jobs = [
         _home(site, links, cards),
         *_digests(site, links, cards),

@@ -335,6 +335,7 @@ def save_state(path: Path, state: State) -> None:
     lengths = [len(targets) for targets in state.lists.values()]
     targets = [index[t] for kept in state.lists.values() for t in kept]
     temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)  # the output folder's parent may not exist before the first build
     with open(temporary, "wb") as handle:
         np.savez(
             handle,

@@ -786,8 +786,8 @@ class Preview:
             snapshot = replace(snapshot, base_path=self._configured_base_path(previous.base_path))
         self.state.publish(snapshot)
         self.tell(f"digestgen: error: {message}")
-        if previous.root is not None:
-            self.tell("still serving the last good build; fix the problem and save to rebuild")
+        kept = " (other files are still the last good build's)" if previous.root is not None else ""
+        self.tell(f"every page shows this error until a build succeeds{kept}; fix the problem and save to rebuild")
         return snapshot
 
     def _configured_base_path(self, fallback: str) -> str:

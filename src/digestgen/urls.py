@@ -46,8 +46,9 @@ def home() -> str:
     return ""
 
 
-def digest(date: dt.date) -> str:
-    return f"{date.year:04d}/{date.month:02d}/{date.day:02d}/"
+def digest(date: dt.date, page: int = 1) -> str:
+    path = f"{date.year:04d}/{date.month:02d}/{date.day:02d}/"
+    return path if page == 1 else f"{path}page/{page}/"
 
 
 def paper(slug: str) -> str:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from markdown_it import MarkdownIt
 
 from digestgen import urls
-from digestgen.model import Digest, Paper, Site
+from digestgen.model import Digest, Paper, Pick, Site
 from digestgen.parse import MONTHS
 from digestgen.plainmd import render_body
 from digestgen.urls import Urls
@@ -91,8 +91,57 @@ def tag_links(site: Site, paper: Paper, links: Urls) -> list[dict[str, str]]:
     return [{"slug": t, "label": site.tag_label(t), "url": links.path(urls.tag(t))} for t in paper.tags]
 
 
-def paper_card(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
+CHIPS_PER_CARD = 3
+COMMON_TAG_SHARE = 0.4  # a tag on more of the site's papers than this tells a reader nothing on a card
+
+
+def tag_shares(site: Site) -> dict[str, float]:
+    """Each tag's share of the site's papers (0 to 1). The one place cards learn how common a tag is."""
+    total = len(site.papers) or 1
+    return {tag.slug: len(tag.papers) / total for tag in site.tags}
+
+
+def card_chips(paper: Paper, shares: dict[str, float]) -> tuple[str, ...]:
+    """At most three of the paper's tags for its card: the rarest (most specific) first, common ones left out."""
+    specific = [t for t in paper.tags if shares.get(t, 0.0) <= COMMON_TAG_SHARE]
+    position = {t: n for n, t in enumerate(paper.tags)}
+    specific.sort(key=lambda t: (shares.get(t, 0.0), position[t]))
+    return tuple(specific[:CHIPS_PER_CARD])
+
+
+def arxiv_abs_url(arxiv: str) -> str:
+    return f"https://arxiv.org/abs/{arxiv}"
+
+
+def link_row(paper: Paper) -> list[dict[str, str]]:
+    """The card's links in a fixed order (arXiv, PDF, Code, Project); the ones a paper lacks are left out."""
+    by_kind = {}
+    for link in paper.links:
+        by_kind.setdefault(link.kind, link.url)
+    arxiv = by_kind.get("arxiv") or (arxiv_abs_url(paper.arxiv) if paper.arxiv else "")
+    row = [
+        ("arXiv", arxiv),
+        ("PDF", f"https://arxiv.org/pdf/{paper.arxiv}" if paper.arxiv else ""),
+        ("Code", by_kind.get("code", "")),
+        ("Project", by_kind.get("project", "")),
+    ]
+    return [{"label": label, "url": url} for label, url in row if url]
+
+
+def render_note(md: MarkdownIt | None, note: str) -> str:
+    """A person's Markdown note as safe HTML ('' when there is none)."""
+    if not note.strip():
+        return ""
+    return (md or markdown_renderer()).render(note)
+
+
+def paper_card(
+    site: Site, paper: Paper, links: Urls, md: MarkdownIt | None = None, chips: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """A paper as digest, tag and home pages list it. `chips` (from card_chips) saves working out the tag shares."""
     code = paper.code_link
+    if chips is None:
+        chips = card_chips(paper, tag_shares(site))
     return {
         "slug": paper.slug,
         "title": paper.title,
@@ -102,7 +151,10 @@ def paper_card(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
         "upvotes": paper.upvotes,
         "byline": byline(paper),
         "tags": tag_links(site, paper, links),
+        "chips": [{"slug": t, "label": site.tag_label(t), "url": links.path(urls.tag(t))} for t in chips],
+        "links": link_row(paper),
         "code_url": code.url if code else "",
+        "note_html": render_note(md, paper.note),
         "snippet": snippet(paper.text, site.config.snippet_chars),
     }
 
@@ -111,6 +163,7 @@ def paper_page(site: Site, paper: Paper, links: Urls, md: MarkdownIt) -> dict[st
     view = paper_card(site, paper, links)
     view.update(
         abstract_html=render_body(md, paper.body),
+        note_html=render_note(md, paper.note),
         links=[{"label": link.label, "kind": link.kind, "url": link.url} for link in paper.links],
         digests=[{"label": long_date(d), "url": links.path(urls.digest(d))} for d in paper.digests],
         bibtex=bibtex(paper, links.absolute(urls.paper(paper.slug))),
@@ -129,34 +182,131 @@ def related_rows(site: Site, paper: Paper, links: Urls) -> list[dict[str, Any]]:
     return rows
 
 
+def digest_title(digest: Digest) -> str:
+    return digest.title or f"Digest of {long_date(digest.date)}"
+
+
 def digest_summary(digest: Digest, links: Urls) -> dict[str, Any]:
     return {
         "date": digest.date.isoformat(),
         "label": long_date(digest.date),
+        "title": digest_title(digest),
         "url": links.path(urls.digest(digest.date)),
-        "count": len(digest.slugs),
+        "count": len(digest.shown),
     }
 
 
+_ORDER_WORDS = {
+    "upvotes": "most upvoted first",
+    "listing": "in the order of the listing",
+    "curated": "in the curator's order",
+}
+
+
+def effective_order(site: Site, digest: Digest) -> str:
+    """The order the digest is shown in: auto resolved to upvotes or listing, as Site.digest_order does."""
+    if digest.order != "auto":
+        return digest.order
+    return "upvotes" if any(site.papers[s].upvotes for s in digest.shown) else "listing"
+
+
+def digest_rest(site: Site, digest: Digest) -> tuple[str, ...]:
+    """The shown papers that are not picks, in the digest's order."""
+    picked = {p.slug for p in digest.picks}
+    return tuple(s for s in site.digest_order(digest) if s not in picked)
+
+
+def shown_picks(digest: Digest) -> list[Pick]:
+    shown = set(digest.shown)
+    return [pick for pick in digest.picks if pick.slug in shown]
+
+
+def reader_order(site: Site, digest: Digest) -> tuple[str, ...]:
+    """The shown papers as a digest page lists them: the picks, then the rest in the digest's order."""
+    return tuple(p.slug for p in shown_picks(digest)) + digest_rest(site, digest)
+
+
+def digest_pages(site: Site, digest: Digest) -> int:
+    """How many pages the digest's papers take (at least one)."""
+    size = site.config.digest_page_size
+    return max(1, -(-len(digest_rest(site, digest)) // size))
+
+
 def digest_page(
-    site: Site, index: int, links: Urls, card: Callable[[str], dict[str, Any]] | None = None
+    site: Site,
+    index: int,
+    links: Urls,
+    card: Callable[[str], dict[str, Any]] | None = None,
+    md: MarkdownIt | None = None,
+    page: int = 1,
 ) -> dict[str, Any]:
-    """A digest with its papers' cards; `card` may supply cards already built."""
+    """A digest as its page shows it: title, intro, picks with notes, then the rest (one page of them).
+
+    Every paper carries its listing position, so a reader's script can re-sort the list;
+    `card` may supply cards already built.
+    """
     digest = site.digests[index]
+    md = md or markdown_renderer()
+    card = card or (lambda slug: paper_card(site, site.papers[slug], links, md))
+    position = {slug: n for n, slug in enumerate(digest.slugs, start=1)}
+    size = site.config.digest_page_size
+    rest = digest_rest(site, digest)
+    pages = digest_pages(site, digest)
+    chosen = rest[(page - 1) * size : page * size]
+    order = effective_order(site, digest)
     view = digest_summary(digest, links)
-    view["papers"] = [card(s) if card else paper_card(site, site.papers[s], links) for s in digest.slugs]
+    view.update(
+        intro_html=render_note(md, digest.intro),
+        order=order,
+        order_words=_ORDER_WORDS[order],
+        picks=[{**card(p.slug), "pick_note_html": render_note(md, p.note), "position": position[p.slug]}
+               for p in (shown_picks(digest) if page == 1 else [])],
+        papers=[{**card(s), "position": position[s]} for s in chosen],
+        compact=len(rest) > site.config.digest_cards,
+        page_number=page,
+        pages=pages,
+        page_urls=[links.path(urls.digest(digest.date, n)) for n in range(1, pages + 1)],
+        hidden=len(digest.slugs) - len(digest.shown),
+    )
     view["previous"] = digest_summary(site.digests[index - 1], links) if index > 0 else None
     view["next"] = digest_summary(site.digests[index + 1], links) if index + 1 < len(site.digests) else None
     return view
 
 
+def home_view(
+    site: Site, links: Urls, card: Callable[[str], dict[str, Any]] | None = None, md: MarkdownIt | None = None
+) -> dict[str, Any] | None:
+    """The latest digest as the home page shows it: intro, picks, its top papers and how many more there are."""
+    if not site.digests:
+        return None
+    digest = site.digests[-1]
+    view = digest_page(site, len(site.digests) - 1, links, card, md)
+    card = card or (lambda slug: paper_card(site, site.papers[slug], links, md))
+    position = {slug: n for n, slug in enumerate(digest.slugs, start=1)}
+    rest = digest_rest(site, digest)
+    top = rest[: site.config.home_top_papers]
+    view["papers"] = [{**card(s), "position": position[s]} for s in top]
+    view["compact"] = True  # rows: the recent digests below stay near the top of the page
+    view["more"] = len(rest) - len(top)
+    return view
+
+
 def archive_view(site: Site, links: Urls) -> list[dict[str, Any]]:
-    """Digests newest first, grouped by year and month."""
+    """Digests newest first, as a table: one row per year, one cell per month listing its days."""
     years: dict[int, dict[int, list[dict[str, Any]]]] = {}
     for digest in reversed(site.digests):
-        years.setdefault(digest.date.year, {}).setdefault(digest.date.month, []).append(digest_summary(digest, links))
+        summary = digest_summary(digest, links)
+        summary["day"] = digest.date.day
+        years.setdefault(digest.date.year, {}).setdefault(digest.date.month, []).append(summary)
     return [
-        {"year": year, "months": [{"name": month_name(m), "digests": ds} for m, ds in months.items()]}
+        {
+            "year": year,
+            "count": sum(len(ds) for ds in months.values()),
+            "months": [
+                {"number": m, "name": month_name(m), "short": month_name(m)[:3], "digests": months.get(m, [])[::-1]}
+                for m in range(12, 0, -1)
+            ],
+        }
         for year, months in years.items()
     ]
 
@@ -166,3 +316,12 @@ def tag_summaries(site: Site, links: Urls) -> list[dict[str, Any]]:
         {"slug": t.slug, "label": t.label, "url": links.path(urls.tag(t.slug)), "count": len(t.papers)}
         for t in sorted(site.tags, key=lambda t: t.label.casefold())
     ]
+
+
+def tags_by_count(site: Site, links: Urls) -> list[dict[str, Any]]:
+    """Tags most used first (ties by label), each with a size step 1-5 for the index page."""
+    tags = sorted(tag_summaries(site, links), key=lambda t: (-t["count"], t["label"].casefold()))
+    most = max((t["count"] for t in tags), default=1) or 1
+    for tag in tags:
+        tag["size"] = 1 + min(4, int(4 * tag["count"] / most))
+    return tags
