@@ -257,6 +257,7 @@ def _site_wide_outputs(site: Site, links: Urls, jobs: list[PageJob]) -> list[tup
     outputs: list[tuple[str, Callable[[], bytes]]] = [
         (urls.FEED, lambda: feeds.site_feed(site, links)),
         *[(urls.tag_feed(t.slug), lambda t=t: feeds.tag_feed(site, links, t)) for t in site.tags],
+        *feeds.group_feeds(site, links),
         (urls.SITEMAP, lambda: feeds.sitemap(links, [j.url for j in jobs if j.url != urls.NOT_FOUND])),
         (urls.ROBOTS, lambda: feeds.robots(links)),
         (urls.PAPERS_JSON, lambda: feeds.papers_json(site, links)),

@@ -37,6 +37,11 @@ class NewsletterConfig:
 
 
 @dataclass(frozen=True)
+class AuthorPagesConfig:
+    min_papers: int = 2  # an author gets a page from this many papers on the site
+
+
+@dataclass(frozen=True)
 class Config:
     title: str = "Research digest"
     description: str = "Papers worth reading, collected day by day."
@@ -50,6 +55,7 @@ class Config:
     csp_meta: bool = True
     search_shard_threshold: int = 300  # one index costs ~0.9 KB gzipped a paper: split past ~300 KB
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
+    author_pages: AuthorPagesConfig = field(default_factory=AuthorPagesConfig)
 
     @property
     def base_path(self) -> str:

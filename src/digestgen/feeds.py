@@ -6,12 +6,13 @@ import datetime as dt
 import json
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, Callable
 
 from digestgen import urls
 from digestgen.model import Paper, Site, Tag
 from digestgen.urls import Urls
-from digestgen.views import byline
+from digestgen.people import site_people
+from digestgen.views import byline, paper_links
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
@@ -61,8 +62,10 @@ def atom_feed(site: Site, links: Urls, papers: list[Paper], title: str, self_pat
         _sub(entry, "updated", _stamp(_added(paper)))
         if paper.published:
             _sub(entry, "published", _stamp(paper.published))
-        if byline(paper):
-            _sub(_sub(entry, "author"), "name", byline(paper))
+        for name in paper.authors or ([byline(paper)] if byline(paper) else []):
+            _sub(_sub(entry, "author"), "name", name)
+        for link in paper_links(paper):
+            _sub(entry, "link", rel="related", href=link["url"], title=link["label"])
         for tag in paper.tags:
             _sub(entry, "category", term=tag)
         _sub(entry, "summary", paper.text)
@@ -82,6 +85,21 @@ def site_feed(site: Site, links: Urls) -> bytes:
 def tag_feed(site: Site, links: Urls, tag: Tag) -> bytes:
     title = f"{site.config.title}: {tag.label}"
     return atom_feed(site, links, newest_listed(site, tag.papers), title, urls.tag_feed(tag.slug), urls.tag(tag.slug))
+
+
+def group_feeds(site: Site, links: Urls) -> list[tuple[str, Callable[[], bytes]]]:
+    """The Atom feed of each author with a page and of each organization."""
+    people = site_people(site, site.config.author_pages.min_papers)
+    outputs = []
+    for kind, groups, feed_url, page_url in (
+        ("Papers by", people.authors, urls.author_feed, urls.author),
+        ("Papers from", people.orgs, urls.org_feed, urls.org),
+    ):
+        for group in groups:
+            title = f"{site.config.title}: {kind} {group.name}"
+            outputs.append((feed_url(group.slug), lambda g=group, t=title, f=feed_url, u=page_url: atom_feed(
+                site, links, newest_listed(site, g.papers), t, f(g.slug), u(g.slug))))
+    return outputs
 
 
 def sitemap(links: Urls, page_urls: list[str]) -> bytes:
@@ -116,7 +134,7 @@ def paper_record(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
         "doi": paper.doi,
         "comments": paper.comments,
         "tags": list(paper.tags),
-        "links": [{"kind": link.kind, "url": link.url} for link in paper.links],
+        "links": [{"kind": link["kind"], "url": link["url"]} for link in paper_links(paper)],
         "digests": [d.isoformat() for d in paper.digests],
         "abstract": paper.text,
     }
