@@ -412,3 +412,12 @@ def test_copy_button_copies_the_entry_under_the_strict_csp(arxiv_built, serve_st
     page.goto(server.url + "papers/pi-0-a-vision-language-action-flow-model/")
     assert not page.locator("button.copy-bibtex").is_visible() and "@misc{black2024pi0," in page.inner_text("pre.bibtex")
     off.close()
+
+
+def test_arxiv_fixture_pages_pass_the_nu_checker(arxiv_built):
+    """Authors, facts, links row, neighbours and the author and organization pages are valid HTML."""
+    jar = os.environ.get("DIGESTGEN_VNU_JAR") or str(Path(__file__).resolve().parents[1] / ".tools/node_modules/vnu-jar/build/dist/vnu.jar")
+    assert Path(jar).is_file(), "the Nu HTML checker is missing: run scripts/test, which installs it"
+    pages = sorted(str(p) for p in arxiv_built.rglob("*.html"))
+    result = subprocess.run(["java", "-jar", jar, "--errors-only", "--format", "text", *pages], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[:3000]
