@@ -218,7 +218,8 @@
 
   function summary(answer, request) {
     var noun = answer.total === 1 ? "paper" : "papers";
-    var what = request.q ? " match \u201c" + request.q + "\u201d" : "";
+    var verb = answer.total === 1 ? " matches" : " match";
+    var what = request.q ? verb + " \u201c" + request.q + "\u201d" : "";
     if (answer.fuzzy) {
       what += " with a letter or two changed (nothing matches exactly)";
     }

@@ -88,9 +88,11 @@ def test_dates_stay_text_and_are_checked_by_the_model(tmp_path):
     with pytest.raises(DigestgenError) as info:
         load_site(site, config)
     message = str(info.value)
-    assert "2 content files have problems" in message and "does not exist" not in message
-    assert f"{victim.name}: published: '2024-02-30' is not a real date" in message
-    assert f"{other.name}:" in message and "\n" not in message
+    assert message.startswith("2 problems in 2 content files; nothing was written:\n") and "does not exist" not in message
+    lines = message.splitlines()[1:]
+    assert len(lines) == 2 and lines == sorted(lines)  # one per line, by file
+    assert f"{victim.name}:" in message and "published: expected a real date written YYYY-MM-DD, found '2024-02-30'" in message
+    assert f"{other.name}:2: invalid YAML: a list opened with '[' here is never closed" in message
 
 
 def test_build_reports_malformed_content_in_one_line(tmp_path):
@@ -99,7 +101,8 @@ def test_build_reports_malformed_content_in_one_line(tmp_path):
     bad.write_text("---\ntitle: x\nupvotes: many\n---\n")
     result = subprocess.run([sys.executable, "-m", "digestgen", "build", "--site", str(site)], capture_output=True, text=True)
     assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "upvotes: 'many' is not a whole number" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert f"{bad.name}:3: upvotes: expected a whole number, found 'many' (for example: upvotes: 12)" in result.stderr
     assert not (site / "_site").exists()
 
 
@@ -110,6 +113,8 @@ def test_config_errors_are_reported_together_and_unknown_keys_warned():
     assert "base_url" in message and "tag_page_size" in message and "csp_meta" in message
     _, warnings = parse_config({"colour": "blue"}, "digestgen.yaml")
     assert warnings == ["digestgen.yaml: unknown setting 'colour' ignored"]
+    _, warnings = parse_config({"titel": "x"}, "digestgen.yaml", lines={("titel",): 4})
+    assert warnings == ["digestgen.yaml:4: unknown setting 'titel' ignored (did you mean 'title'?)"]
 
 
 @settings(max_examples=400, deadline=None)

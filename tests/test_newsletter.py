@@ -25,6 +25,7 @@ from markdown_it import MarkdownIt
 
 from digestgen.cli import cli
 from digestgen.errors import DigestgenError
+from digestgen.mail import html_size_as_sent
 from digestgen.newsletter import ESP_UNSUBSCRIBE, ZWJ, markdown_text, neutralise, run_newsletter
 
 BASE = "https://example.org/repo/"
@@ -63,7 +64,7 @@ class Bundle:
 def make_newsletter(site: Path, out: Path, name: str, epoch: str | None = EPOCH, **options) -> Bundle:
     """Run the command in-process with SOURCE_DATE_EPOCH set (or unset)."""
     arguments = {"date": None, "week": None, "out": out, "esp": "generic", "base_url": None, "send": False}
-    arguments.update(warn=lambda message: None, **options)
+    arguments.update({"warn": lambda message: None, **options})
     with pytest.MonkeyPatch.context() as patch:
         if epoch is None:
             patch.delenv("SOURCE_DATE_EPOCH", raising=False)
@@ -226,7 +227,9 @@ def test_eml_headers_come_from_the_configuration(seed_edition: Bundle) -> None:
     message = seed_edition.message()
     assert message["From"] == "Research digest <digest@example.org>"
     assert message["To"] == "readers@example.org"
-    assert message["Subject"] == "Pre-training papers digest: 95 papers, October 31, 2025"
+    top = html.unescape(re.search(r'class="title-link"[^>]*>([^<]+)<', seed_edition.text(".html")).group(1))
+    assert message["Subject"].startswith("October 31, 2025 · 95 papers · ")  # the date, the count, the top paper
+    assert top and message["Subject"].endswith(top)
     assert email.utils.parsedate_to_datetime(message["Date"]).timestamp() == int(EPOCH)
     assert re.fullmatch(r"<[0-9a-f]{32}@example\.org>", message["Message-ID"])
     assert message["List-Id"].endswith("<pre-training-papers-digest.example.org>")
@@ -275,33 +278,37 @@ def test_html_is_built_for_mail_clients(seed_edition: Bundle) -> None:
     # A hidden preheader made from the digest
     preheader = next(attrs for tag, attrs in elements.tags if "preheader" in attrs.get("class", ""))
     assert "display:none" in preheader["style"]
-    assert "95 papers: CNN Filter DB" in document
+    assert re.search(r"display:none[^>]*>95 papers: [A-Z]", document)
 
 
-def test_seed_digest_is_cut_to_the_default_budget_with_a_link_to_the_rest(seed_edition: Bundle) -> None:
+def test_seed_digest_lists_top_papers_with_abstracts_then_the_rest_as_titles(seed_edition: Bundle) -> None:
     document = seed_edition.text(".html")
-    assert len(document.encode("utf-8")) <= 90 * 1024
-    shown = len(re.findall(r'class="title-link"', document))
-    match = re.search(r'<a class="more-link" href="([^"]+)"[^>]*>(\d+) more papers on the site', document)
-    assert match, "95 papers do not fit in 90 KB: the email must link to the rest"
-    assert match.group(1) == BASE + "2025/10/31/"
-    assert 10 < shown < 95 and shown + int(match.group(2)) == 95
-    assert "…" in document  # abstracts shortened to teasers first
+    assert html_size_as_sent(document) <= 96 * 1024
+    with_abstract = re.findall(r'class="title-link" href="([^"]+)"', document)
+    titles_only = re.findall(r'class="rest-link" href="([^"]+)"', document)
+    assert len(with_abstract) == 10 and len(titles_only) == 85  # newsletter.top_papers, then every other paper
+    assert "Top papers" in document and "Also in this edition" in document
+    assert document.index("Top papers") < document.index("Also in this edition")
     report = "\n".join(seed_edition.lines)
-    assert re.search(r"HTML part \d+\.\d KB of the 90\.0 KB budget", report)
-    assert f"first {shown} of 95 papers" in report
+    assert re.search(r"HTML part \d+\.\d KB as sent, of the 96\.0 KB budget \(full abstracts, all 95 papers\)", report)
     assert "dry run: nothing sent" in report
+    # The top papers are the digest's own order: most upvoted first.
+    metas = re.findall(r'class="meta"[^>]*>([^<]*)<', document)
+    upvotes = [int(m.group(1)) if (m := re.search(r"(\d+) upvotes?", meta)) else 0 for meta in metas]
+    assert upvotes[:10] == sorted(upvotes[:10], reverse=True) and upvotes[0] > 0
 
 
-def test_a_smaller_budget_lists_fewer_papers(seed_site: Path, seed_edition: Bundle, tmp_path: Path) -> None:
+def test_a_smaller_budget_trims_from_the_end(seed_site: Path, seed_edition: Bundle, tmp_path: Path) -> None:
     site = variant(seed_site, tmp_path, newsletter={"size_limit_kb": 30})
     bundle = make_newsletter(site, tmp_path / "out", SEED_NAME, base_url=BASE)
     document = bundle.text(".html")
-    assert len(document.encode("utf-8")) <= 30 * 1024
-    fewer = len(re.findall(r'class="title-link"', document))
-    assert 0 < fewer < len(re.findall(r'class="title-link"', seed_edition.text(".html")))
-    assert f"{95 - fewer} more papers on the site" in document
-    assert f"{95 - fewer} more papers on the site:" in bundle.text(".txt")
+    assert html_size_as_sent(document) <= 30 * 1024
+    listed = len(re.findall(r'class="(?:title|rest)-link"', document))
+    assert 10 < listed < 95
+    assert f"{95 - listed} more papers on the site" in document
+    assert f"{95 - listed} more papers on the site:" in bundle.text(".txt")
+    full = re.findall(r'class="title-link" href="([^"]+)"', seed_edition.text(".html"))
+    assert re.findall(r'class="title-link" href="([^"]+)"', document) == full  # the top papers stay, the list is cut
 
 
 def test_a_budget_nothing_fits_in_is_refused_and_nothing_is_written(seed_site: Path, tmp_path: Path) -> None:
@@ -479,9 +486,8 @@ def test_week_collects_the_digests_of_that_iso_week(week_site: Path, tmp_path: P
     for title in ("Monday Paper Alpha", "Shared Paper On Two Days", "Wednesday Paper Beta"):
         assert text.count(title) == 1, title  # a paper listed on two days appears once
     assert "Next Week Paper Gamma" not in text
-    document = bundle.text(".html")
-    assert document.index("October 27, 2025") < document.index("October 29, 2025")
-    assert bundle.message()["Subject"].endswith("3 papers, week 44 of 2025")
+    assert text.index("Monday Paper Alpha") < text.index("Wednesday Paper Beta")  # no upvotes: the days' order
+    assert bundle.message()["Subject"].startswith("Week 44 of 2025 · 3 papers · Monday Paper Alpha")
 
 
 def test_date_picks_one_digest_and_latest_is_the_default(week_site: Path, tmp_path: Path) -> None:
@@ -559,7 +565,8 @@ def with_smtp(hostile_site: Path, folder: Path, port: int, **smtp) -> Path:
     """The hostile site, sending to two readers through 127.0.0.1:port without TLS."""
     server = {"host": "127.0.0.1", "port": port, "security": "none", "user": "", **smtp}
     readers = "Readers <readers@example.org>, second@example.net"
-    return variant(hostile_site, folder, newsletter={"to": readers, "smtp": server})
+    unsubscribe = "https://example.org/unsubscribe"
+    return variant(hostile_site, folder, newsletter={"to": readers, "smtp": server, "unsubscribe_url": unsubscribe})
 
 
 def test_send_delivers_the_eml_to_a_real_smtp_server(hostile_site: Path, tmp_path: Path) -> None:

@@ -371,7 +371,7 @@ def test_min_papers_is_a_config_key(tmp_path):
     out = build_site(site).out
     assert (out / "authors/ada-o-neil/index.html").is_file()
     config.write_text(config.read_text().replace("min_papers: 1", "min_papers: 0"))
-    with pytest.raises(DigestgenError, match="author_pages.min_papers must be a positive whole number"):
+    with pytest.raises(DigestgenError, match="author_pages.min_papers: expected a positive whole number"):
         build_site(site)
 
 

@@ -33,10 +33,11 @@ from digestgen.render import (
 )
 from digestgen.search import search_groups
 from digestgen.tagging import Taxonomy
-from digestgen.tagstage import load_taxonomy, tag_site, tagging_of
+from digestgen.tagstage import common_tag_warnings, load_taxonomy, tag_site, tagging_of
 from digestgen.theme import Asset, collect_assets, default_dir
 from digestgen.urls import Urls
 from digestgen.views import markdown_renderer
+from digestgen.words import plural
 
 Warn = Callable[[str], None]
 
@@ -61,10 +62,11 @@ class BuildResult:
     def summary(self) -> str:
         c = self.counts
         if c["changed"] == 0 and self.site is None:
-            return f"nothing changed since the last build of {self.out} ({c['pages']} pages); checked in {self.seconds:.2f} s"
+            return f"nothing changed since the last build of {self.out} ({plural(c['pages'], 'page')}); checked in {self.seconds:.2f} s"
         return (
-            f"built {c['pages']} pages ({c['papers']} papers, {c['digests']} digests, {c['tags']} tags) into {self.out} "
-            f"in {self.seconds:.2f} s; {c['rendered']} pages rendered, {c['changed']} files changed"
+            f"built {plural(c['pages'], 'page')} ({plural(c['papers'], 'paper')}, {plural(c['digests'], 'digest')}, "
+            f"{plural(c['tags'], 'tag')}) into {self.out} in {self.seconds:.2f} s; "
+            f"{plural(c['rendered'], 'page')} rendered, {plural(c['changed'], 'file')} changed"
         )
 
 
@@ -111,7 +113,7 @@ def taxonomy_of(site_dir: Path, config: Config, cache: BuildCache | None) -> Tax
     if cache is None:
         return load_taxonomy(site_dir, config)
     source = taxonomy_file(site_dir, config)
-    key = (repr(config.taxonomy), source.read_bytes() if source is not None and source.is_file() else b"")
+    key = (repr(config.taxonomy), repr(config.tagging), source.read_bytes() if source is not None and source.is_file() else b"")
     if cache.taxonomy is None or cache.taxonomy[0] != key:
         cache.taxonomy = (key, load_taxonomy(site_dir, config))
     return cache.taxonomy[1]
@@ -156,7 +158,7 @@ def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache 
         return None
     cache = BuildCache()
     taxonomy = taxonomy_of(site_dir, config, cache)
-    rules_key = repr(taxonomy.rules)
+    rules_key = taxonomy.key
     with tempfile.TemporaryDirectory(prefix="digestgen-load-") as scratch:
         children = []
         for worker in range(1, workers):  # share 0 is the parent's own, done while the children work
@@ -231,7 +233,9 @@ def templates_digest(site_dir: Path) -> str:
 
 
 def taxonomy_file(site_dir: Path, config: Config) -> Path | None:
-    """The file the tags come from: the site's own, the packaged default, or none (inline)."""
+    """The file the tags come from: the site's own, the packaged default, or none (inline, or off)."""
+    if config.taxonomy in ("none", False):
+        return None
     if isinstance(config.taxonomy, str):
         return site_dir / config.taxonomy
     if config.taxonomy is None:
@@ -399,6 +403,8 @@ def build_site(
         cache = prefilled_cache(site_dir, config, workers or default_workers())
         timings["load+tag (parallel)"] = time.perf_counter() - started_load
     site = load_and_tag(site_dir, config, timings, cache, changed)
+    for message in [*site.warnings, *common_tag_warnings(site)]:
+        warn(message)
     known = None
     if cache is not None and private_output and cache.manifest is not None and cache.manifest[0] == out.resolve():
         known = cache.manifest[1]

@@ -41,15 +41,38 @@ def cli() -> None:
     """Turn research-paper listings into a static website and an email newsletter."""
 
 
+INSTALL_HELP = "What the deploy files pip-install: a git URL with a tag, a wheel (default: this digestgen, pinned)."
+
+
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path))
-def init(directory: Path) -> None:
+@click.option("--install", "install", metavar="SPEC", help=INSTALL_HELP)
+def init(directory: Path, install: str | None) -> None:
     """Create a new site skeleton in DIRECTORY."""
+    from digestgen.deploy import choose_install_spec, installed_origin
     from digestgen.scaffold import init_site
 
-    for path in init_site(directory):
+    spec, guess_warning = choose_install_spec(install, installed_origin())
+    for path in init_site(directory, spec):
         click.echo(f"wrote {path}")
+    if guess_warning:
+        warn(guess_warning)
+    click.echo(f"the deploy files install {spec}")
     click.echo(f"next: digestgen ingest LISTING.txt --site {directory}")
+
+
+@cli.command()
+@SITE_OPTION
+def doctor(site: Path) -> None:
+    """Check a site before you push: one line per problem; exit 0 when none, 1 when some."""
+    from digestgen.deploy import doctor as run_doctor
+
+    findings = run_doctor(site)
+    for finding in findings:
+        click.echo(finding)
+    if findings:
+        sys.exit(1)
+    click.echo(f"no problems found in {site}")
 
 
 @cli.command()
@@ -84,14 +107,30 @@ def ingest(files: tuple[str, ...], date: dt.date | None, site: Path) -> None:
 def build(site: Path, out: Path | None, base_url: str | None, explain_tags: bool, force: bool) -> None:
     """Render the site into _site/ (or --out)."""
     from digestgen.build import build_site
+    from digestgen.deploy import subpath_warning
 
     result = build_site(site, out=out, base_url=base_url, warn=warn, progress=sys.stderr.isatty(), force=force or explain_tags)
+    if notice := subpath_warning(result.config):
+        warn(notice)
     if explain_tags:
-        from digestgen.tagstage import explain
+        from digestgen.tagstage import explain, load_taxonomy
 
         assert result.site is not None  # a forced build always loads the site
-        click.echo(explain(result.site))
+        click.echo(explain(result.site, load_taxonomy(site, result.config)))
     click.echo(result.summary())
+
+
+@cli.command()
+@SITE_OPTION
+def taxonomy(site: Path) -> None:
+    """Print the effective taxonomy: the tagging settings and every tag with its phrases, as YAML."""
+    from digestgen.config import load_config
+    from digestgen.tagstage import load_taxonomy, taxonomy_text
+
+    config, warnings = load_config(site)
+    for message in warnings:
+        warn(message)
+    click.echo(taxonomy_text(load_taxonomy(site, config), config), nl=False)
 
 
 @cli.command()

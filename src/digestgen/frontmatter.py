@@ -96,16 +96,38 @@ def load_yaml_lines(text: str, first_line: int = 1) -> tuple[Any, Lines]:
         if first_line != 1:
             lines = {path: line + first_line - 1 for path, line in lines.items()}
         return loader.construct_document(node), lines
-    except YamlError:
+    except YamlError as exc:
+        if exc.line is not None:
+            exc.line += first_line - 1
         raise
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise YamlError(f"invalid YAML: {exc.problem or exc.context}", line) from None
+        # context_mark is where the construct began (an unclosed quote's opening), problem_mark where
+        # the parser gave up, often lines later.
+        context = exc.context or ""
+        scanning = context.startswith(("while scanning", "while parsing a flow")) and exc.context_mark is not None
+        mark = exc.context_mark if scanning else exc.problem_mark or exc.context_mark
+        line = mark.line + first_line if mark else None
+        raise YamlError(_in_words(exc), line) from None
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise YamlError(f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _in_words(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's complaint, said as what to change where we can."""
+    problem, context = exc.problem or "", exc.context or ""
+    if "quoted scalar" in context:
+        return "invalid YAML: a quote opened here is never closed; add the closing quote"
+    if "flow sequence" in context:
+        return "invalid YAML: a list opened with '[' here is never closed; add the ']'"
+    if "flow mapping" in context:
+        return "invalid YAML: a mapping opened with '{' here is never closed; add the '}'"
+    if "mapping values are not allowed" in problem:
+        return "invalid YAML: a ':' inside a value; put the whole value in quotes"
+    if "'\\t'" in problem:
+        return "invalid YAML: a tab; YAML indents with spaces"
+    return f"invalid YAML: {problem} {context}".strip() if problem and context else f"invalid YAML: {problem or context}"
 
 
 class _Dumper(yaml.SafeDumper):
@@ -161,13 +183,19 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
 
 
 def read_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    data, body, _lines = read_front_matter_lines(text)
+    return data, body
+
+
+def read_front_matter_lines(text: str) -> tuple[dict[str, Any], str, Lines]:
+    """Front matter, body, and the file line of every front-matter value."""
     yaml_text, body, _ = split_front_matter(text)
-    data = load_yaml(yaml_text)
+    data, lines = load_yaml_lines(yaml_text, first_line=2)  # the YAML starts after the opening '---'
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise YamlError("the front matter is not a mapping of fields", 2)
-    return data, body
+        raise YamlError("the front matter is not a mapping of fields, such as 'title: My paper'", 2)
+    return data, body, lines
 
 
 def write_front_matter(data: dict[str, Any], body: str) -> str:

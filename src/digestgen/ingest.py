@@ -26,6 +26,7 @@ from digestgen.frontmatter import (
 )
 from digestgen.parse import Diagnostic, Listing, PaperRecord, parse_digest
 from digestgen.slugs import identity, normalise_title, short_hash, unique_slug
+from digestgen.words import plural
 
 PAPERS_DIR = "papers"
 DIGESTS_DIR = "digests"
@@ -318,11 +319,11 @@ def _record_digest(store: ContentStore, date: dt.date, order: list[str], source:
     path = store.content / DIGESTS_DIR / f"{name}.yaml"
     store.digests[name] = (path, previous[1] if previous else "", data)
     if previous is None:
-        report.lines.append(f"digest {name}: {len(order)} papers (new)")
+        report.lines.append(f"digest {name}: {plural(len(order), 'paper')} (new)")
     elif previous[2] != data:
-        report.lines.append(f"digest {name}: {len(order)} papers (was {len(old_order)}; replaced by this listing)")
+        report.lines.append(f"digest {name}: {plural(len(order), 'paper')} (was {len(old_order)}; replaced by this listing)")
     else:
-        report.lines.append(f"digest {name}: {len(order)} papers (unchanged)")
+        report.lines.append(f"digest {name}: {plural(len(order), 'paper')} (unchanged)")
 
 
 def _same_yaml(text: str, data: dict[str, Any]) -> bool:

@@ -16,21 +16,28 @@ from urllib.parse import urlsplit
 
 from digestgen.config import Config
 from digestgen.errors import DigestgenError
-from digestgen.frontmatter import Lines, YamlError, load_yaml_lines, read_front_matter, unescape_markdown
+from digestgen.frontmatter import Lines, YamlError, load_yaml_lines, read_front_matter_lines, unescape_markdown
 from digestgen.ingest import DIGESTS_DIR, PAPERS_DIR
 from digestgen.links import KIND_LABELS, Link
 from digestgen.model import ORDERS, Digest, Paper, Pick, Site
 from digestgen.slugs import base_slug
+from digestgen.words import did_you_mean, found, plural
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class ContentError(ValueError):
-    """One problem in one file; `line` where known."""
+    """One problem in one file; `line` where known, else the line of `field` once the caller knows it."""
 
-    def __init__(self, message: str, line: int | None = None):
+    def __init__(self, message: str, line: int | None = None, field: str | None = None):
         super().__init__(message)
         self.line = line
+        self.field = field
+
+
+def _expected(name: str, what: str, value: Any, example: str) -> ContentError:
+    """'upvotes: expected a whole number, found 'many' (for example: upvotes: 12)'."""
+    return ContentError(f"{name}: expected {what}, found {found(value)} (for example: {name}: {example})", field=name)
 
 
 def _date(value: Any, name: str) -> dt.date | None:
@@ -41,14 +48,14 @@ def _date(value: Any, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ContentError(f"{name}: {value!r} is not a real date (YYYY-MM-DD)") from None
+        raise _expected(name, "a real date written YYYY-MM-DD", value, "2025-10-31") from None
 
 
 def _int(value: Any, name: str, optional: bool = False) -> int | None:
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ContentError(f"{name}: {value!r} is not a whole number")
+        raise _expected(name, "a whole number", value, "12")
     return value
 
 
@@ -56,21 +63,25 @@ def _text(value: Any, name: str, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
     if not isinstance(value, str) or (not optional and not value.strip()):
-        raise ContentError(f"{name}: expected text, found {value!r}")
+        raise _expected(name, "text", value, TEXT_EXAMPLES.get(name, "some text"))
     return value
+
+
+TEXT_EXAMPLES = {"title": "Attention Is All You Need", "arxiv": "'2510.01234'", "doi": "10.1234/abc.5678"}
 
 
 def _links(value: Any) -> tuple[Link, ...]:
     if value is None:
         return ()
+    example = "[{kind: code, url: 'https://github.com/org/repo'}]"
     if not isinstance(value, list):
-        raise ContentError("links: expected a list of {kind, url}")
+        raise _expected("links", "a list of {kind, url}", value, example)
     links = []
     for item in value:
         if not isinstance(item, dict) or not isinstance(item.get("url"), str):
-            raise ContentError(f"links: {item!r} is not a {{kind, url}} mapping")
+            raise _expected("links", "each link to be a {kind, url} mapping", item, example)
         if urlsplit(item["url"]).scheme not in ("http", "https"):
-            raise ContentError(f"links: only http(s) links are allowed, not {item['url']!r}")
+            raise ContentError(f"links: only http(s) links are allowed, not {item['url']!r}", field="links")
         kind = item.get("kind", "project")
         links.append(Link(kind if isinstance(kind, str) and kind in KIND_LABELS else "project", item["url"]))
     return tuple(links)
@@ -80,13 +91,15 @@ def _tags(value: Any, name: str = "tags") -> dict[str, str]:
     """Hand-written tags: slug -> the tag as written."""
     if value is None:
         return {}
+    if isinstance(value, str):
+        raise _expected(name, "a list in brackets", value, "[" + ", ".join(w.strip() for w in value.split(",")) + "]")
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise ContentError(f"{name}: expected a list of words")
+        raise _expected(name, "a list of words", value, "[vision, nlp]")
     tags: dict[str, str] = {}
     for text in value:
         slug = base_slug(text)
         if not slug:
-            raise ContentError(f"{name}: {text!r} needs at least one letter or digit")
+            raise ContentError(f"{name}: {text!r} needs at least one letter or digit", field=name)
         tags.setdefault(slug, text.strip())
     return tags
 
@@ -96,7 +109,7 @@ def _words(value: Any, name: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ContentError(f"{name}: expected a list of words, such as [cs.CV, cs.LG]")
+        raise _expected(name, "a list of words", value, "[cs.CV, cs.LG]")
     return tuple(dict.fromkeys(" ".join(v.split()) for v in value))
 
 
@@ -107,20 +120,37 @@ def _authors(value: Any) -> tuple[tuple[str, ...], int | None]:
     if isinstance(value, int) and not isinstance(value, bool):
         return (), _int(value, "authors")
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ContentError("authors: expected a list of names, such as [Ada Lovelace, Alan Turing]")
+        raise _expected("authors", "a list of names", value, "[Ada Lovelace, Alan Turing]")
     return tuple(" ".join(v.split()) for v in value), len(value)
+
+
+PAPER_FIELDS = frozenset(
+    "title slug id published upvotes authors author_count organization links arxiv arxiv_version categories "
+    "primary_category keywords comment journal_ref doi comments note tags remove_tags digests listing_hash".split()
+)
 
 
 def paper_from_file(path: Path, relative: str) -> Paper:
     raw = path.read_bytes()
     text = raw.decode("utf-8")
     try:
-        data, body = read_front_matter(text)
+        data, body, lines = read_front_matter_lines(text)
     except YamlError as exc:
         raise ContentError(str(exc), exc.line) from None
+    try:
+        paper = _paper(path, relative, raw, data, body)
+    except ContentError as exc:
+        if exc.line is None and exc.field is not None:
+            exc.line = lines.get((exc.field,))
+        raise
+    unknown = tuple((str(key), lines.get((key,), 0)) for key in data if key not in PAPER_FIELDS)
+    return dataclasses.replace(paper, unknown_fields=unknown) if unknown else paper
+
+
+def _paper(path: Path, relative: str, raw: bytes, data: dict[str, Any], body: str) -> Paper:
     digests = data.get("digests") or []
     if not isinstance(digests, list):
-        raise ContentError("digests: expected a list of dates")
+        raise _expected("digests", "a list of dates", digests, "[2025-10-31]")
     tags = _tags(data.get("tags"))
     names, count = _authors(data.get("authors"))
     categories = _words(data.get("categories"), "categories")
@@ -414,8 +444,25 @@ def load_site(
     """
     papers, digests, problems, unreadable = _read_content(site_dir, cache, scan, changed)
     digests = _complete_digests(papers, digests, problems, unreadable)
+    if len(problems) == 1:
+        raise DigestgenError(problems[0])
     if problems:
-        count = f"{len(problems)} content files have problems" if len(problems) > 1 else "a content file has a problem"
-        raise DigestgenError(f"{count}: " + "; ".join(problems))
-    return Site.create(config, _with_digest_dates(papers, digests), digests)
+        files = len({problem.split(":", 1)[0] for problem in problems})
+        count = f"{plural(len(problems), 'problem')} in {plural(files, 'content file')}; nothing was written:"
+        raise DigestgenError(count, problems=tuple(problems))
+    return Site.create(config, _with_digest_dates(papers, digests), digests, warnings=unknown_field_warnings(papers.values()))
+
+
+def unknown_field_warnings(papers: Iterable[Paper]) -> tuple[str, ...]:
+    """One warning per unknown front-matter key, at its first place, with the closest known key."""
+    places: dict[str, list[str]] = {}
+    for paper in papers:
+        for key, line in paper.unknown_fields:
+            places.setdefault(key, []).append(f"{paper.source}:{line}" if line else paper.source)
+    warnings = []
+    for key in sorted(places):
+        first, others = places[key][0], len(places[key]) - 1
+        also = f"; also in {plural(others, 'other file')}" if others else ""
+        warnings.append(f"{first}: unknown field '{key}' ignored{did_you_mean(key, PAPER_FIELDS)}{also}")
+    return tuple(warnings)
 

@@ -9,6 +9,7 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
@@ -103,7 +104,7 @@ def build_message(
     message["To"] = envelope.to
     if envelope.reply_to:
         message["Reply-To"] = envelope.reply_to
-    message["List-Id"] = envelope.list_id
+    message["List-Id"] = list_id_header(envelope.list_id)
     if envelope.unsubscribe_url:
         message["List-Unsubscribe"] = f"<{envelope.unsubscribe_url}>"
         # RFC 8058 one-click unsubscribe is defined for HTTPS addresses only.
@@ -115,6 +116,27 @@ def build_message(
     # A fixed boundary keeps the bytes reproducible; '==' can never occur in quoted-printable text.
     message.set_boundary(f"==digestgen-{fingerprint[:24]}==")
     return message.as_bytes(policy=SMTP)
+
+
+def list_id_header(value: str) -> str:
+    """RFC 2919's `phrase <label>`, the phrase as RFC 2047 encoded words when it is not ASCII, the
+    label never encoded (Python would otherwise encode the whole header as one word)."""
+    phrase, _, label = value.rpartition("<")
+    phrase = phrase.strip().strip('"')
+    label = "<" + label
+    if not phrase:
+        return label
+    if phrase.isascii():
+        return f'"{phrase}" {label}'
+    return f"{Header(phrase, 'utf-8').encode()} {label}"
+
+
+def html_size_as_sent(html: str) -> int:
+    """The bytes of the HTML part's body on the wire: quoted-printable, CRLF line ends."""
+    part = EmailMessage(policy=SMTP)
+    part.set_content(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    payload = part.get_payload()
+    return len(payload.replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii"))
 
 
 def _password(smtp: SmtpConfig, environ: Mapping[str, str]) -> str:
@@ -140,8 +162,14 @@ def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
     return client
 
 
-def send_message(eml: bytes, envelope: Envelope, smtp: SmtpConfig, environ: Mapping[str, str] = os.environ) -> None:
-    """Hand the exact .eml bytes to the configured SMTP server; any failure is one DigestgenError."""
+def send_message(
+    eml: bytes, envelope: Envelope, smtp: SmtpConfig, environ: Mapping[str, str] = os.environ
+) -> list[str]:
+    """Hand the exact .eml bytes to the configured SMTP server; return who it accepted.
+
+    A server that refuses some recipients still delivers to the others (that is SMTP's way); the
+    refusals, with the server's code and reason, are then one DigestgenError naming who did get it.
+    """
     where = f"{smtp.host}:{smtp.port} ({smtp.security})"
     password = _password(smtp, environ) if smtp.user else ""
     try:
@@ -152,7 +180,7 @@ def send_message(eml: bytes, envelope: Envelope, smtp: SmtpConfig, environ: Mapp
     except smtplib.SMTPAuthenticationError as exc:
         raise DigestgenError(f"SMTP server {where} refused the login of {smtp.user!r}: {_reply(exc)}") from None
     except smtplib.SMTPRecipientsRefused as exc:
-        raise DigestgenError(f"SMTP server {where} refused every recipient: {', '.join(exc.recipients)}") from None
+        raise DigestgenError(f"SMTP server {where} refused every recipient, nothing was sent: {_refusals(exc.recipients)}") from None
     except smtplib.SMTPResponseException as exc:
         raise DigestgenError(f"SMTP server {where} answered {exc.smtp_code}: {_reply(exc)}") from None
     except smtplib.SMTPNotSupportedError as exc:
@@ -167,11 +195,24 @@ def send_message(eml: bytes, envelope: Envelope, smtp: SmtpConfig, environ: Mapp
         raise DigestgenError(f"could not send: {where} did not answer within {SMTP_TIMEOUT} s") from None
     except OSError as exc:
         raise DigestgenError(f"could not send through {where}: {exc.strerror or exc}") from None
+    accepted = [address for address in envelope.recipients if address not in refused]
     if refused:
-        raise DigestgenError(f"SMTP server {where} refused some recipients: {', '.join(sorted(refused))}")
+        raise DigestgenError(
+            f"SMTP server {where} delivered to {', '.join(accepted)} but refused {_refusals(refused)}; "
+            "resend only to the refused addresses once they are fixed"
+        )
+    return accepted
+
+
+def _refusals(refused: Mapping[str, tuple[int, bytes | str]]) -> str:
+    """'bob@example.org (550 5.1.1 User unknown), …' in address order."""
+    return ", ".join(f"{address} ({code} {_text(reason)})" for address, (code, reason) in sorted(refused.items()))
+
+
+def _text(message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return " ".join(text.split())
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
-    message = exc.smtp_error
-    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
-    return " ".join(text.split())
+    return _text(exc.smtp_error)

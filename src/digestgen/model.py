@@ -13,12 +13,14 @@ from digestgen.links import Link
 
 @dataclass(frozen=True)
 class TagEvidence:
-    """Why a tag was given: the phrase and where it matched."""
+    """Why a tag was given: one counted match (field "title" or "abstract") or a source's own label
+    (field "category" or "keyword", phrase the category or keyword), and the weight it added."""
 
     tag: str
     phrase: str
     field: str
     excerpt: str
+    weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Paper:
     comments: int | None = None  # discussion count on the source
     note: str = ""  # a person's note, Markdown
     removed_tags: tuple[str, ...] = ()  # slugs of automatic tags a person removed
+    unknown_fields: tuple[tuple[str, int], ...] = ()  # front-matter keys digestgen does not know, with lines
 
     @property
     def code_link(self) -> Link | None:
@@ -98,6 +101,8 @@ class Tag:
     slug: str
     label: str
     papers: tuple[str, ...]  # newest first
+    share: float = 0.0  # the share of the site's papers that carry this tag
+    common: bool = False  # on so many papers (tagging.common_share) that a chip on a card says nothing
 
 
 @dataclass(frozen=True)
@@ -107,12 +112,16 @@ class Site:
     digests: tuple[Digest, ...]  # oldest first
     tags: tuple[Tag, ...] = field(default=())  # by slug
     labels: Mapping[str, str] = field(default_factory=dict)  # tag slug -> label
+    warnings: tuple[str, ...] = ()  # what the loader noticed but could build anyway
 
     @staticmethod
-    def create(config: Config, papers: dict[str, Paper], digests: list[Digest], tags: list[Tag] = ()) -> "Site":
+    def create(
+        config: Config, papers: dict[str, Paper], digests: list[Digest], tags: list[Tag] = (), warnings: tuple[str, ...] = ()
+    ) -> "Site":
         ordered = dict(sorted(papers.items()))
         labels = MappingProxyType({tag.slug: tag.label for tag in tags})
-        return Site(config, MappingProxyType(ordered), tuple(sorted(digests, key=lambda d: d.date)), tuple(tags), labels)
+        by_date = tuple(sorted(digests, key=lambda d: d.date))
+        return Site(config, MappingProxyType(ordered), by_date, tuple(tags), labels, tuple(warnings))
 
     @property
     def latest(self) -> Digest | None:
@@ -143,6 +152,11 @@ class Site:
 
     def tag(self, slug: str) -> Tag | None:
         return next((t for t in self.tags if t.slug == slug), None)
+
+    @property
+    def common_tags(self) -> frozenset[str]:
+        """Slugs of the tags on so many papers that cards should not chip them (see Tag.common)."""
+        return frozenset(tag.slug for tag in self.tags if tag.common)
 
     def tag_label(self, slug: str) -> str:
         return self.labels.get(slug, slug)

@@ -5,15 +5,20 @@ Read → model → render → write: the site is loaded and tagged as for `build
 templates in templates/email/ (HTML with css-inline, plain text, Markdown), fitted to the
 size budget, assembled into an .eml, and only then written (and sent with --send).
 
-Size budget: Gmail clips an HTML part beyond about 102 KB, so the HTML part must stay under
-newsletter.size_limit_kb (KiB). Full abstracts are tried first, then teasers of
-newsletter.teaser_chars, then only the first papers in listing order (the curator's order,
-which the site's digest page also keeps) with a link to the rest on the site.
+An edition is the digest's intro, the curator's picks with their notes, the top papers in the
+digest's order (newsletter.top_papers, with abstracts), the other papers as titles, and a link to
+the site; a week's edition gathers its picks first, then its most upvoted papers.
+
+Size budget: Gmail clips an HTML part beyond about 102 KB, so the HTML part, measured as it is
+sent (quoted-printable), must stay under newsletter.size_limit_kb (KiB). Full abstracts are tried
+first, then teasers of newsletter.teaser_chars, then the edition is cut from the end (titles,
+then top papers) with a link to the rest on the site; the intro and the picks always stay.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
 import re
 import textwrap
@@ -25,17 +30,26 @@ from urllib.parse import quote, urlsplit
 
 import css_inline
 import jinja2
+from markdown_it import MarkdownIt
 
 from digestgen import urls
 from digestgen.build import load_and_tag
 from digestgen.config import Config, load_config
 from digestgen.errors import DigestgenError
 from digestgen.fileio import atomic_write_bytes
-from digestgen.mail import Envelope, build_message, check_envelope, send_message, stamp_from_environment
+from digestgen.mail import (
+    Envelope,
+    build_message,
+    check_envelope,
+    html_size_as_sent,
+    send_message,
+    stamp_from_environment,
+)
 from digestgen.model import Digest, Paper, Site
 from digestgen.theme import default_dir
 from digestgen.urls import Urls
-from digestgen.views import byline, human_date, long_date, snippet
+from digestgen.views import byline, human_date, long_date, markdown_renderer, snippet
+from digestgen.words import plural
 
 Warn = Callable[[str], None]
 
@@ -47,6 +61,11 @@ ESP_UNSUBSCRIBE = {
     "kit": "{{ unsubscribe_url }}",
     "buttondown": "{{ unsubscribe_url }}",
 }
+NO_UNSUBSCRIBE = "the edition has no unsubscribe link"
+ADD_UNSUBSCRIBE = (
+    "set newsletter.unsubscribe_url in digestgen.yaml (an https:// page or a mailto: address), "
+    "or export for your mail service with --esp NAME, which fills in its own"
+)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "::1", "[::1]"}
 ZWJ = "\u200d"
 # Openers and closers of Mailchimp (*|…|*), Go/Liquid/Django/Jinja ({{ }}, {% %}, {# #})
@@ -136,9 +155,12 @@ def check_unsubscribe_url(url: str) -> None:
 
 
 @dataclass(frozen=True)
-class Section:
+class Entry:
+    """One paper of an edition, with the digest that listed it and the curator's note when picked."""
+
+    paper: Paper
     digest: Digest
-    papers: tuple[Paper, ...]
+    note: str = ""  # Markdown
 
 
 @dataclass(frozen=True)
@@ -146,18 +168,46 @@ class Edition:
     name: str  # file stem: digest-2025-10-31 or week-2025-W44
     label: str  # 'October 31, 2025' or 'week 44 of 2025'
     heading: str
-    sections: tuple[Section, ...]
+    digests: tuple[Digest, ...]
+    picks: tuple[Entry, ...]  # the curator's picks, first
+    papers: tuple[Entry, ...]  # every other shown paper, in the edition's order (the top ones first)
+    title: str | None = None  # the digest's own title, when its curator gave one
 
     @property
     def count(self) -> int:
-        return sum(len(section.papers) for section in self.sections)
+        return len(self.picks) + len(self.papers)
+
+    @property
+    def intros(self) -> tuple[tuple[Digest, str], ...]:
+        return tuple((d, d.intro) for d in self.digests if d.intro.strip())
+
+
+def _entries(site: Site, digests: list[Digest], by_upvotes: bool) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
+    """Picks (in the curators' order) and the other papers, each paper once (on its first digest)."""
+    picks: list[Entry] = []
+    others: list[Entry] = []
+    seen: set[str] = set()
+    for digest in digests:
+        shown = set(site.digest_order(digest))
+        for pick in digest.picks:
+            if pick.slug in shown and pick.slug not in seen:
+                seen.add(pick.slug)
+                picks.append(Entry(site.papers[pick.slug], digest, pick.note))
+    for digest in digests:
+        for slug in site.digest_order(digest):
+            if slug not in seen:
+                seen.add(slug)
+                others.append(Entry(site.papers[slug], digest))
+    if by_upvotes:  # a week: its most upvoted papers first, ties in the order the days listed them
+        others.sort(key=lambda entry: -entry.paper.upvotes)
+    return tuple(picks), tuple(others)
 
 
 def _digest_edition(site: Site, digest: Digest) -> Edition:
     label = long_date(digest.date)
-    return Edition(
-        f"digest-{digest.date.isoformat()}", label, f"Digest of {label}", (Section(digest, site.digest_papers(digest)),)
-    )
+    picks, papers = _entries(site, [digest], by_upvotes=False)
+    heading = digest.title or f"Digest of {label}"
+    return Edition(f"digest-{digest.date.isoformat()}", label, heading, (digest,), picks, papers, digest.title)
 
 
 def _parse_week(week: str) -> tuple[int, int]:
@@ -177,17 +227,10 @@ def _week_edition(site: Site, week: str) -> Edition:
     digests = [d for d in site.digests if tuple(d.date.isocalendar())[:2] == (year, number)]
     if not digests:
         raise DigestgenError(f"no digest in week {year}-W{number:02d}; {_available(site)}")
-    seen: set[str] = set()
-    sections = []
-    for digest in digests:
-        # A paper listed on two days of the week is shown once, on the first.
-        papers = tuple(p for p in site.digest_papers(digest) if p.slug not in seen)
-        seen.update(p.slug for p in papers)
-        if papers:
-            sections.append(Section(digest, papers))
+    picks, papers = _entries(site, digests, by_upvotes=True)
     monday, sunday = dt.date.fromisocalendar(year, number, 1), dt.date.fromisocalendar(year, number, 7)
     heading = f"Week {number}: {_day_range(monday, sunday)}"
-    return Edition(f"week-{year}-W{number:02d}", f"week {number} of {year}", heading, tuple(sections))
+    return Edition(f"week-{year}-W{number:02d}", f"week {number} of {year}", heading, tuple(digests), picks, papers)
 
 
 def _day_range(first: dt.date, last: dt.date) -> str:
@@ -221,16 +264,85 @@ def select_edition(site: Site, date: dt.date | None, week: str | None) -> Editio
 # --- views: plain data for the templates ----------------------------------------------------
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
+SUBJECT_FIELDS = ("site", "title", "date", "count", "top")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
-def paper_view(paper: Paper, number: int, links: Urls, teaser_chars: int | None) -> dict[str, Any]:
+def fill_template(template: str, values: dict[str, str], setting: str) -> str:
+    """Replace {name} placeholders; an unknown one is a one-line error naming the choices."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        if name not in values:
+            raise DigestgenError(
+                f"newsletter.{setting}: unknown placeholder {{{name}}}; use " + ", ".join(f"{{{n}}}" for n in values)
+            )
+        return values[name]
+
+    return " ".join(_PLACEHOLDER.sub(value, template).split())
+
+
+def _top_title(edition: Edition) -> str:
+    first = edition.picks[0] if edition.picks else edition.papers[0] if edition.papers else None
+    return first.paper.title if first else ""
+
+
+def subject_values(config: Config, edition: Edition) -> dict[str, str]:
+    return {
+        "site": config.title,
+        "title": edition.title or edition.label[:1].upper() + edition.label[1:],
+        "date": edition.label,
+        "count": plural(edition.count, "paper"),
+        "top": _top_title(edition),
+    }
+
+
+def markdown_plain(md: MarkdownIt, source: str) -> str:
+    """A curator's Markdown as plain text: what a reader of the text part should see."""
+    paragraphs = []
+    for token in md.parse(source):
+        if token.type != "inline" or not token.children:
+            continue
+        words, target, start = [], "", 0
+        for child in token.children:
+            if child.type in ("text", "code_inline"):
+                words.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                words.append(" ")
+            elif child.type == "link_open":
+                target, start = str(child.attrs.get("href", "")), len(words)
+            elif child.type == "link_close" and target and "".join(words[start:]).strip() != target:
+                words.append(f" ({target})")  # a text reader needs the address itself
+        paragraphs.append(" ".join("".join(words).split()))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _note_view(md: MarkdownIt, note: str) -> dict[str, str]:
+    """A note (Markdown) in the three forms: HTML (raw HTML off, safe links), text, Markdown."""
+    if not note.strip():
+        return {"html": "", "text": "", "markdown": ""}
+    return {
+        "html": neutralise(_absolute_links_only(md.render(note))),
+        "text": neutralise(markdown_plain(md, note)),
+        "markdown": neutralise(note.strip()),
+    }
+
+
+_HREF = re.compile(r'href="([^"]*)"')
+
+
+def _absolute_links_only(rendered: str) -> str:
+    """A relative link cannot work in an inbox: it is dropped, its text kept."""
+    rendered = re.sub(r'<a href="(?!https?://|mailto:)[^"]*">(.*?)</a>', r"\1", rendered, flags=re.S)
+    return _HREF.sub(lambda m: f'href="{safe_href(html.unescape(m.group(1))) or "#"}"', rendered)
+
+
+def paper_view(paper: Paper, number: int, links: Urls, teaser_chars: int | None, note: dict[str, str] | None = None) -> dict[str, Any]:
     abstract = paper.text if teaser_chars is None else snippet(paper.text, teaser_chars)
     code = paper.code_link
     meta = [human_date(paper.published)]
     if paper.upvotes:
-        meta.append(_plural(paper.upvotes, "upvote"))
+        meta.append(plural(paper.upvotes, "upvote"))
     if byline(paper):
         meta.append(byline(paper))
     return {
@@ -240,55 +352,87 @@ def paper_view(paper: Paper, number: int, links: Urls, teaser_chars: int | None)
         "meta": neutralise(" · ".join(meta)),
         "abstract": neutralise(abstract),
         "code_url": safe_href(code.url) if code else "",
+        "note": note or {"html": "", "text": "", "markdown": ""},
     }
 
 
-def _preheader(edition: Edition) -> str:
-    titles = " · ".join(p.title for section in edition.sections for p in section.papers[:6])
-    return neutralise(snippet(f"{_plural(edition.count, 'paper')}: {titles}", PREHEADER_CHARS))
+def _title_view(paper: Paper, number: int, links: Urls) -> dict[str, Any]:
+    return {"number": number, "title": neutralise(paper.title), "url": safe_href(links.absolute(urls.paper(paper.slug)))}
+
+
+def _preheader(config: Config, edition: Edition, md: MarkdownIt, values: dict[str, str]) -> str:
+    if config.newsletter.preheader.strip():
+        return neutralise(snippet(fill_template(config.newsletter.preheader, values, "preheader"), PREHEADER_CHARS))
+    intro = " ".join(markdown_plain(md, text) for _digest, text in edition.intros)
+    if intro.strip():
+        return neutralise(snippet(" ".join(intro.split()), PREHEADER_CHARS))
+    titles = " · ".join(entry.paper.title for entry in (edition.picks + edition.papers)[:6])
+    return neutralise(snippet(f"{plural(edition.count, 'paper')}: {titles}", PREHEADER_CHARS))
+
+
+def _groups(site: Site, entries: list[dict[str, Any]], papers: list[Paper], group_by: str) -> list[dict[str, Any]]:
+    """The top papers as one group, or under the most specific tag of each (the rarest on the site)."""
+    if group_by != "tag":
+        return [{"label": "", "papers": entries}] if entries else []
+    sizes = {tag.slug: len(tag.papers) for tag in site.tags}
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for entry, paper in zip(entries, papers, strict=True):
+        tag = min(paper.tags, key=lambda t: (sizes.get(t, 0), t)) if paper.tags else ""
+        grouped.setdefault(tag, []).append(entry)
+    named = sorted((t for t in grouped if t), key=lambda t: site.tag_label(t).casefold())
+    groups = [{"label": neutralise(site.tag_label(t)), "papers": grouped[t]} for t in named]
+    if "" in grouped:
+        groups.append({"label": "Other papers", "papers": grouped[""]})
+    return groups
 
 
 def edition_view(
-    site: Site, edition: Edition, links: Urls, esp: str, teaser_chars: int | None, keep: int
+    site: Site, edition: Edition, links: Urls, esp: str, teaser_chars: int | None, keep: int,
+    md: MarkdownIt | None = None, rising: str = "",
 ) -> dict[str, Any]:
-    """Everything the three templates show; only the first `keep` papers are listed."""
+    """Everything the templates show: the intro, the picks with notes, then the first `keep` other
+    papers (the top ones with teasers, the rest as titles), then a link to the site."""
     config = site.config
-    sections, number = [], 0
-    for section in edition.sections:
-        room = max(0, keep - number)
-        shown = section.papers[:room]
-        digest_url = safe_href(links.absolute(urls.digest(section.digest.date)))
-        sections.append(
-            {
-                "label": long_date(section.digest.date),
-                "url": digest_url,
-                "papers": [paper_view(p, number + i + 1, links, teaser_chars) for i, p in enumerate(shown)],
-                "more": len(section.papers) - len(shown),
-            }
-        )
-        number += len(shown)
-    single = len(edition.sections) == 1
-    web_url = sections[0]["url"] if single else safe_href(links.absolute(urls.archive()))
-    total = edition.count
-    lead = f"{_plural(total, 'paper')}, in the order of the listing."
-    if number < total:
-        lead += f" This email lists the first {number}; the other {total - number} are on the site."
+    md = md or markdown_renderer()
+    settings = config.newsletter
+    values = subject_values(config, edition)
+    kept = edition.papers[:keep]
+    top_count = min(settings.top_papers, len(kept))
+    number = len(edition.picks)
+    picks = [paper_view(e.paper, i + 1, links, teaser_chars, _note_view(md, e.note)) for i, e in enumerate(edition.picks)]
+    top = [paper_view(e.paper, number + i + 1, links, teaser_chars) for i, e in enumerate(kept[:top_count])]
+    rest = [_title_view(e.paper, number + top_count + i + 1, links) for i, e in enumerate(kept[top_count:])]
+    single = len(edition.digests) == 1
+    web_url = safe_href(links.absolute(urls.digest(edition.digests[0].date))) if single else safe_href(links.absolute(urls.archive()))
+    total, shown = edition.count, len(edition.picks) + len(kept)
+    lead = plural(total, "paper")
+    if edition.picks:
+        lead += f"; {plural(len(edition.picks), 'pick')} first"
+    lead += "."
+    if shown < total:
+        lead += f" This email lists {shown}; the other {total - shown} are on the site."
     return {
         "language": config.language,
-        "subject": neutralise(f"{config.title}: {_plural(total, 'paper')}, {edition.label}"),
+        "subject": neutralise(fill_template(settings.subject, values, "subject")),
         "site_title": neutralise(config.title),
         "site_description": neutralise(config.description),
         "site_url": safe_href(links.absolute(urls.home())),
         "heading": neutralise(edition.heading),
         "lead": lead,
-        "preheader": _preheader(edition),
+        "preheader": _preheader(config, edition, md, values),
+        "intros": [
+            {"label": long_date(digest.date) if not single else "", **_note_view(md, text)} for digest, text in edition.intros
+        ],
+        "picks": picks,
+        "groups": _groups(site, top, [e.paper for e in kept[:top_count]], settings.group_by),
+        "rest": rest,
+        "more": total - shown,
+        "rising": neutralise(rising),
         "web_url": web_url,
-        "sectioned": not single,
-        "sections": sections,
-        "shown": number,
+        "shown": shown,
         "total": total,
         "shortened": teaser_chars is not None,
-        "unsubscribe_url": ESP_UNSUBSCRIBE[esp] or config.newsletter.unsubscribe_url,
+        "unsubscribe_url": ESP_UNSUBSCRIBE[esp] or settings.unsubscribe_url,
     }
 
 
@@ -377,31 +521,32 @@ class Fitted:
     view: dict[str, Any]
     parts: Parts
     limit: int  # bytes
+    size: int  # the HTML part as sent, in bytes
 
 
-def fit_to_budget(
-    render: Callable[[int | None, int], tuple[dict[str, Any], Parts]], total: int, teaser_chars: int, limit: int
-) -> Fitted:
-    """Full abstracts if they fit, else teasers, else the most leading papers that fit."""
-    view, parts = render(None, total)
-    if parts.html_size <= limit:
-        return Fitted(view, parts, limit)
-    view, parts = render(teaser_chars, total)
-    if parts.html_size <= limit:
-        return Fitted(view, parts, limit)
+Render = Callable[[int | None, int], tuple[dict[str, Any], Parts]]
+
+
+def fit_to_budget(render: Render, total: int, teaser_chars: int, limit: int, size: Callable[[Parts], int]) -> Fitted:
+    """Full abstracts if they fit, else teasers, else the most papers that fit, trimmed from the end
+    (the list of titles first, then the top papers); the intro and the picks always stay."""
+    for teasers in (None, teaser_chars):
+        view, parts = render(teasers, total)
+        if size(parts) <= limit:
+            return Fitted(view, parts, limit, size(parts))
     best: Fitted | None = None
-    low, high = 1, total - 1
+    low, high = 0, total - 1
     while low <= high:  # size grows with every paper kept, so the largest fitting count is found by bisection
         keep = (low + high) // 2
         view, parts = render(teaser_chars, keep)
-        if parts.html_size <= limit:
-            best, low = Fitted(view, parts, limit), keep + 1
+        if size(parts) <= limit:
+            best, low = Fitted(view, parts, limit, size(parts)), keep + 1
         else:
             high = keep - 1
     if best is None:
         raise DigestgenError(
-            f"the email does not fit newsletter.size_limit_kb ({limit // 1024} KB) even with a single paper "
-            f"({parts.html_size / 1024:.1f} KB); raise the limit or shorten newsletter.teaser_chars"
+            f"the email does not fit newsletter.size_limit_kb ({limit // 1024} KB) even with only its intro and "
+            f"picks ({size(parts) / 1024:.1f} KB as sent); raise the limit or shorten newsletter.teaser_chars"
         )
     return best
 
@@ -424,10 +569,10 @@ def _budget_line(fitted: Fitted, name: str) -> str:
     view = fitted.view
     detail = "full abstracts" if not view["shortened"] else "abstracts shortened to teasers"
     if view["shown"] < view["total"]:
-        detail += f", first {view['shown']} of {view['total']} papers with a link to the rest"
+        detail += f", {view['shown']} of {plural(view['total'], 'paper')} with a link to the rest"
     else:
-        detail += f", all {view['total']} papers"
-    return f"{name}: HTML part {_kb(fitted.parts.html_size)} of the {_kb(fitted.limit)} budget ({detail})"
+        detail += f", all {plural(view['total'], 'paper')}" if view["total"] != 1 else ", its one paper"
+    return f"{name}: HTML part {_kb(fitted.size)} as sent, of the {_kb(fitted.limit)} budget ({detail})"
 
 
 def _checked_settings(site: Path, esp: str, base_url: str | None, send: bool, warn: Warn) -> tuple[Config, Envelope]:
@@ -446,6 +591,8 @@ def _checked_settings(site: Path, esp: str, base_url: str | None, send: bool, wa
     check_public_base_url(config.base_url, "base_url")
     settings = config.newsletter
     check_unsubscribe_url(settings.unsubscribe_url)
+    if send and not settings.unsubscribe_url:
+        raise DigestgenError(f"{NO_UNSUBSCRIBE}, so it is not sent: {ADD_UNSUBSCRIBE}")
     envelope = Envelope(settings.sender, settings.to, settings.reply_to, list_id(config), settings.unsubscribe_url)
     check_envelope(envelope)
     return config, envelope
@@ -471,12 +618,16 @@ def run_newsletter(
     links = Urls(config.base_url)
     renderer = EmailRenderer(make_email_environment(site))
 
+    md = markdown_renderer()
+    rising = ""  # the trends' "rising this week" line, once the site computes trends
+
     def render(teaser_chars: int | None, keep: int) -> tuple[dict[str, Any], Parts]:
-        view = edition_view(model, edition, links, esp, teaser_chars, keep)
+        view = edition_view(model, edition, links, esp, teaser_chars, keep, md, rising)
         return view, renderer.render(view)
 
     settings = config.newsletter
-    fitted = fit_to_budget(render, edition.count, settings.teaser_chars, settings.size_limit_kb * 1024)
+    limit = settings.size_limit_kb * 1024
+    fitted = fit_to_budget(render, len(edition.papers), settings.teaser_chars, limit, lambda parts: html_size_as_sent(parts.html))
     parts = fitted.parts
     eml = build_message(
         subject=fitted.view["subject"],
@@ -498,9 +649,11 @@ def run_newsletter(
     for name, data in files.items():
         yield f"wrote {folder / name} ({_kb(len(data))})"
     yield _budget_line(fitted, edition.name)
+    if not fitted.view["unsubscribe_url"]:
+        warn(f"{NO_UNSUBSCRIBE}; before you send it, {ADD_UNSUBSCRIBE}")
     server = f"{settings.smtp.host}:{settings.smtp.port}"
     if not send:
         yield f"dry run: nothing sent (pass --send to deliver {edition.name}.eml to {settings.to} through {server})"
         return
-    send_message(eml, envelope, settings.smtp)
-    yield f"sent {edition.name}.eml to {', '.join(envelope.recipients)} through {server}"
+    delivered = send_message(eml, envelope, settings.smtp)
+    yield f"sent {edition.name}.eml to {', '.join(delivered)} through {server}"

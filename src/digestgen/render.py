@@ -20,6 +20,7 @@ from digestgen.output import Placed, SiteWriter, place
 from digestgen.pages import PageJob
 from digestgen.theme import CSP, Asset, default_dir
 from digestgen.urls import Urls
+from digestgen.words import plural
 
 
 def make_environment(site_templates: Path) -> jinja2.Environment:
@@ -28,7 +29,7 @@ def make_environment(site_templates: Path) -> jinja2.Environment:
     loader = jinja2.ChoiceLoader(
         [jinja2.PrefixLoader({"default": default}), jinja2.FileSystemLoader(str(site_templates)), default]
     )
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -36,6 +37,8 @@ def make_environment(site_templates: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["plural"] = plural  # {{ n | plural("paper") }} → "1 paper", "2 papers"
+    return env
 
 
 def site_globals(config: Any, links: Urls, assets: dict[str, Asset], extra_scripts: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -16,6 +16,9 @@ CSP = (
     "base-uri 'self'; form-action 'self'"
 )
 LIVERELOAD = "livereload.js"
+# Static names that only `digestgen serve` uses (it reads them from the theme itself): a build never publishes a
+# file of these names, whichever static folder it comes from and however that folder's path is spelled.
+SERVE_ONLY = frozenset({LIVERELOAD})
 LUNR_FILES = {"lunr.min.js": "lunr.min.js", "lunr.LICENSE.txt": "LICENSE"}
 
 
@@ -63,11 +66,9 @@ def collect_assets(site_static: Path) -> dict[str, Asset]:
     for root in (default_dir("static"), site_static):
         if root.is_dir():
             for path in sorted(root.rglob("*")):
-                if path.is_file() and not path.name.startswith("."):
-                    sources[path.relative_to(root).as_posix()] = path
-    # The theme's serve-only script: `digestgen serve` serves it itself, a build never copies it.
-    if sources.get(LIVERELOAD) == default_dir("static") / LIVERELOAD:
-        del sources[LIVERELOAD]
+                name = path.relative_to(root).as_posix()
+                if path.is_file() and not path.name.startswith(".") and name not in SERVE_ONLY:
+                    sources[name] = path
     for name, vendor in LUNR_FILES.items():
         sources[name] = vendor_file(vendor)
     assets = {}
