@@ -5,6 +5,12 @@
 
 Titles and abstracts are recombined from the seed's own titles and sentences, so tagging, search
 and rendering see realistic text; dates, upvotes and author counts vary; 40 papers a day.
+
+The text listings give only author counts; `name_authors(site)` then gives every ingested paper
+that many names, as richer sources do, so that author pages are built (Lotka's law: most people
+write one paper, a few write many).
+
+    python bench/corpus.py 10000 /tmp/corpus-10k --names SITE   # also name the authors of SITE
 """
 
 from __future__ import annotations
@@ -116,9 +122,62 @@ def index_month(day: dt.date) -> int:
     return (day.year - 2024) * 100 + day.month
 
 
+_FIRST = ("Ada Alan Bo Chen Dana Elif Femi Grace Hiro Ines Jun Kofi Lena Mei Nadia Omar Priya Quinn Rosa Sven "
+          "Tariq Uma Vera Wei Xia Yusuf Zoë José Søren Ángel Ana Ben Carla Dmitri Eva Farah Gil Hana Ivan Jia").split()
+_LAST = ("Lovelace Turing Li Zhang Wang Müller Okafor Hopper Tanaka García Kim Ngata Novak Rossi Silva Park Singh Ahmed "
+         "Nguyen Petrović Kowalski Dubois Jensen Ågård Cohen Haddad Mensah Sato Ivanova Costa Brown Schmidt Yilmaz Gupta "
+         "Chen Liu Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo He Lin Luo Gao").split()
+
+
+def _person(number: int) -> str:
+    first, rest = _FIRST[number % len(_FIRST)], number // len(_FIRST)
+    last = _LAST[rest % len(_LAST)]
+    return f"{first} {last}" + (f" {rest // len(_LAST)}" if rest >= len(_LAST) else "")
+
+
+def _count(data: dict) -> int:
+    """How many authors a text listing gave (`author_count`, or an older file's integer `authors`)."""
+    for key in ("author_count", "authors"):
+        if isinstance(data.get(key), int) and not isinstance(data.get(key), bool):
+            return data[key]
+    return 3
+
+
+def name_authors(site: Path, seed: int = 11) -> int:
+    """Replace each ingested paper's author count by that many names; return the number of papers named.
+
+    How many papers each person wrote follows Lotka's law, as bibliometrics finds it: the number of
+    people with n papers falls as 1/n² (about 60% write one, 15% two), up to 200 papers.
+    """
+    import yaml
+
+    from digestgen.frontmatter import read_front_matter
+
+    rng = random.Random(seed)
+    paths = sorted((site / "content" / "papers").glob("*.md"))
+    found = [read_front_matter(path.read_text(encoding="utf-8")) for path in paths]
+    counts = [_count(data) for data, _ in found]
+    sizes, weights = range(1, 201), [1 / n**2 for n in range(1, 201)]
+    slots: list[int] = []
+    while len(slots) < sum(counts):
+        person = slots[-1] + 1 if slots else 0
+        slots += [person] * rng.choices(sizes, weights)[0]
+    rng.shuffle(slots)
+    start = 0
+    for path, (data, body), count in zip(paths, found, counts):
+        data["authors"] = list(dict.fromkeys(_person(p) for p in slots[start : start + count]))
+        data.pop("author_count", None)
+        start += count
+        text = "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\n" + body
+        path.write_text(text, encoding="utf-8")
+    return len(paths)
+
+
 if __name__ == "__main__":
     if "--json" in sys.argv:
         written = write_json_corpus(int(sys.argv[1]), Path(sys.argv[2]))
     else:
         written = write_corpus(int(sys.argv[1]), Path(sys.argv[2]))
     print(f"wrote {len(written)} listings into {sys.argv[2]}/listings")
+    if len(sys.argv) > 4 and sys.argv[3] == "--names":
+        print(f"named the authors of {name_authors(Path(sys.argv[4]))} papers")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from corpus import write_corpus  # noqa: E402
+from corpus import name_authors, write_corpus  # noqa: E402
 
 PYTHON = sys.executable
 DIGESTGEN = [PYTHON, "-m", "digestgen"]
@@ -249,6 +249,7 @@ def bench_size(count: int, runs: int, work: Path, with_hugo: bool, with_mkdocs: 
     (site / ".github").exists() and shutil.rmtree(site / ".github")
     listings = sorted(str(p) for p in (folder / "listings").glob("*.txt"))
     ingest = timed([*DIGESTGEN, "ingest", *listings, "--site", str(site)])
+    name_authors(site)  # text listings only count authors: name them, so that author pages are built
     results: dict = {"papers": count, "ingest_s": ingest["wall"]}
     hugo = hugo_site(site, folder / "hugo") if with_hugo and shutil.which("hugo") else None
     pagefind = pagefind_command() if hugo else None

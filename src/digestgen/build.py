@@ -259,9 +259,11 @@ def content_key(key: str, site: Site) -> str:
 
 def _site_wide_outputs(site: Site, links: Urls, jobs: list[PageJob]) -> list[tuple[str, Callable[[], bytes]]]:
     """Outputs built from every paper, each made only when its inputs changed."""
+    entries = feeds.FeedEntries(links)  # each paper's entry serialized once for all the feeds listing it
     outputs: list[tuple[str, Callable[[], bytes]]] = [
-        (urls.FEED, lambda: feeds.site_feed(site, links)),
-        *[(urls.tag_feed(t.slug), lambda t=t: feeds.tag_feed(site, links, t)) for t in site.tags],
+        (urls.FEED, lambda: feeds.site_feed(site, links, entries)),
+        *[(urls.tag_feed(t.slug), lambda t=t: feeds.tag_feed(site, links, t, entries)) for t in site.tags],
+        *feeds.group_feeds(site, links, entries),
         (urls.SITEMAP, lambda: feeds.sitemap(links, [j.url for j in jobs if j.url != urls.NOT_FOUND])),
         (urls.ROBOTS, lambda: feeds.robots(links)),
         (urls.PAPERS_JSON, lambda: feeds.papers_json(site, links)),

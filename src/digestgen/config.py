@@ -81,6 +81,11 @@ class RelatedConfig:
 
 
 @dataclass(frozen=True)
+class AuthorPagesConfig:
+    min_papers: int = 2  # an author gets a page from this many papers on the site
+
+
+@dataclass(frozen=True)
 class Config:
     title: str = "Research digest"
     description: str = "Papers worth reading, collected day by day."
@@ -100,6 +105,7 @@ class Config:
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     related: RelatedConfig = field(default_factory=RelatedConfig)
+    author_pages: AuthorPagesConfig = field(default_factory=AuthorPagesConfig)
 
     @property
     def base_path(self) -> str:

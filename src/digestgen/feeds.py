@@ -6,12 +6,13 @@ import datetime as dt
 import json
 import re
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Any, Callable
 
 from digestgen import urls
 from digestgen.model import Paper, Site, Tag
 from digestgen.urls import Urls
-from digestgen.views import byline, reader_order
+from digestgen.people import site_people
+from digestgen.views import byline, paper_links, reader_order
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50  # at least this many entries when there are, and always the whole latest digest
@@ -48,7 +49,44 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def atom_feed(site: Site, links: Urls, papers: list[Paper], title: str, self_path: str, page_path: str) -> bytes:
+class FeedEntries:
+    """Each paper's Atom entry, serialized once however many feeds (site, tags, authors) list it."""
+
+    def __init__(self, links: Urls):
+        self.links = links
+        self.made: dict[str, str] = {}
+
+    def __call__(self, paper: Paper) -> str:
+        if paper.slug not in self.made:
+            self.made[paper.slug] = _entry_xml(paper, self.links)
+        return self.made[paper.slug]
+
+
+def _entry_xml(paper: Paper, links: Urls) -> str:
+    entry = ET.Element("entry")
+    url = links.absolute(urls.paper(paper.slug))
+    _sub(entry, "title", paper.title)
+    _sub(entry, "id", entry_id(paper))
+    _sub(entry, "link", rel="alternate", type="text/html", href=url)
+    _sub(entry, "updated", _stamp(_added(paper)))
+    if paper.published:
+        _sub(entry, "published", _stamp(paper.published))
+    for name in paper.authors or ([byline(paper)] if byline(paper) else []):
+        _sub(_sub(entry, "author"), "name", name)
+    for link in paper_links(paper):
+        _sub(entry, "link", rel="related", href=link["url"], title=link["label"])
+    for tag in paper.tags:
+        _sub(entry, "category", term=tag)
+    _sub(entry, "summary", paper.text)
+    ET.indent(entry, level=1)  # as ET.indent of the whole feed would indent it
+    return "  " + ET.tostring(entry, encoding="unicode") + "\n"
+
+
+def atom_feed(
+    site: Site, links: Urls, papers: list[Paper], title: str, self_path: str, page_path: str, entries: FeedEntries | None = None
+) -> bytes:
+    """A feed of `papers`; `entries`, shared by the feeds of one build, serializes each paper once."""
+    entries = entries or FeedEntries(links)
     feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": site.config.language})
     _sub(feed, "title", title)
     _sub(feed, "subtitle", site.config.description)
@@ -60,22 +98,10 @@ def atom_feed(site: Site, links: Urls, papers: list[Paper], title: str, self_pat
     author = _sub(feed, "author")
     _sub(author, "name", site.config.author or site.config.title)
     _sub(feed, "generator", "digestgen")
-    for paper in papers:
-        entry = _sub(feed, "entry")
-        url = links.absolute(urls.paper(paper.slug))
-        _sub(entry, "title", paper.title)
-        _sub(entry, "id", entry_id(paper))
-        _sub(entry, "link", rel="alternate", type="text/html", href=url)
-        _sub(entry, "updated", _stamp(_added(paper)))
-        if paper.published:
-            _sub(entry, "published", _stamp(paper.published))
-        if byline(paper):
-            _sub(_sub(entry, "author"), "name", byline(paper))
-        for tag in paper.tags:
-            _sub(entry, "category", term=tag)
-        _sub(entry, "summary", paper.text)
     ET.indent(feed)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode").encode("utf-8") + b"\n"
+    head, closing = ET.tostring(feed, encoding="unicode").rsplit("</feed>", 1)
+    body = head + "".join(entries(paper) for paper in papers) + "</feed>" + closing
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body.encode("utf-8") + b"\n"
 
 
 def whole_digests(site: Site, only: tuple[str, ...] | None = None) -> list[Paper]:
@@ -98,13 +124,29 @@ def whole_digests(site: Site, only: tuple[str, ...] | None = None) -> list[Paper
     return chosen
 
 
-def site_feed(site: Site, links: Urls) -> bytes:
-    return atom_feed(site, links, whole_digests(site), site.config.title, urls.FEED, urls.home())
+def site_feed(site: Site, links: Urls, entries: FeedEntries | None = None) -> bytes:
+    return atom_feed(site, links, whole_digests(site), site.config.title, urls.FEED, urls.home(), entries)
 
 
-def tag_feed(site: Site, links: Urls, tag: Tag) -> bytes:
+def tag_feed(site: Site, links: Urls, tag: Tag, entries: FeedEntries | None = None) -> bytes:
     title = f"{site.config.title}: {tag.label}"
-    return atom_feed(site, links, whole_digests(site, tag.papers), title, urls.tag_feed(tag.slug), urls.tag(tag.slug))
+    return atom_feed(site, links, whole_digests(site, tag.papers), title, urls.tag_feed(tag.slug), urls.tag(tag.slug), entries)
+
+
+def group_feeds(site: Site, links: Urls, entries: FeedEntries | None = None) -> list[tuple[str, Callable[[], bytes]]]:
+    """The Atom feed of each author with a page and of each organization."""
+    entries = entries or FeedEntries(links)
+    people = site_people(site, site.config.author_pages.min_papers)
+    outputs = []
+    for kind, groups, feed_url, page_url in (
+        ("Papers by", people.authors, urls.author_feed, urls.author),
+        ("Papers from", people.orgs, urls.org_feed, urls.org),
+    ):
+        for group in groups:
+            title = f"{site.config.title}: {kind} {group.name}"
+            outputs.append((feed_url(group.slug), lambda g=group, t=title, f=feed_url, u=page_url: atom_feed(
+                site, links, whole_digests(site, g.papers), t, f(g.slug), u(g.slug), entries)))
+    return outputs
 
 
 def sitemap(links: Urls, page_urls: list[str]) -> bytes:
@@ -139,7 +181,7 @@ def paper_record(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
         "doi": paper.doi,
         "comments": paper.comments,
         "tags": list(paper.tags),
-        "links": [{"kind": link.kind, "url": link.url} for link in paper.links],
+        "links": [{"kind": link["kind"], "url": link["url"]} for link in paper_links(paper)],
         "digests": [d.isoformat() for d in paper.digests],
         "abstract": paper.text,
         "related": list(site.related.get(paper.slug, ())),

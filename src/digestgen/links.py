@@ -83,6 +83,18 @@ def classify(url: str) -> Link:
     return Link("project", url)
 
 
+def find_urls(text: str) -> list[tuple[int, int, str]]:
+    """Where `text` mentions a web address: (start, end, the absolute http(s) URL) for each."""
+    found = []
+    for match in _URL.finditer(text):
+        written = _trim(match.group(0).lstrip("~"))
+        start = match.start() + match.group(0).index(written) if written else match.start()
+        url = _normalise(written)
+        if written and urlsplit(url).hostname:
+            found.append((start, start + len(written), url))
+    return found
+
+
 def extract_links(text: str) -> tuple[Link, ...]:
     """All links in `text`, in order of appearance, without duplicates."""
     found: dict[str, Link] = {}

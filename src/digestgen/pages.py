@@ -12,9 +12,10 @@ from typing import Any, Callable
 
 from markdown_it import MarkdownIt
 
-from digestgen import trends, urls, views
+from digestgen import bibtex, trends, urls, views
 from digestgen.errors import DigestgenError
 from digestgen.model import Paper, Site
+from digestgen.people import Group, People, site_people
 from digestgen.urls import Urls
 
 
@@ -27,6 +28,7 @@ class PageJob:
     depends: tuple[str, ...] = ()  # slugs of the papers the page shows
     shape: str = ""  # anything else the page shows that its papers do not determine
     fixed: bool = False  # shows site-wide lists: always rendered
+    description: str = ""  # the page's own summary for search engines and link previews
     output: str = field(init=False)  # the file, e.g. "papers/slug/index.html"
 
     def __post_init__(self) -> None:
@@ -36,7 +38,7 @@ class PageJob:
         """Changes whenever the page's bytes could; None for pages that are always rendered."""
         if self.fixed:
             return None
-        parts = [site_key, self.template, self.url, self.title, self.shape]
+        parts = [site_key, self.template, self.url, self.title, self.shape, self.description]
         parts += [f"{slug}:{papers[slug].fingerprint}" for slug in self.depends]
         return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
@@ -49,7 +51,7 @@ def page_keys(jobs: list[PageJob], site_key: str, papers: dict[str, Paper], memo
     previous, keys = dict(memo), []
     memo.clear()
     for job in jobs:
-        inputs = (site_key, job.template, job.title, job.shape, tuple(map(papers.__getitem__, job.depends)))
+        inputs = (site_key, job.template, job.title, job.shape, job.description, tuple(map(papers.__getitem__, job.depends)))
         known = previous.get(job.url)
         key = known[1] if known is not None and known[0] == inputs else job.key(site_key, papers)
         memo[job.url] = (inputs, key)
@@ -115,7 +117,7 @@ def _home(site: Site, links: Urls, cards: _Cards) -> PageJob:
     shape = repr([(d.date, d.title, len(d.shown)) for d in recent])
     if latest:
         shape += _curation(site, len(site.digests) - 1) + _chips_of(cards, latest.shown)
-    return PageJob(urls.home(), "home.html", site.config.title, context, depends, shape)
+    return PageJob(urls.home(), "home.html", site.config.title, context, depends, shape, description=site.config.description)
 
 
 def _digests(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
@@ -136,9 +138,18 @@ def _digests(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
                     },
                     digest.slugs,
                     f"{shape}|{number}|{pages}",
+                    description=_digest_description(site, digest),
                 )
             )
     return jobs
+
+
+def _digest_description(site: Site, digest) -> str:
+    """The digest's size and its first titles in the reader's order (both follow from its papers)."""
+    order = site.digest_order(digest)
+    count = f"{len(order)} paper{'' if len(order) == 1 else 's'}"
+    titles = "; ".join(site.papers[slug].title for slug in order[:3])
+    return views.snippet(f"{count} in the digest of {views.long_date(digest.date)}" + (f": {titles}" if titles else "."), 200)
 
 
 def _neighbours(site: Site, index: int) -> str:
@@ -148,18 +159,29 @@ def _neighbours(site: Site, index: int) -> str:
     return f"{before}|{after}"
 
 
-def _papers(site: Site, links: Urls, md: MarkdownIt) -> list[PageJob]:
-    return [
-        PageJob(
-            urls.paper(p.slug),
-            "paper.html",
-            p.title,
-            lambda p=p: {"paper": views.paper_page(site, p, links, md), "related": views.related_rows(site, p, links)},
-            (p.slug, *site.related.get(p.slug, ())),  # related papers: their titles, dates and bylines show
-            repr((p.digests, site.related.get(p.slug, ()))),  # the digests it appeared in; the related order
-        )
-        for p in site.papers.values()
-    ]
+def _papers(site: Site, links: Urls, md: MarkdownIt, people: People) -> list[PageJob]:
+    keys = bibtex.citation_keys(site)
+    neighbours = views.digest_neighbours(site)
+    jobs = []
+    for p in site.papers.values():
+        around = neighbours.get(p.slug, [])
+        shown = tuple(dict.fromkeys(s for _, before, after in around for s in (before, after) if s))
+        authors = [people.author_slug(name) for name in p.authors]
+        org = people.org_slug(p.organization) if p.organization else None
+        # Besides its own file: the digests it appeared in, its neighbours there, its BibTeX key
+        # (which other papers' keys decide) and which of its authors have pages.
+        related = site.related.get(p.slug, ())  # their titles, dates and bylines show, in this order
+        shape = repr((p.digests, around, keys[p.slug], authors, org, related))
+
+        def context(p=p, around=around) -> dict[str, Any]:
+            return {
+                "paper": views.paper_page(site, p, links, md, keys[p.slug], people, around),
+                "related": views.related_rows(site, p, links),
+            }
+
+        description = views.snippet(p.text, 200) or p.title
+        jobs.append(PageJob(urls.paper(p.slug), "paper.html", p.title, context, (p.slug, *shown, *related), shape, description=description))
+    return jobs
 
 
 def _tag_pages(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
@@ -183,22 +205,73 @@ def _tag_pages(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
 
             title = f"Tag: {tag.label}" + (f" (page {number})" if number > 1 else "")
             shape = f"{tag.label}|{number}|{len(pages)}|{len(tag.papers)}|{trend!r}" + _chips_of(cards, slugs)
-            jobs.append(PageJob(urls.tag(tag.slug, number), "tag.html", title, context, slugs, shape))
+            noun = "paper" if len(tag.papers) == 1 else "papers"
+            description = f"{len(tag.papers)} {noun} tagged {tag.label} on {site.config.title}, newest first" + (
+                f"; page {number} of {len(pages)}." if len(pages) > 1 else ".")
+            jobs.append(PageJob(urls.tag(tag.slug, number), "tag.html", title, context, slugs, shape, description=description))
     return jobs
+
+
+def _group_pages(site: Site, links: Urls, cards: _Cards, groups: tuple[Group, ...], kind: str) -> list[PageJob]:
+    """The pages of each author's or organization's papers, newest first, paginated like tags."""
+    page_url, feed_url = (urls.author, urls.author_feed) if kind == "author" else (urls.org, urls.org_feed)
+    size = site.config.tag_page_size
+    jobs = []
+    for group in groups:
+        pages = [group.papers[i : i + size] for i in range(0, len(group.papers), size)] or [()]
+        for number, slugs in enumerate(pages, start=1):
+
+            def context(group=group, number=number, slugs=slugs, total=len(pages)) -> dict[str, Any]:
+                return {
+                    "group": {"slug": group.slug, "name": group.name, "count": len(group.papers),
+                              "feed": links.path(feed_url(group.slug)), "kind": kind},
+                    "papers": [cards(s) for s in slugs],
+                    "page_number": number,
+                    "pages": total,
+                    "previous_url": links.path(page_url(group.slug, number - 1)) if number > 1 else "",
+                    "next_url": links.path(page_url(group.slug, number + 1)) if number < total else "",
+                }
+
+            noun = "paper" if len(group.papers) == 1 else "papers"
+            title = ("Papers by " if kind == "author" else "Papers from ") + group.name
+            title += f" (page {number})" if number > 1 else ""
+            description = f"{title} on {site.config.title}: {len(group.papers)} {noun}, newest first."
+            shape = f"{group.name}|{number}|{len(pages)}|{len(group.papers)}"
+            jobs.append(PageJob(page_url(group.slug, number), f"{kind}.html", title, context, slugs, shape, description=description))
+    return jobs
+
+
+def _group_indexes(site: Site, links: Urls, people: People) -> list[PageJob]:
+    authors = views.group_summaries(people.authors, urls.author, links)
+    orgs = views.group_summaries(people.orgs, urls.org, links)
+    minimum = site.config.author_pages.min_papers
+    return [
+        PageJob(urls.authors_index(), "authors.html", "Authors", lambda: {"authors": authors, "min_papers": minimum},
+                shape=repr((authors, minimum)), description=f"The authors of {minimum} or more papers on {site.config.title}."),
+        PageJob(urls.orgs_index(), "orgs.html", "Organizations", lambda: {"orgs": orgs}, shape=repr(orgs),
+                description=f"The organizations whose papers {site.config.title} lists."),
+    ]
 
 
 def _fixed(site: Site, links: Urls) -> list[PageJob]:
     return [
-        PageJob(urls.tags_index(), "tags.html", "Tags", lambda: {"tags": views.tags_by_count(site, links)}, fixed=True),
-        PageJob(urls.archive(), "archive.html", "Archive", lambda: {"years": views.archive_view(site, links)}, fixed=True),
-        PageJob(urls.search(), "search.html", "Search", lambda: {"tags": views.tag_summaries(site, links)}, fixed=True),
-        PageJob(urls.NOT_FOUND, "404.html", "Page not found", dict, fixed=True),
+        PageJob(urls.tags_index(), "tags.html", "Tags", lambda: {"tags": views.tags_by_count(site, links)}, fixed=True,
+                description=f"Every tag of {site.config.title}, with its number of papers."),
+        PageJob(urls.archive(), "archive.html", "Archive", lambda: {"years": views.archive_view(site, links)}, fixed=True,
+                description=f"Every digest of {site.config.title}, by year and month."),
+        PageJob(urls.search(), "search.html", "Search", lambda: {"tags": views.tag_summaries(site, links)}, fixed=True,
+                description=f"Search the titles, abstracts and tags of the papers on {site.config.title}."),
+        PageJob(urls.NOT_FOUND, "404.html", "Page not found", dict, fixed=True, description="There is no page at this address."),
     ]
 
 
 def _trends(site: Site, links: Urls) -> PageJob:
     """/trends/: drawn from every paper and digest, so always rendered."""
-    return PageJob(urls.trends(), "trends.html", "Trends", lambda: {"trends": trends.trends_page(site, links)}, fixed=True)
+    description = f"What is rising and falling on {site.config.title}: tags week by week, papers per digest, upvotes."
+    return PageJob(
+        urls.trends(), "trends.html", "Trends", lambda: {"trends": trends.trends_page(site, links)}, fixed=True,
+        description=description,
+    )
 
 
 def plan_pages(
@@ -206,11 +279,15 @@ def plan_pages(
 ) -> list[PageJob]:
     """Every HTML page; two pages claiming one output path is an error."""
     cards = _Cards(site, links, fragments, known_cards, md)
+    people = site_people(site, site.config.author_pages.min_papers)
     jobs = [
         _home(site, links, cards),
         *_digests(site, links, cards),
-        *_papers(site, links, md),
+        *_papers(site, links, md, people),
         *_tag_pages(site, links, cards),
+        *_group_pages(site, links, cards, people.authors, "author"),
+        *_group_pages(site, links, cards, people.orgs, "org"),
+        *_group_indexes(site, links, people),
         *_fixed(site, links),
         _trends(site, links),
     ]

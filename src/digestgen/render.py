@@ -50,6 +50,9 @@ def site_globals(config: Any, links: Urls, assets: dict[str, Asset], extra_scrip
     def url(relative: str = "") -> str:
         return links.path(relative)
 
+    def absolute(relative: str = "") -> str:
+        return links.absolute(relative)
+
     return {
         "site": {
             "title": config.title,
@@ -62,6 +65,7 @@ def site_globals(config: Any, links: Urls, assets: dict[str, Asset], extra_scrip
         },
         "asset": asset,
         "url": url,
+        "absolute": absolute,
         "extra_scripts": list(extra_scripts),
     }
 
@@ -86,7 +90,7 @@ def render_page(env: jinja2.Environment, job: PageJob, globals_: dict[str, Any])
     """One page's bytes; a template error becomes a one-line DigestgenError naming the template."""
     try:
         template = env.get_template(job.template)
-        page = {"title": job.title, "url": job.url, "path": globals_["url"](job.url)}
+        page = {"title": job.title, "url": job.url, "path": globals_["url"](job.url), "description": job.description}
         html = template.render(**globals_, page=page, **job.make_context())
     except jinja2.TemplateSyntaxError as exc:
         raise DigestgenError(f"template syntax error: {exc.message}", path=exc.filename or exc.name, line=exc.lineno) from None

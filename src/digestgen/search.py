@@ -130,7 +130,9 @@ def _tag_words(paper: Paper, labels: dict[str, str]) -> str:
 
 
 def _document(ref: int, paper: Paper, labels: dict[str, str]) -> dict[str, str]:
-    return {"id": str(ref), "title": paper.title, "tags": _tag_words(paper, labels), "abstract": paper.text}
+    # Author names are searched with the abstract, so that a name without a page of its own finds its papers.
+    text = paper.text + "\n" + ", ".join(paper.authors) if paper.authors else paper.text
+    return {"id": str(ref), "title": paper.title, "tags": _tag_words(paper, labels), "abstract": text}
 
 
 def _builder() -> Builder:

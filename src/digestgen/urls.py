@@ -67,6 +67,35 @@ def tag_feed(slug: str) -> str:
     return f"tags/{slug}/{FEED}"
 
 
+def authors_index() -> str:
+    return "authors/"
+
+
+def author(slug: str, page: int = 1) -> str:
+    return f"authors/{slug}/" if page == 1 else f"authors/{slug}/page/{page}/"
+
+
+def author_feed(slug: str) -> str:
+    return f"authors/{slug}/{FEED}"
+
+
+def orgs_index() -> str:
+    return "orgs/"
+
+
+def org(slug: str, page: int = 1) -> str:
+    return f"orgs/{slug}/" if page == 1 else f"orgs/{slug}/page/{page}/"
+
+
+def org_feed(slug: str) -> str:
+    return f"orgs/{slug}/{FEED}"
+
+
+def search_query(text: str) -> str:
+    """The query string that makes the search page look for `text`: append to the search page's path."""
+    return f"?q={quote(text, safe='')}"
+
+
 def archive() -> str:
     return "archive/"
 

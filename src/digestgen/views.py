@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any, Callable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
-from digestgen import urls
+from digestgen import bibtex, urls
+from digestgen.frontmatter import unescape_markdown
+from digestgen.links import find_urls
 from digestgen.model import Digest, Paper, Pick, Site
 from digestgen.parse import MONTHS
-from digestgen.plainmd import render_body
+from digestgen.people import Group, People
+from digestgen.plainmd import plain_paragraphs, render_body
 from digestgen.urls import Urls
 
 _SAFE_SCHEMES = ("http", "https", "mailto")
@@ -65,26 +68,6 @@ def byline(paper: Paper) -> str:
     if paper.author_count is not None:
         return f"{paper.author_count} author" + ("" if paper.author_count == 1 else "s")
     return ""
-
-
-def _bibtex_escape(text: str) -> str:
-    return re.sub(r"([&%$#_{}])", r"\\\1", text).replace("~", r"\textasciitilde{}")
-
-
-def bibtex(paper: Paper, url: str) -> str:
-    year = paper.published.year if paper.published else None
-    first_word = re.sub(r"[^a-z0-9]", "", paper.slug.split("-")[0]) or "paper"
-    key = f"{first_word}{year or ''}"
-    fields = [("title", "{" + _bibtex_escape(paper.title) + "}")]
-    if year:
-        fields.append(("year", str(year)))
-    if paper.arxiv:
-        fields += [("eprint", paper.arxiv), ("archivePrefix", "arXiv")]
-    fields.append(("url", url))
-    if paper.organization:
-        fields.append(("note", _bibtex_escape(paper.organization)))
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@misc{{{key},\n{body}\n}}"
 
 
 def tag_links(site: Site, paper: Paper, links: Urls) -> list[dict[str, str]]:
@@ -159,15 +142,125 @@ def paper_card(
     }
 
 
-def paper_page(site: Site, paper: Paper, links: Urls, md: MarkdownIt) -> dict[str, Any]:
+def arxiv_links(arxiv: str) -> list[dict[str, str]]:
+    """The paper's own pages, derived from its arXiv ID."""
+    return [
+        {"kind": "abstract", "label": "arXiv abstract", "url": f"https://arxiv.org/abs/{arxiv}"},
+        {"kind": "pdf", "label": "PDF", "url": f"https://arxiv.org/pdf/{arxiv}"},
+        {"kind": "huggingface", "label": "Hugging Face page", "url": f"https://huggingface.co/papers/{arxiv}"},
+    ]
+
+
+def paper_links(paper: Paper) -> list[dict[str, str]]:
+    """Known links in a fixed order: arXiv abstract, PDF, Hugging Face page, code, project page,
+    then the other links the abstract mentions (datasets, models, demos), in their order."""
+    row = arxiv_links(paper.arxiv) if paper.arxiv else []
+    rest = [link for link in paper.links if not (paper.arxiv and link.kind == "arxiv" and link.url.endswith("/" + paper.arxiv))]
+    for kind, label in (("code", "Code"), ("project", "Project page")):
+        first = next((link for link in rest if link.kind == kind), None)
+        if first is not None:
+            row.append({"kind": kind, "label": label, "url": first.url})
+            rest.remove(first)
+    return row + [{"kind": link.kind, "label": link.label, "url": link.url} for link in rest]
+
+
+def title_searches(title: str) -> list[dict[str, str]]:
+    """Where to look for a paper whose ID is not known: its exact title on arXiv, Scholar and Hugging Face."""
+    exact = quote(f'"{title}"', safe="")
+    return [
+        {"label": "arXiv", "url": f"https://arxiv.org/search/?searchtype=title&query={exact}"},
+        {"label": "Google Scholar", "url": f"https://scholar.google.com/scholar?q={exact}"},
+        {"label": "Hugging Face", "url": f"https://huggingface.co/papers?q={quote(title, safe='')}"},
+    ]
+
+
+def linked_html(text: str) -> str:
+    """Plain text as HTML, with every web address it mentions a link."""
+    out, end = [], 0
+    for start, stop, url in find_urls(text):
+        out += [escapeHtml(text[end:start]), f'<a href="{escapeHtml(url)}" rel="noopener">{escapeHtml(text[start:stop])}</a>']
+        end = stop
+    out.append(escapeHtml(text[end:]))
+    return "".join(out)
+
+
+def abstract_html(md: MarkdownIt, body: str) -> str:
+    """A paper body as HTML; in plain (escaped) text, the web addresses become links."""
+    paragraphs = plain_paragraphs(body)
+    if paragraphs is None or any(md.options.get(option) for option in ("breaks", "linkify", "typographer")):
+        return render_body(md, body)
+    return "".join(f"<p>{linked_html(unescape_markdown(paragraph))}</p>\n" for paragraph in paragraphs)
+
+
+def author_links(paper: Paper, people: People | None, links: Urls) -> list[dict[str, str]]:
+    """Each author with the page of their papers, or a search for their name when they have none."""
+    search = links.path(urls.search())
+    result = []
+    for name in paper.authors:
+        slug = people.author_slug(name) if people else None
+        url = links.path(urls.author(slug)) if slug else search + urls.search_query(name)
+        result.append({"name": name, "url": url, "has_page": bool(slug)})
+    return result
+
+
+Neighbours = dict[str, list[tuple[dt.date, str | None, str | None]]]
+
+
+def digest_neighbours(site: Site) -> Neighbours:
+    """For each paper, in each digest showing it: the papers before and after it, in the reader's order."""
+    found: Neighbours = {}
+    for digest in site.digests:
+        order = site.digest_order(digest)
+        for index, slug in enumerate(order):
+            before = order[index - 1] if index > 0 else None
+            after = order[index + 1] if index + 1 < len(order) else None
+            found.setdefault(slug, []).append((digest.date, before, after))
+    return found
+
+
+def _short_ref(site: Site, slug: str | None, links: Urls) -> dict[str, str] | None:
+    if slug is None:
+        return None
+    return {"title": site.papers[slug].title, "url": links.path(urls.paper(slug))}
+
+
+def paper_page(
+    site: Site, paper: Paper, links: Urls, md: MarkdownIt, cite_key: str | None = None,
+    people: People | None = None, neighbours: list[tuple[dt.date, str | None, str | None]] = (),
+) -> dict[str, Any]:
+    """Everything a paper page shows; `cite_key` is its site-wide BibTeX key (bibtex.citation_keys)."""
     view = paper_card(site, paper, links)
+    around = {date: (before, after) for date, before, after in neighbours}
+    org_slug = people.org_slug(paper.organization) if people and paper.organization else None
     view.update(
-        abstract_html=render_body(md, paper.body),
+        abstract_html=abstract_html(md, paper.body),
         note_html=render_note(md, paper.note),
-        links=[{"label": link.label, "kind": link.kind, "url": link.url} for link in paper.links],
-        digests=[{"label": long_date(d), "url": links.path(urls.digest(d))} for d in paper.digests],
-        bibtex=bibtex(paper, links.absolute(urls.paper(paper.slug))),
+        links=paper_links(paper),
+        title_searches=[] if paper.arxiv else title_searches(paper.title),
+        authors=author_links(paper, people, links),
+        author_count=paper.author_count,
+        organization=paper.organization or "",
+        organization_url=links.path(urls.org(org_slug)) if org_slug else "",
+        categories=list(paper.categories),
+        primary_category=paper.primary_category or "",
+        arxiv=paper.arxiv or "",
+        comment=paper.comment or "",
+        journal_ref=paper.journal_ref or "",
+        doi=paper.doi or "",
+        doi_url=f"https://doi.org/{quote(paper.doi, safe='/:;()._-')}" if paper.doi else "",
+        digests=[
+            {
+                "label": long_date(d), "url": links.path(urls.digest(d)),
+                "previous": _short_ref(site, around.get(d, (None, None))[0], links),
+                "next": _short_ref(site, around.get(d, (None, None))[1], links),
+            }
+            for d in paper.digests
+        ],
+        bibtex=bibtex.entry(paper, cite_key or bibtex.base_key(paper)),
+        cite_key=cite_key or bibtex.base_key(paper),
         absolute_url=links.absolute(urls.paper(paper.slug)),
+        pdf_url=f"https://arxiv.org/pdf/{paper.arxiv}" if paper.arxiv else "",
+        description=snippet(paper.text, 200),
     )
     return view
 
@@ -325,3 +418,11 @@ def tags_by_count(site: Site, links: Urls) -> list[dict[str, Any]]:
     for tag in tags:
         tag["size"] = 1 + min(4, int(4 * tag["count"] / most))
     return tags
+
+
+def group_summaries(groups: tuple[Group, ...], page_url: Callable[[str], str], links: Urls) -> list[dict[str, Any]]:
+    """Authors or organizations for an index page: by name, each with its page and paper count."""
+    return [
+        {"slug": g.slug, "name": g.name, "url": links.path(page_url(g.slug)), "count": len(g.papers)}
+        for g in sorted(groups, key=lambda g: (g.name.casefold(), g.slug))
+    ]
