@@ -142,3 +142,18 @@ def test_an_unquoted_arxiv_id_with_trailing_zeros_still_names_its_paper(tmp_path
 def test_an_odd_value_in_a_digests_curation_is_one_line_with_its_line(tmp_path, digest, message):
     with pytest.raises(DigestgenError, match=message):
         _load(_site(tmp_path, digest))
+
+
+def test_a_pick_that_is_also_hidden_is_an_error_at_the_picks_line(tmp_path):
+    # Otherwise the pick silently vanishes from the pages and the email.
+    digest = "papers: [sparse, second]\npicks:\n  - second\n  - '2510.01234'\nhide: [sparse]\n"
+    with pytest.raises(DigestgenError) as error:
+        _load(_site(tmp_path, digest))
+    assert str(error.value) == (
+        "content/digests/2025-10-02.yaml:4: picks: '2510.01234' is also hidden (hide:); pick it or hide it, not both"
+    )
+
+
+def test_a_blank_digest_title_counts_as_no_title(tmp_path):
+    site = _load(_site(tmp_path, "papers: [sparse]\ntitle: '   '\n"))
+    assert site.digests[0].title is None

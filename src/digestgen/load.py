@@ -265,7 +265,7 @@ def _digest(path: Path, data: Any, lines: Lines) -> Digest:
         date,
         tuple(dict.fromkeys(papers)),
         str(data.get("source", "")),
-        title=_text(data.get("title"), "title", optional=True),
+        title=(_text(data.get("title"), "title", optional=True) or "").strip() or None,
         intro=_text(data.get("intro"), "intro", optional=True) or "",
         picks=_picks(data.get("picks"), lines),
         order=order,
@@ -372,12 +372,16 @@ def _resolve_curation(digest: Digest, papers: dict[str, Paper], problems: list[s
             problems.append(f"{where}{':' + str(line) if line else ''}: {field}: {ref!r} is not a paper of this digest")
         return slug
 
+    hide = [resolve(ref, line, "hide") for ref, line in zip(digest.hide, digest.hide_lines or [0] * len(digest.hide))]
+    hidden = {slug for slug in hide if slug is not None}
     picks = []
     for pick in digest.picks:
         slug = resolve(pick.slug, pick.line, "picks")
-        if slug is not None:
+        if slug in hidden:  # else the pick would silently vanish from the pages and the email
+            line = f":{pick.line}" if pick.line else ""
+            problems.append(f"{where}{line}: picks: {pick.slug!r} is also hidden (hide:); pick it or hide it, not both")
+        elif slug is not None:
             picks.append(dataclasses.replace(pick, slug=slug))
-    hide = [resolve(ref, line, "hide") for ref, line in zip(digest.hide, digest.hide_lines or [0] * len(digest.hide))]
     return dataclasses.replace(digest, picks=tuple(picks), hide=tuple(s for s in hide if s is not None))
 
 
