@@ -280,3 +280,25 @@ def test_curator_markdown_in_the_md_edition_stays_text_under_any_markdown_render
     assert 'href="https://example.org/bench"' in rendered and 'href="mailto:ed@example.org"' in rendered
     assert "<code>&lt;code&gt;</code>" in rendered and "<strong>bold</strong>" in rendered
     assert 'href="mailto:ed@example.org"' in bundle.text(".html")  # the HTML part keeps mailto links too
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Revue hebdomadaire des prépublications en apprentissage automatique",  # long enough to fold
+        "Ça <digest> du jour",  # angle brackets would make a second <list-id>
+        "Dépêches\nde la semaine",  # a YAML "\n" in the title
+    ],
+)
+def test_any_site_title_gives_one_list_id_header_with_the_label_last(curated_site: Path, tmp_path: Path, title: str) -> None:
+    set_config(curated_site, title=title)
+    try:
+        bundle = make_newsletter(curated_site, tmp_path, NAME)
+    finally:
+        set_config(curated_site, title="Research digest")
+    raw = bundle.path(".eml").read_bytes()
+    header = re.search(rb"^List-Id: (.*?)\r\n(?! )", raw, re.M | re.S).group(1).decode()
+    unfolded = re.sub(r"\r\n[ \t]", " ", header)
+    assert unfolded.count("<") == 1 and unfolded.endswith(".example.org>")  # the one list-id, never encoded
+    decoded = str(bundle.message()["List-Id"])
+    assert " ".join(title.replace("<", "").replace(">", "").split()) in decoded

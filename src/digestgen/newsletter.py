@@ -80,6 +80,7 @@ _MARKDOWN_BLOCK_START = re.compile(r"^([#+=-])|^(\d+)([.)])")
 _URL_SAFE = "/:?=&%#@!$'+,;~.-_"
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 TEXT_WIDTH = 72
+LIST_NAME_CHARS = 32
 PREHEADER_CHARS = 140
 
 
@@ -137,9 +138,10 @@ def check_public_base_url(base_url: str, source: str) -> None:
 def list_id(config: Config) -> str:
     """List-Id (RFC 2919): newsletter.list_id, else derived from the title and the site's host."""
     configured = config.newsletter.list_id.strip().strip("<>")
-    label = configured or "{}.{}".format(
-        re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-") or "digest", urlsplit(config.base_url).hostname
-    )
+    # A long derived label would no longer fit one header line, and the folding would encode it.
+    name = re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-")
+    name = name if len(name) <= LIST_NAME_CHARS else name[: LIST_NAME_CHARS + 1].rsplit("-", 1)[0].strip("-")
+    label = configured or "{}.{}".format(name or "digest", urlsplit(config.base_url).hostname)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.[A-Za-z0-9._-]+", label):
         raise DigestgenError(f"newsletter.list_id must look like digest.example.org, not {configured!r}")
     phrase = config.title.replace("\\", "").replace('"', "")
