@@ -302,3 +302,16 @@ def test_any_site_title_gives_one_list_id_header_with_the_label_last(curated_sit
     assert unfolded.count("<") == 1 and unfolded.endswith(".example.org>")  # the one list-id, never encoded
     decoded = str(bundle.message()["List-Id"])
     assert " ".join(title.replace("<", "").replace(">", "").split()) in decoded
+
+
+def test_an_edition_whose_papers_are_all_hidden_is_refused_with_the_reason(tmp_path: Path) -> None:
+    site = new_site(tmp_path, {"2025-10-31": listing(PAPERS[:2])}, base_url=BASE)
+    curate(site, "2025-10-31", hide=["sparse-attention-for-long-documents", "a-benchmark-of-table-reasoning"])
+    with pytest.raises(DigestgenError, match=r"^the digest of October 31, 2025 has nothing to send: its 2 papers are all hidden"):
+        make_newsletter(site, tmp_path / "out", NAME)
+    assert not (tmp_path / "out").exists()  # nothing written
+    curate(site, "2025-10-31", intro="No papers worth your time today; back on Monday.")
+    bundle = make_newsletter(site, tmp_path / "out", NAME)  # an intro alone is an edition
+    assert "back on Monday" in bundle.text(".txt")
+    assert bundle.lines[-2].endswith("(full abstracts, its intro and no papers)")
+    assert bundle.message()["Subject"] == "October 31, 2025 · 0 papers"  # no separator left dangling

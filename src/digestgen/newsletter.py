@@ -249,6 +249,18 @@ def _available(site: Site) -> str:
     return f"digests exist for {shown}" if len(dates) <= 5 else f"the latest digests are {shown}"
 
 
+def check_not_empty(site: Site, edition: Edition) -> None:
+    """An edition with no paper and no intro would be an empty email: say why there is nothing."""
+    if edition.count or edition.intros:
+        return
+    listed = len({slug for digest in edition.digests for slug in digest.slugs})
+    what = f"the digest of {edition.label}" if len(edition.digests) == 1 else edition.label[:1].upper() + edition.label[1:]
+    why = f"its {plural(listed, 'paper')} are all hidden (hide:)" if listed else "it lists no papers"
+    if listed == 1:
+        why = "its one paper is hidden (hide:)"
+    raise DigestgenError(f"{what} has nothing to send: {why}; show a paper or write an intro (intro:) to send one")
+
+
 def select_edition(site: Site, date: dt.date | None, week: str | None) -> Edition:
     """The digest of --date, every digest of --week, or the latest digest."""
     if week is not None:
@@ -268,6 +280,7 @@ def select_edition(site: Site, date: dt.date | None, week: str | None) -> Editio
 
 SUBJECT_FIELDS = ("site", "title", "date", "count", "top")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_DANGLING = re.compile(r"^[\s·|–—:,-]+|[\s·|–—:,-]+$")
 
 
 def fill_template(template: str, values: dict[str, str], setting: str) -> str:
@@ -281,7 +294,10 @@ def fill_template(template: str, values: dict[str, str], setting: str) -> str:
             )
         return values[name]
 
-    return " ".join(_PLACEHOLDER.sub(value, template).split())
+    filled = " ".join(_PLACEHOLDER.sub(value, template).split())
+    # An empty value ({top} of an edition with no papers) must not leave its separator behind.
+    filled = re.sub(r"(?:\s*[·|–—:,-])+\s*(?=\s[·|–—:,-]\s)", "", filled)
+    return _DANGLING.sub("", filled)
 
 
 def _top_title(edition: Edition) -> str:
@@ -659,7 +675,7 @@ def _budget_line(fitted: Fitted, name: str) -> str:
     if view["shown"] < view["total"]:
         detail += f", {view['shown']} of {plural(view['total'], 'paper')} with a link to the rest"
     else:
-        detail += f", all {plural(view['total'], 'paper')}" if view["total"] != 1 else ", its one paper"
+        detail += {0: ", its intro and no papers", 1: ", its one paper"}.get(view["total"], f", all {view['total']} papers")
     return f"{name}: HTML part {_kb(fitted.size)} as sent, of the {_kb(fitted.limit)} budget ({detail})"
 
 
@@ -703,6 +719,7 @@ def run_newsletter(
 
     model = load_and_tag(site, config, timings={})
     edition = select_edition(model, date, week)
+    check_not_empty(model, edition)
     links = Urls(config.base_url)
     renderer = EmailRenderer(make_email_environment(site))
 
