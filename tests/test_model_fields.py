@@ -157,3 +157,9 @@ def test_a_pick_that_is_also_hidden_is_an_error_at_the_picks_line(tmp_path):
 def test_a_blank_digest_title_counts_as_no_title(tmp_path):
     site = _load(_site(tmp_path, "papers: [sparse]\ntitle: '   '\n"))
     assert site.digests[0].title is None
+
+
+def test_a_digest_title_is_one_line(tmp_path):
+    # A YAML "\n" in the title would end the Markdown edition's heading and the page's <h1> mid-title.
+    site = _load(_site(tmp_path, 'papers: [sparse]\ntitle: "Long\\n\\n  context "\n'))
+    assert site.digests[0].title == "Long context"

@@ -265,7 +265,7 @@ def _digest(path: Path, data: Any, lines: Lines) -> Digest:
         date,
         tuple(dict.fromkeys(papers)),
         str(data.get("source", "")),
-        title=(_text(data.get("title"), "title", optional=True) or "").strip() or None,
+        title=" ".join((_text(data.get("title"), "title", optional=True) or "").split()) or None,
         intro=_text(data.get("intro"), "intro", optional=True) or "",
         picks=_picks(data.get("picks"), lines),
         order=order,
