@@ -189,7 +189,7 @@ def test_doctor_reports_broken_files_as_one_line_findings(tmp_path):
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert len(lines) == 3, lines
-    assert "base_url must be" in lines[0]
+    assert "base_url: expected text, found the number 12 (for example: base_url: https://example.org/)" in lines[0]
     assert lines[1].startswith("netlify.toml: not valid TOML: ")
     assert lines[2].startswith(".github/workflows/pages.yml: not valid YAML: ")
     assert "Traceback" not in result.stderr

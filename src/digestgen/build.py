@@ -33,7 +33,7 @@ from digestgen.render import (
 )
 from digestgen.search import search_groups
 from digestgen.tagging import Taxonomy
-from digestgen.tagstage import load_taxonomy, tag_site, tagging_of
+from digestgen.tagstage import common_tag_warnings, load_taxonomy, tag_site, tagging_of
 from digestgen.theme import Asset, collect_assets, default_dir
 from digestgen.urls import Urls
 from digestgen.views import markdown_renderer
@@ -113,7 +113,7 @@ def taxonomy_of(site_dir: Path, config: Config, cache: BuildCache | None) -> Tax
     if cache is None:
         return load_taxonomy(site_dir, config)
     source = taxonomy_file(site_dir, config)
-    key = (repr(config.taxonomy), source.read_bytes() if source is not None and source.is_file() else b"")
+    key = (repr(config.taxonomy), repr(config.tagging), source.read_bytes() if source is not None and source.is_file() else b"")
     if cache.taxonomy is None or cache.taxonomy[0] != key:
         cache.taxonomy = (key, load_taxonomy(site_dir, config))
     return cache.taxonomy[1]
@@ -158,7 +158,7 @@ def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache 
         return None
     cache = BuildCache()
     taxonomy = taxonomy_of(site_dir, config, cache)
-    rules_key = repr(taxonomy.rules)
+    rules_key = taxonomy.key
     with tempfile.TemporaryDirectory(prefix="digestgen-load-") as scratch:
         children = []
         for worker in range(1, workers):  # share 0 is the parent's own, done while the children work
@@ -233,7 +233,9 @@ def templates_digest(site_dir: Path) -> str:
 
 
 def taxonomy_file(site_dir: Path, config: Config) -> Path | None:
-    """The file the tags come from: the site's own, the packaged default, or none (inline)."""
+    """The file the tags come from: the site's own, the packaged default, or none (inline, or off)."""
+    if config.taxonomy in ("none", False):
+        return None
     if isinstance(config.taxonomy, str):
         return site_dir / config.taxonomy
     if config.taxonomy is None:
@@ -399,7 +401,7 @@ def build_site(
         cache = prefilled_cache(site_dir, config, workers or default_workers())
         timings["load+tag (parallel)"] = time.perf_counter() - started_load
     site = load_and_tag(site_dir, config, timings, cache, changed)
-    for message in site.warnings:
+    for message in [*site.warnings, *common_tag_warnings(site)]:
         warn(message)
     known = None
     if cache is not None and private_output and cache.manifest is not None and cache.manifest[0] == out.resolve():

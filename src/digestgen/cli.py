@@ -113,11 +113,24 @@ def build(site: Path, out: Path | None, base_url: str | None, explain_tags: bool
     if notice := subpath_warning(result.config):
         warn(notice)
     if explain_tags:
-        from digestgen.tagstage import explain
+        from digestgen.tagstage import explain, load_taxonomy
 
         assert result.site is not None  # a forced build always loads the site
-        click.echo(explain(result.site))
+        click.echo(explain(result.site, load_taxonomy(site, result.config)))
     click.echo(result.summary())
+
+
+@cli.command()
+@SITE_OPTION
+def taxonomy(site: Path) -> None:
+    """Print the effective taxonomy: the tagging settings and every tag with its phrases, as YAML."""
+    from digestgen.config import load_config
+    from digestgen.tagstage import load_taxonomy, taxonomy_text
+
+    config, warnings = load_config(site)
+    for message in warnings:
+        warn(message)
+    click.echo(taxonomy_text(load_taxonomy(site, config), config), nl=False)
 
 
 @cli.command()

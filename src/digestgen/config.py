@@ -43,6 +43,23 @@ class NewsletterConfig:
 
 
 @dataclass(frozen=True)
+class TaggingConfig:
+    """How automatic tags are weighed (see tagging.TagSettings) and which source labels become tags."""
+
+    min_weight: float = 2.0
+    title_weight: float = 2.0
+    claim_weight: float = 2.0
+    topic_weight: float = 1.5
+    abstract_weight: float = 1.0
+    negation_window: int = 4
+    negations: Any = None  # None: the built-in list; else a list of words and phrases
+    common_share: float = 0.4  # a tag on more than this share of the papers is warned about and not chipped
+    categories: str = "primary"  # primary | all | none: which arXiv categories become tags
+    category_tags: dict = field(default_factory=dict)  # arXiv category -> tag slug, or none
+    keywords: Any = None  # None/none | all | {keyword: tag slug}
+
+
+@dataclass(frozen=True)
 class Config:
     title: str = "Research digest"
     description: str = "Papers worth reading, collected day by day."
@@ -52,9 +69,10 @@ class Config:
     recent_digests: int = 10
     tag_page_size: int = 50
     snippet_chars: int = 280
-    taxonomy: Any = None  # None: the packaged default; a file name; or an inline mapping
+    taxonomy: Any = None  # None: the packaged default; "none": no tagging from text; a file name; or a mapping
     csp_meta: bool = True
     search_shard_threshold: int = 300  # one index costs ~0.9 KB gzipped a paper: split past ~300 KB
+    tagging: TaggingConfig = field(default_factory=TaggingConfig)
     newsletter: NewsletterConfig = field(default_factory=NewsletterConfig)
 
     @property
@@ -66,18 +84,27 @@ class Config:
 _FIELD_NAMES = {"from": "sender"}  # YAML keys that are Python keywords
 
 
+_EXAMPLES = {"base_url": "https://example.org/"}  # where the default is no example to follow
+
+
 def _check_type(name: str, value: Any, default: Any, errors: list[str]) -> Any:
     if default is None or isinstance(default, dict):
         return value
     if isinstance(default, bool):
         ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+        if ok:
+            return float(value)
     elif isinstance(default, int):
         ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        kind = {bool: "true or false", int: "a positive whole number", str: "text"}[type(default)]
-        example = {bool: "true", int: str(default), str: f"'{default}'" if default else "'some text'"}[type(default)]
+        kind = {bool: "true or false", int: "a positive whole number", float: "a positive number", str: "text"}[type(default)]
+        example = _EXAMPLES.get(name) or {
+            bool: "true", int: str(default), float: str(default), str: f"'{default}'" if default else "'some text'"
+        }[type(default)]
         errors.append(f"{name}: expected {kind}, found {found(value)} (for example: {name.rsplit('.', 1)[-1]}: {example})")
         return default
     return value
@@ -121,8 +148,23 @@ def _check_values(config: Config, errors: list[str]) -> None:
         errors.append(_not_one_of("newsletter.group_by", ("none", "tag"), config.newsletter.group_by, "tag"))
     if config.newsletter.smtp.security not in ("starttls", "ssl", "none"):
         errors.append(_not_one_of("newsletter.smtp.security", ("starttls", "ssl", "none"), config.newsletter.smtp.security))
-    if config.taxonomy is not None and not isinstance(config.taxonomy, (str, dict)):
-        errors.append("taxonomy must be a file name or a mapping of tag: phrases")
+    if config.taxonomy is not None and config.taxonomy is not False and not isinstance(config.taxonomy, (str, dict)):
+        errors.append("taxonomy must be none, a file name or a mapping of tag: {label, phrases} (or extends: default)")
+    if config.taxonomy == {}:
+        errors.append("taxonomy is an empty mapping: write 'taxonomy: none' to turn tagging from the text off")
+    _check_tagging(config.tagging, errors)
+
+
+def _check_tagging(tagging: TaggingConfig, errors: list[str]) -> None:
+    from digestgen.sourcetags import check_source_settings
+
+    if not 0 < tagging.common_share <= 1:
+        errors.append(f"tagging.common_share must be a share between 0 and 1, such as 0.4, not {tagging.common_share!r}")
+    if tagging.negations is not None and (
+        not isinstance(tagging.negations, list) or not all(isinstance(n, str) and n.strip() for n in tagging.negations)
+    ):
+        errors.append("tagging.negations must be a list of words and phrases")
+    errors.extend(check_source_settings(tagging.categories, tagging.category_tags, tagging.keywords))
 
 
 def parse_config(

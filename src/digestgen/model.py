@@ -13,12 +13,14 @@ from digestgen.links import Link
 
 @dataclass(frozen=True)
 class TagEvidence:
-    """Why a tag was given: the phrase and where it matched."""
+    """Why a tag was given: one counted match (field "title" or "abstract") or a source's own label
+    (field "category" or "keyword", phrase the category or keyword), and the weight it added."""
 
     tag: str
     phrase: str
     field: str
     excerpt: str
+    weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class Tag:
     slug: str
     label: str
     papers: tuple[str, ...]  # newest first
+    share: float = 0.0  # the share of the site's papers that carry this tag
+    common: bool = False  # on so many papers (tagging.common_share) that a chip on a card says nothing
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,11 @@ class Site:
 
     def tag(self, slug: str) -> Tag | None:
         return next((t for t in self.tags if t.slug == slug), None)
+
+    @property
+    def common_tags(self) -> frozenset[str]:
+        """Slugs of the tags on so many papers that cards should not chip them (see Tag.common)."""
+        return frozenset(tag.slug for tag in self.tags if tag.common)
 
     def tag_label(self, slug: str) -> str:
         return self.labels.get(slug, slug)

@@ -1,6 +1,6 @@
-"""Automatic tagging: match the phrases of a taxonomy against a paper's title and abstract.
+"""Automatic tagging: weigh the evidence for each tag of a taxonomy in a paper's title and abstract.
 
-Matching rules, applied to every phrase of a taxonomy:
+How a phrase matches, applied to every phrase of a taxonomy:
 
 * words match on word boundaries only, so "GAN" never fires inside "organ" or "began";
 * a phrase word with two or more capitals ("LLM", "ViT", "LoRA") is matched with that exact
@@ -12,10 +12,23 @@ Matching rules, applied to every phrase of a taxonomy:
 * a match that overlaps a match of one of the rule's exclude phrases does not count, so
   "forecasting" with exclude "motion forecasting" ignores "motion forecasting" but still
   fires on "weather forecasting" elsewhere in the same text.
+
+How the matches become tags (the numbers are `TagSettings`, set in the config's `tagging:`):
+
+* every match that counts adds weight to its tag: `title_weight` (2) in the title,
+  `abstract_weight` (1) in the abstract, so every mention counts, repeated ones too;
+* a phrase listed by several tags gives each of them an equal share of that weight, so it
+  supports both but forces neither;
+* a mention shortly after a negating or contrasting word of the same clause ("without
+  fine-tuning", "unlike GANs", "rather than pre-training", "compared to LLMs") or glued to
+  "-free" ("tuning-free") does not count;
+* a tag is given when its weight reaches `min_weight` (2), or the rule's own `min_weight`:
+  by default a title match, or two mentions in the abstract, never one passing mention.
 """
 
 from __future__ import annotations
 
+import bisect
 import importlib.resources
 import re
 from collections.abc import Mapping
@@ -24,14 +37,21 @@ from types import MappingProxyType
 
 import yaml
 
+from digestgen.sourcetags import SourceTagging
+
 __all__ = [
+    "DEFAULT_NEGATIONS",
     "TagMatch",
     "TagRule",
+    "TagScore",
+    "TagSettings",
     "Taxonomy",
     "TaxonomyError",
     "default_taxonomy",
+    "extend_taxonomy",
     "match_tags",
     "parse_taxonomy",
+    "score_tags",
     "tags_for",
 ]
 
@@ -43,8 +63,34 @@ _PHRASE = re.compile(r"[^\W_]+(?:[ -]+[^\W_]+)*\Z")
 # "pre- trained" left over from line-break hyphenation) or nothing at all.
 _JOINT = r"(?:\s*[-\u2010\u2011]\s*|\s+)?"
 _NOT_WORD_AFTER = r"(?![^\W_])"
-_RULE_KEYS = frozenset({"label", "phrases", "exclude"})
+_RULE_KEYS = frozenset({"label", "phrases", "exclude", "claims", "min_weight"})
 _EXCERPT_SIDE = 30
+# Words that end the clause a negation reaches over: "Unlike GANs, diffusion models ..." negates "GANs" only.
+_CLAUSE_END = re.compile(r"[.;:!?()\[\]]|,\s|\s[-\u2013\u2014]\s")
+_FREE_AFTER = re.compile(r"\s*[-\u2010\u2011]?\s*free(?![^\W_])", re.IGNORECASE)
+_EPSILON = 1e-9
+_NEGATION_REACH = 160  # characters before a mention that are searched for a negating word
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'])")
+# A sentence in which the authors say what they did, as opposed to background or results.
+_CLAIM = re.compile(
+    r"\b(?:we|this (?:paper|work|study|article))(?:\s+\w+){0,3}?\s+(?:propose|introduce|present|develop|design|devise|"
+    r"create|build|construct|collect|release|curate|study|investigate|explore|address|tackle|focus|formulate|aim|offer|"
+    r"describe)(?:s|d|ed)?\b",
+    re.IGNORECASE,
+)
+_CLAIM_OBJECT_END = re.compile(r"[.;:!?]|\b(?:on|from|across|using|with|in|of|over|for|to|by|at|which|that)\b", re.IGNORECASE)
+_CLAIM_OBJECT_WORDS = 10
+# "(PEFT)" or "(LLMs)" right after a match or one or two words later ("self-supervised learning (SSL)"):
+# an acronym with two or more capitals.
+_ACRONYM_AFTER = re.compile(r"(?:[ -]+[^\W\d_]+){0,2}\s*\(([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*?)s?\)")
+
+# A mention that follows one of these in the same clause is contrasted, not claimed.
+DEFAULT_NEGATIONS: tuple[str, ...] = (
+    "without", "unlike", "instead of", "beyond", "rather than", "than", "compared to", "compared with",
+    "in contrast to", "as opposed to", "in place of", "no need for", "free of", "no",
+    "outperform", "outperforms", "outperforming", "outperformed", "surpass", "surpasses", "surpassing",
+    "beat", "beats", "beating",
+)
 
 
 class TaxonomyError(ValueError):
@@ -57,6 +103,21 @@ class TagRule:
     label: str
     phrases: tuple[str, ...]
     exclude: tuple[str, ...] = ()
+    min_weight: float | None = None  # this tag's own threshold; None: the settings' min_weight
+    claims: tuple[str, ...] = ()  # phrases that count only where the authors say what they did
+
+
+@dataclass(frozen=True)
+class TagSettings:
+    """How much a match weighs and how much weight a tag needs."""
+
+    min_weight: float = 2.0
+    title_weight: float = 2.0
+    claim_weight: float = 2.0  # a sentence that says what the paper does: "we propose ...", "this paper studies ..."
+    topic_weight: float = 1.5  # the abstract's first sentence, which usually names the field
+    abstract_weight: float = 1.0  # any other sentence of the abstract
+    negation_window: int = 4  # words before a mention that a negating word may stand in
+    negations: tuple[str, ...] = DEFAULT_NEGATIONS
 
 
 @dataclass(frozen=True)
@@ -65,6 +126,23 @@ class TagMatch:
     phrase: str
     field: str  # "title" or "abstract"
     excerpt: str  # about 60 characters of context around the match
+    weight: float = 1.0  # what this match added to the tag's weight (0 when it did not count)
+    negated_by: str = ""  # the negating word that made this match not count
+
+
+@dataclass(frozen=True)
+class TagScore:
+    """All the evidence for one tag in one paper, and whether it was enough."""
+
+    tag: str
+    weight: float
+    needed: float
+    matches: tuple[TagMatch, ...]  # the matches that counted, title first, in text order
+    ignored: tuple[TagMatch, ...] = ()  # negated or contrasted mentions
+
+    @property
+    def fired(self) -> bool:
+        return self.weight + _EPSILON >= self.needed
 
 
 @dataclass(frozen=True)
@@ -73,21 +151,34 @@ class _Candidate:
 
     rule: int
     phrase: str
-    is_exclude: bool
+    kind: str  # "phrase", "exclude" or "claim"
     pattern: re.Pattern[str]
 
 
 @dataclass(frozen=True)
 class Taxonomy:
     rules: tuple[TagRule, ...]
+    settings: TagSettings = TagSettings()
+    sources: SourceTagging = SourceTagging()
     # Lower-cased first word of a phrase -> what may start there. Built once per taxonomy so
     # that tagging a text costs one dictionary look-up per word, not one regex scan per rule.
     _index: Mapping[str, tuple[_Candidate, ...]] = field(
         init=False, repr=False, compare=False
     )
+    # Normalised phrase -> how many rules list it: a shared phrase's weight is split between them.
+    _owners: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    # First word of a negation -> the negations (as word tuples) that start with it.
+    _negations: Mapping[str, tuple[tuple[str, ...], ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", _build_index(self.rules))
+        object.__setattr__(self, "_owners", _phrase_owners(self.rules))
+        negations: dict[str, set[tuple[str, ...]]] = {}
+        for phrase in self.settings.negations:
+            words = tuple(_WORD.findall(phrase.lower()))
+            if words:
+                negations.setdefault(words[0], set()).add(words)
+        object.__setattr__(self, "_negations", MappingProxyType({k: tuple(sorted(v)) for k, v in negations.items()}))
 
     def label(self, tag: str) -> str:
         """The human label of `tag`, or the tag itself when the taxonomy does not know it."""
@@ -96,12 +187,30 @@ class Taxonomy:
                 return rule.label
         return tag
 
+    @property
+    def key(self) -> str:
+        """Changes whenever the tags this taxonomy gives could."""
+        return repr((self.rules, self.settings, self.sources))
+
+    def describe(self) -> dict:
+        """The effective taxonomy as plain data, in the shape of a taxonomy file (for `digestgen taxonomy`)."""
+        tags = {}
+        for rule in self.rules:
+            entry: dict = {"label": rule.label, "phrases": list(rule.phrases)}
+            for name, value in (("claims", rule.claims), ("exclude", rule.exclude)):
+                if value:
+                    entry[name] = list(value)
+            if rule.min_weight is not None:
+                entry["min_weight"] = rule.min_weight
+            tags[rule.tag] = entry
+        return tags
+
 
 # ---------------------------------------------------------------------------------------
 # Loading and validating
 
 
-def parse_taxonomy(data: object, source: str) -> Taxonomy:
+def parse_taxonomy(data: object, source: str, settings: TagSettings = TagSettings()) -> Taxonomy:
     """Validate a mapping `tag: {label, phrases, exclude}` loaded from YAML into a Taxonomy."""
     if not isinstance(data, Mapping):
         raise TaxonomyError(
@@ -118,14 +227,70 @@ def parse_taxonomy(data: object, source: str) -> Taxonomy:
             rules.append(rule)
     if problems:
         raise TaxonomyError(f"{source}: " + "; ".join(problems))
-    return Taxonomy(tuple(rules))
+    return Taxonomy(tuple(rules), settings)
 
 
-def default_taxonomy() -> Taxonomy:
+def default_taxonomy(settings: TagSettings = TagSettings()) -> Taxonomy:
     """The machine-learning taxonomy shipped with digestgen."""
     resource = importlib.resources.files("digestgen") / "data" / "taxonomy.yaml"
     data = yaml.safe_load(resource.read_text(encoding="utf-8"))
-    return parse_taxonomy(data, source="digestgen/data/taxonomy.yaml")
+    return parse_taxonomy(data, "digestgen/data/taxonomy.yaml", settings)
+
+
+_EXTENSION_KEYS = frozenset({"extends", "drop", "tags"})
+
+
+def extend_taxonomy(base: Taxonomy, data: Mapping, source: str) -> Taxonomy:
+    """The base taxonomy with tags dropped, phrases added to its tags, and new tags added.
+
+    `data` is `{extends: default, drop: [tag, ...], tags: {tag: {label, phrases, claims, exclude,
+    min_weight}}}`. For a tag the base has, phrases, claims and excludes are added to its own and a
+    label or min_weight replaces its own; any other tag is new and needs phrases.
+    """
+    problems: list[str] = []
+    unknown = sorted(str(key) for key in data if key not in _EXTENSION_KEYS)
+    if unknown:
+        problems.append(f"unknown key(s) {', '.join(map(repr, unknown))} (an extension has extends, drop and tags)")
+    if data.get("extends") != "default":
+        problems.append(f"extends must be 'default', not {data.get('extends')!r}")
+    known = {rule.tag: rule for rule in base.rules}
+    drop = data.get("drop") or []
+    if not isinstance(drop, list) or not all(isinstance(tag, str) for tag in drop):
+        problems.append("drop must be a list of tag slugs")
+        drop = []
+    missing = [tag for tag in drop if tag not in known]
+    if missing:
+        problems.append(f"drop names tag(s) the default does not have: {', '.join(missing)}")
+    changes = data.get("tags") or {}
+    if not isinstance(changes, Mapping):
+        problems.append(f"tags must be a mapping of tag -> {{label, phrases, exclude}}, not {_kind(changes)}")
+        changes = {}
+    rules = {tag: rule for tag, rule in known.items() if tag not in drop}
+    for tag, entry in changes.items():
+        if tag in known and isinstance(entry, Mapping):
+            entry = _merged_entry(known[tag], entry)
+        rule = _parse_rule(tag, entry, problems)
+        if rule is not None:
+            rules[rule.tag] = rule
+    if problems:
+        raise TaxonomyError(f"{source}: " + "; ".join(problems))
+    return Taxonomy(tuple(rules.values()), base.settings, base.sources)
+
+
+def _merged_entry(rule: TagRule, entry: Mapping) -> dict:
+    """A base rule's entry with an extension's additions: lists grow, a label or min_weight replaces."""
+    merged: dict = {key: value for key, value in entry.items() if key not in ("phrases", "claims", "exclude")}
+    merged.setdefault("label", rule.label)
+    if rule.min_weight is not None:
+        merged.setdefault("min_weight", rule.min_weight)
+    for key, own in (("phrases", rule.phrases), ("claims", rule.claims), ("exclude", rule.exclude)):
+        added = entry.get(key)
+        merged[key] = [*own, *added] if isinstance(added, list) else own if added is None else added
+        if key != "phrases" and not merged[key]:
+            del merged[key]
+        elif isinstance(merged[key], tuple):
+            merged[key] = list(merged[key])
+    return merged
 
 
 def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | None:
@@ -145,10 +310,15 @@ def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | No
         found.append("has a label that is not a non-empty string")
     phrases = _phrase_list(entry.get("phrases"), "phrases", found, required=True)
     exclude = _phrase_list(entry.get("exclude"), "exclude", found, required=False)
+    claims = _phrase_list(entry.get("claims"), "claims", found, required=False)
+    min_weight = entry.get("min_weight")
+    if min_weight is not None and (isinstance(min_weight, bool) or not isinstance(min_weight, (int, float)) or min_weight <= 0):
+        found.append(f"has min_weight {min_weight!r}: use a positive number")
     if found:
         problems.extend(f"tag {tag!r} {text}" for text in found)
         return None
-    return TagRule(tag=str(tag), label=str(label).strip(), phrases=phrases, exclude=exclude)
+    weight = float(min_weight) if min_weight is not None else None
+    return TagRule(tag=str(tag), label=str(label).strip(), phrases=phrases, exclude=exclude, min_weight=weight, claims=claims)
 
 
 def _phrase_list(
@@ -184,15 +354,37 @@ def _kind(value: object) -> str:
 def _build_index(rules: tuple[TagRule, ...]) -> Mapping[str, tuple[_Candidate, ...]]:
     index: dict[str, list[_Candidate]] = {}
     for number, rule in enumerate(rules):
-        entries = [(p, False) for p in rule.phrases] + [(p, True) for p in rule.exclude]
-        for phrase, is_exclude in entries:
+        entries = [(p, "phrase") for p in rule.phrases] + [(p, "exclude") for p in rule.exclude]
+        entries += [(p, "claim") for p in rule.claims]
+        for phrase, kind in entries:
             words = _WORD.findall(phrase)
             if not words:
                 continue
-            candidate = _Candidate(number, phrase, is_exclude, _phrase_pattern(words))
+            candidate = _Candidate(number, phrase, kind, _phrase_pattern(words))
             for key in _first_word_keys(words):
                 index.setdefault(key, []).append(candidate)
     return MappingProxyType({key: tuple(found) for key, found in index.items()})
+
+
+def _phrase_key(phrase: str) -> str:
+    """Phrases that match the same texts have the same key: "pre-training" = "pretraining"."""
+    return "".join(_WORD.findall(phrase.lower()))
+
+
+def _phrase_owners(rules: tuple[TagRule, ...]) -> Mapping[str, int]:
+    """Phrase as written -> how many tags list it (or a phrase that matches the same texts)."""
+    by_key: dict[str, int] = {}
+    for rule in rules:
+        for key in {_phrase_key(phrase) for phrase in rule.phrases}:
+            by_key[key] = by_key.get(key, 0) + 1
+    return MappingProxyType({phrase: by_key[_phrase_key(phrase)] for rule in rules for phrase in rule.phrases})
+
+
+def _owner_count(phrase: str, owners: Mapping[str, int]) -> int:
+    """How many tags share `phrase`; an acronym use "SSL (self-supervised)" shares its phrase's count."""
+    if phrase.endswith(")") and " (" in phrase:
+        phrase = phrase[phrase.index(" (") + 2:-1]
+    return owners.get(phrase, 1)
 
 
 def _is_acronym(word: str) -> bool:
@@ -244,18 +436,54 @@ def _phrase_pattern(words: list[str]) -> re.Pattern[str]:
 
 
 # ---------------------------------------------------------------------------------------
-# Matching
+# Matching and weighing
+
+
+def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool = True) -> tuple[TagScore, ...]:
+    """The evidence for every tag with at least one mention, fired or not, by tag; with
+    `everything` false only the tags that fire, without their ignored mentions (cheaper)."""
+    settings = taxonomy.settings
+    # rule number -> (field, text, start, end, phrase, weight, negation) of each mention
+    mentions: dict[int, list[tuple[str, str, int, int, str, float, str]]] = {}
+    for field_name, text in (("title", title), ("abstract", abstract)):
+        in_title = field_name == "title"
+        claims = [] if in_title else list(_CLAIM.finditer(text))
+        sentences = [(len(text) + 1, settings.title_weight)] if in_title else _sentence_weights(text, claims, settings)
+        windows = [(0, len(text))] if in_title else _claim_windows(text, claims)
+        words = _words(text)
+        negators = [start for start, word in words if word in taxonomy._negations or word == "w"]
+        for number, hits in _rule_matches(text, taxonomy, words).items():
+            found = mentions.setdefault(number, [])
+            for start, end, phrase, is_claim in hits:
+                near = bisect.bisect_left(negators, start - _NEGATION_REACH) < bisect.bisect_left(negators, start)
+                negation = _negation_before(text, start, end, taxonomy) if near or _FREE_AFTER.match(text, end) else ""
+                if not negation and is_claim and not any(w_start <= start < w_end for w_start, w_end in windows):
+                    negation = "(not where the authors say what they did)"
+                weight = 0.0
+                if not negation:
+                    weight = next(w for stop, w in sentences if start < stop) / _owner_count(phrase, taxonomy._owners)
+                found.append((field_name, text, start, end, phrase, round(weight, 6), negation))
+    scores = []
+    for number in sorted(mentions, key=lambda n: taxonomy.rules[n].tag):
+        rule = taxonomy.rules[number]
+        needed = rule.min_weight if rule.min_weight is not None else settings.min_weight
+        total = round(sum(mention[5] for mention in mentions[number] if not mention[6]), 6)
+        if not everything and total + _EPSILON < needed:
+            continue
+        made = [
+            (TagMatch(rule.tag, phrase, field_name, _excerpt(text, start, end), weight, negation), negation)
+            for field_name, text, start, end, phrase, weight, negation in mentions[number]
+            if everything or not negation
+        ]
+        matches = tuple(match for match, negation in made if not negation)
+        ignored = tuple(match for match, negation in made if negation)
+        scores.append(TagScore(rule.tag, total, needed, matches, ignored))
+    return tuple(scores)
 
 
 def match_tags(title: str, abstract: str, taxonomy: Taxonomy) -> tuple[TagMatch, ...]:
-    """The evidence for each tag that fires, one per tag (title first, then earliest), by tag."""
-    best: dict[int, TagMatch] = {}
-    for field_name, text in (("title", title), ("abstract", abstract)):
-        for number, (start, end, phrase) in _first_matches(text, taxonomy).items():
-            if number not in best:
-                tag = taxonomy.rules[number].tag
-                best[number] = TagMatch(tag, phrase, field_name, _excerpt(text, start, end))
-    return tuple(sorted(best.values(), key=lambda match: match.tag))
+    """The first counted match of each tag that fires (a title match first), by tag."""
+    return tuple(score.matches[0] for score in score_tags(title, abstract, taxonomy) if score.fired)
 
 
 def tags_for(
@@ -266,29 +494,107 @@ def tags_for(
     return tuple(dict.fromkeys([*manual, *automatic]))
 
 
-def _first_matches(text: str, taxonomy: Taxonomy) -> dict[int, tuple[int, int, str]]:
-    """Rule number -> (start, end, phrase) of its earliest match in `text` not excluded."""
-    found: dict[int, list[tuple[int, int, str]]] = {}
+def _rule_matches(
+    text: str, taxonomy: Taxonomy, words: list[tuple[int, str]] | None = None
+) -> dict[int, list[tuple[int, int, str, bool]]]:
+    """Rule number -> (start, end, phrase, is_claim) of every match in `text` no exclude phrase vetoes.
+
+    Matches of one rule do not overlap: where two of its phrases cover the same words, one that no
+    other tag lists is kept over a shared one, then the longer, then the earlier one.
+    """
+    found: dict[int, list[tuple[int, int, str, bool]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
     index = taxonomy._index
-    for start, key in _word_starts(text, index):
+    starts = _word_starts(text, index) if words is None else [(start, word) for start, word in words if word in index]
+    for start, key in starts:
         for candidate in index[key]:
             hit = candidate.pattern.match(text, start)
             if hit is None:
                 continue
-            if candidate.is_exclude:
+            if candidate.kind == "exclude":
                 vetoed.setdefault(candidate.rule, []).append(hit.span())
             else:
-                found.setdefault(candidate.rule, []).append((start, hit.end(), candidate.phrase))
-    first: dict[int, tuple[int, int, str]] = {}
+                found.setdefault(candidate.rule, []).append((start, hit.end(), candidate.phrase, candidate.kind == "claim"))
+    for number, hits in list(found.items()):
+        found[number] = hits + _acronym_uses(text, hits, taxonomy)
+    kept: dict[int, list[tuple[int, int, str, bool]]] = {}
     for number, hits in found.items():
         spans = vetoed.get(number, [])
-        # Earliest first; at the same start the longer phrase is the better evidence.
-        for start, end, phrase in sorted(hits, key=lambda hit: (hit[0], -hit[1])):
-            if not any(start < v_end and v_start < end for v_start, v_end in spans):
-                first[number] = (start, end, phrase)
-                break
-    return first
+        chosen: list[tuple[int, int, str, bool]] = []
+        owners = taxonomy._owners
+        # A phrase of this tag alone beats one it shares; then the longer, then the earlier one.
+        for start, end, phrase, is_claim in sorted(hits, key=lambda hit: (_owner_count(hit[2], owners), hit[0] - hit[1], hit[0])):
+            if any(start < v_end and v_start < end for v_start, v_end in spans):
+                continue
+            if any(start < c_end and c_start < end for c_start, c_end, _p, _c in chosen):
+                continue
+            chosen.append((start, end, phrase, is_claim))
+        if chosen:
+            kept[number] = sorted(chosen)
+    return kept
+
+
+def _sentence_weights(text: str, claims: list[re.Match[str]], settings: TagSettings) -> list[tuple[int, float]]:
+    """(end, weight) of each sentence of an abstract, in order; the last ends past the text."""
+    found = []
+    start = 0
+    bounds = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text) + 1]
+    for number, end in enumerate(bounds):
+        claim = any(start <= c.start() < end for c in claims)
+        weight = settings.claim_weight if claim else settings.topic_weight if number == 0 else settings.abstract_weight
+        found.append((end, weight))
+        start = end
+    return found
+
+
+def _claim_windows(text: str, claims: list[re.Match[str]]) -> list[tuple[int, int]]:
+    """The words right after "we propose", "we release" ...: what the authors made, up to a preposition."""
+    windows = []
+    for claim in claims:
+        stop = _CLAIM_OBJECT_END.search(text, claim.end())
+        end = stop.start() if stop else len(text)
+        words = list(_WORD.finditer(text, claim.end(), end))
+        if len(words) > _CLAIM_OBJECT_WORDS:
+            end = words[_CLAIM_OBJECT_WORDS].start()
+        windows.append((claim.end(), end))
+    return windows
+
+
+def _acronym_uses(text: str, hits: list[tuple[int, int, str, bool]], taxonomy: Taxonomy) -> list[tuple[int, int, str, bool]]:
+    """Later uses of an acronym a match defines: "parameter-efficient fine-tuning (PEFT) ... PEFT"."""
+    uses = []
+    for _start, end, phrase, is_claim in hits:
+        defined = _ACRONYM_AFTER.match(text, end)
+        if defined is None or defined[1].lower() in taxonomy._index:
+            continue  # an acronym that is itself a phrase is counted as one already
+        pattern = re.compile(rf"(?<![^\W_]){re.escape(defined[1])}s?(?![^\W_])")
+        uses += [(use.start(), use.end(), f"{defined[1]} ({phrase})", is_claim) for use in pattern.finditer(text, defined.end())]
+    return uses
+
+
+def _negation_before(text: str, start: int, end: int, taxonomy: Taxonomy) -> str:
+    """The negating words that govern the mention at text[start:end], or "" when none does."""
+    if _FREE_AFTER.match(text, end):
+        return "-free"
+    before = text[max(0, start - _NEGATION_REACH):start]
+    clause = _CLAUSE_END.split(before)[-1]
+    words = [word.lower() for word in _WORD.findall(clause.replace("w/o", "without"))]
+    window = words[-taxonomy.settings.negation_window:] if taxonomy.settings.negation_window > 0 else []
+    for position, word in enumerate(window):
+        for negation in taxonomy._negations.get(word, ()):
+            if tuple(window[position:position + len(negation)]) == negation:
+                if negation == ("no",) and window[position + 1:position + 2] == ["longer"]:
+                    continue
+                return " ".join(negation)
+    return ""
+
+
+def _words(text: str) -> list[tuple[int, str]]:
+    """(position, lower-cased word) of every word of `text`."""
+    low = text.lower()
+    if len(low) == len(text):
+        return [(word.start(), word[0]) for word in _WORD.finditer(low)]
+    return [(word.start(), word[0].lower()) for word in _WORD.finditer(text)]
 
 
 def _word_starts(text: str, index: Mapping[str, object]) -> list[tuple[int, str]]:

@@ -1,0 +1,131 @@
+"""Precision and recall of the default tagging on the hand-judged seed papers (tests/judged/tags.yaml).
+
+    python bench/tag_quality.py            # the totals and every tag that is not clearly right
+    python bench/tag_quality.py --all      # every paper with its tags marked
+    python bench/tag_quality.py --judged tests/judged/tags-heldout.yaml   # the held-out papers
+
+precision: the share of shown tags that the judged set marks right (tags marked neither right nor
+wrong count as not right); wrong: the shown tags it marks clearly wrong; missed: right tags not
+shown, per ten papers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from digestgen.parse import parse_digest
+from digestgen.tagging import Taxonomy, default_taxonomy, score_tags
+
+REPO = Path(__file__).resolve().parents[1]
+JUDGED = REPO / "tests" / "judged" / "tags.yaml"
+SEED = REPO / "tests" / "fixtures" / "seed-digest.txt"
+
+
+@dataclass
+class PaperResult:
+    title: str
+    shown: tuple[str, ...]
+    right: frozenset[str]
+    wrong: frozenset[str]
+
+    @property
+    def unjudged(self) -> list[str]:
+        return [tag for tag in self.shown if tag not in self.right and tag not in self.wrong]
+
+    @property
+    def missed(self) -> list[str]:
+        return sorted(self.right - set(self.shown))
+
+
+@dataclass
+class Quality:
+    papers: list[PaperResult] = field(default_factory=list)
+
+    @property
+    def shown(self) -> int:
+        return sum(len(p.shown) for p in self.papers)
+
+    @property
+    def right(self) -> int:
+        return sum(len(set(p.shown) & p.right) for p in self.papers)
+
+    @property
+    def wrong(self) -> int:
+        return sum(len(set(p.shown) & p.wrong) for p in self.papers)
+
+    @property
+    def missed(self) -> int:
+        return sum(len(p.missed) for p in self.papers)
+
+    @property
+    def precision(self) -> float:
+        return self.right / self.shown if self.shown else 0.0
+
+    @property
+    def missed_per_ten_papers(self) -> float:
+        return 10 * self.missed / len(self.papers)
+
+    @property
+    def recall(self) -> float:
+        judged = sum(len(p.right) for p in self.papers)
+        return (judged - self.missed) / judged if judged else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.papers)} judged papers, {self.shown} tags shown: precision {self.precision:.3f} "
+            f"({self.right} clearly right, {self.wrong} clearly wrong, {self.shown - self.right - self.wrong} defensible); "
+            f"recall {self.recall:.3f}, {self.missed} clearly relevant tags missed "
+            f"= {self.missed_per_ten_papers:.2f} per ten papers"
+        )
+
+
+def judged_papers(path: Path = JUDGED) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["papers"]
+
+
+HELD_OUT = REPO / "tests" / "judged" / "tags-heldout.yaml"
+
+
+def measure(taxonomy: Taxonomy, judged: list[dict] | None = None) -> Quality:
+    """Tag every judged seed paper with `taxonomy` and compare with the judgements."""
+    papers = parse_digest(SEED.read_text(encoding="utf-8")).papers
+    quality = Quality()
+    for entry in judged if judged is not None else judged_papers():
+        found = [p for p in papers if p.title.startswith(entry["title"])]
+        if len(found) != 1:
+            raise SystemExit(f"{JUDGED}: {entry['title']!r} names {len(found)} seed papers, not one")
+        paper = found[0]
+        shown = tuple(score.tag for score in score_tags(paper.title, paper.abstract, taxonomy) if score.fired)
+        quality.papers.append(PaperResult(paper.title, shown, frozenset(entry["right"]), frozenset(entry.get("wrong", ()))))
+    return quality
+
+
+def report(quality: Quality, everything: bool) -> str:
+    lines = []
+    for paper in quality.papers:
+        marks = [f"{tag}{'' if tag in paper.right else ' (WRONG)' if tag in paper.wrong else ' (?)'}" for tag in paper.shown]
+        if everything or paper.missed or paper.unjudged or set(paper.shown) & paper.wrong:
+            lines.append(paper.title[:90])
+            lines.append("  shown: " + (", ".join(marks) or "(none)"))
+            if paper.missed:
+                lines.append("  missed: " + ", ".join(paper.missed))
+    lines.append(quality.summary())
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--all", action="store_true", help="list every paper, not only those with a doubtful tag")
+    parser.add_argument("--judged", type=Path, default=JUDGED, help="the judged set (default: %(default)s)")
+    args = parser.parse_args(argv)
+    print(report(measure(default_taxonomy(), judged_papers(args.judged)), args.all))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
