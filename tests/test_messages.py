@@ -81,6 +81,15 @@ CONFIG_CASES = [
         "title: T\nbase_url: https://example.org/\ntag_page_size: lots\n",
         "digestgen.yaml:3: tag_page_size: expected a positive whole number, found 'lots' (for example: tag_page_size: 50)",
     ),
+    (
+        "title: T\nbase_url: https://example.org/\nnewsletter:\n  group_by: tags\n",
+        "digestgen.yaml:4: newsletter.group_by: expected none or tag, found 'tags' (for example: group_by: tag)",
+    ),
+    (
+        "title: T\nbase_url: https://example.org/\nnewsletter:\n  smtp:\n    security: tls\n",
+        "digestgen.yaml:5: newsletter.smtp.security: expected starttls, ssl or none, found 'tls' "
+        "(for example: security: starttls)",
+    ),
 ]
 
 

@@ -126,3 +126,40 @@ def test_an_unquoted_arxiv_id_with_trailing_zeros_still_names_its_paper(tmp_path
     paper = site / "content/papers/sparse.md"
     paper.write_text(paper.read_text().replace("'2510.01234'", "'2510.01230'"))
     assert [p.slug for p in _load(site).digests[0].picks] == ["sparse"]
+
+
+@pytest.mark.parametrize(
+    ("digest", "message"),
+    [
+        ("papers: [sparse, second]\nhide: [.inf]\n", r"2025-10-02.yaml:2: hide: expected a paper's slug or arXiv ID, found the number inf$"),
+        ("papers: [sparse, second]\npicks:\n  - sparse\n  - .nan\n", r"2025-10-02.yaml:4: picks: expected a paper's slug"),
+        ("papers: [sparse, second]\nhide:\n  - sparse\n  - {a: 1}\n", r"2025-10-02.yaml:4: hide: expected a paper's slug or arXiv ID, found a mapping of keys$"),
+        ("papers: [sparse]\ntitle: 12\n", r"2025-10-02.yaml:2: title: expected text, found the number 12"),
+        ("papers: [sparse]\n\nintro: [a]\n", r"2025-10-02.yaml:3: intro: expected text, found a list"),
+        ("papers: [sparse]\ndate: 2025-13-40\n", r"2025-10-02.yaml:2: date: expected a real date"),
+    ],
+)
+def test_an_odd_value_in_a_digests_curation_is_one_line_with_its_line(tmp_path, digest, message):
+    with pytest.raises(DigestgenError, match=message):
+        _load(_site(tmp_path, digest))
+
+
+def test_a_pick_that_is_also_hidden_is_an_error_at_the_picks_line(tmp_path):
+    # Otherwise the pick silently vanishes from the pages and the email.
+    digest = "papers: [sparse, second]\npicks:\n  - second\n  - '2510.01234'\nhide: [sparse]\n"
+    with pytest.raises(DigestgenError) as error:
+        _load(_site(tmp_path, digest))
+    assert str(error.value) == (
+        "content/digests/2025-10-02.yaml:4: picks: '2510.01234' is also hidden (hide:); pick it or hide it, not both"
+    )
+
+
+def test_a_blank_digest_title_counts_as_no_title(tmp_path):
+    site = _load(_site(tmp_path, "papers: [sparse]\ntitle: '   '\n"))
+    assert site.digests[0].title is None
+
+
+def test_a_digest_title_is_one_line(tmp_path):
+    # A YAML "\n" in the title would end the Markdown edition's heading and the page's <h1> mid-title.
+    site = _load(_site(tmp_path, 'papers: [sparse]\ntitle: "Long\\n\\n  context "\n'))
+    assert site.digests[0].title == "Long context"

@@ -250,3 +250,68 @@ def test_a_refused_recipient_is_reported_with_the_servers_reason_and_the_other_g
     assert envelope.rcpt_tos == ["readers@example.org"]
     assert "refused every recipient, nothing was sent: gone@example.net (550 5.1.1 User unknown)" in str(every.value)
     assert all((tmp_path / "out" / f"{NAME}{s}").is_file() for s in SUFFIXES)  # the files are written before sending
+
+
+HOSTILE_INTRO = (
+    "Hello <script>alert(1)</script> readers.\n\n"
+    "<img src=x onerror=alert(2)>\n\n"
+    "See [the site](javascript:alert(3)), [a page](/relative/page), [write](mailto:ed@example.org) "
+    "and [the benchmark](https://example.org/bench), with `<code>` and **bold**."
+)
+HOSTILE_NOTE = "A note with <iframe src=https://evil.example></iframe> and [x](vbscript:msgbox(1))."
+
+
+def test_curator_markdown_in_the_md_edition_stays_text_under_any_markdown_renderer(tmp_path: Path) -> None:
+    # Services that take Markdown (Buttondown, listmonk) render it with raw HTML on: a curator's intro and notes
+    # must reach them as Markdown that shows the same text, never tags, and only links that work in an inbox.
+    from markdown_it import MarkdownIt
+
+    site = new_site(tmp_path, {"2025-10-31": listing(PAPERS[:2])}, base_url=BASE)
+    curate(site, "2025-10-31", intro=HOSTILE_INTRO, picks=[{"paper": "a-benchmark-of-table-reasoning", "note": HOSTILE_NOTE}])
+    bundle = make_newsletter(site, tmp_path / "out", NAME)
+    service = MarkdownIt("commonmark", {"html": True})
+    service.validateLink = lambda url: True  # the service's own link rules are not ours to rely on
+    rendered = service.render(bundle.text(".md"))
+    for tag in ("<script", "<img", "<iframe"):
+        assert tag not in rendered
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered and "&lt;iframe" in rendered  # shown as text
+    for scheme in ("javascript:", "vbscript:", "/relative"):
+        assert f'href="{scheme}' not in rendered
+    assert 'href="https://example.org/bench"' in rendered and 'href="mailto:ed@example.org"' in rendered
+    assert "<code>&lt;code&gt;</code>" in rendered and "<strong>bold</strong>" in rendered
+    assert 'href="mailto:ed@example.org"' in bundle.text(".html")  # the HTML part keeps mailto links too
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Revue hebdomadaire des prépublications en apprentissage automatique",  # long enough to fold
+        "Ça <digest> du jour",  # angle brackets would make a second <list-id>
+        "Dépêches\nde la semaine",  # a YAML "\n" in the title
+    ],
+)
+def test_any_site_title_gives_one_list_id_header_with_the_label_last(curated_site: Path, tmp_path: Path, title: str) -> None:
+    set_config(curated_site, title=title)
+    try:
+        bundle = make_newsletter(curated_site, tmp_path, NAME)
+    finally:
+        set_config(curated_site, title="Research digest")
+    raw = bundle.path(".eml").read_bytes()
+    header = re.search(rb"^List-Id: (.*?)\r\n(?! )", raw, re.M | re.S).group(1).decode()
+    unfolded = re.sub(r"\r\n[ \t]", " ", header)
+    assert unfolded.count("<") == 1 and unfolded.endswith(".example.org>")  # the one list-id, never encoded
+    decoded = str(bundle.message()["List-Id"])
+    assert " ".join(title.replace("<", "").replace(">", "").split()) in decoded
+
+
+def test_an_edition_whose_papers_are_all_hidden_is_refused_with_the_reason(tmp_path: Path) -> None:
+    site = new_site(tmp_path, {"2025-10-31": listing(PAPERS[:2])}, base_url=BASE)
+    curate(site, "2025-10-31", hide=["sparse-attention-for-long-documents", "a-benchmark-of-table-reasoning"])
+    with pytest.raises(DigestgenError, match=r"^the digest of October 31, 2025 has nothing to send: its 2 papers are all hidden"):
+        make_newsletter(site, tmp_path / "out", NAME)
+    assert not (tmp_path / "out").exists()  # nothing written
+    curate(site, "2025-10-31", intro="No papers worth your time today; back on Monday.")
+    bundle = make_newsletter(site, tmp_path / "out", NAME)  # an intro alone is an edition
+    assert "back on Monday" in bundle.text(".txt")
+    assert bundle.lines[-2].endswith("(full abstracts, its intro and no papers)")
+    assert bundle.message()["Subject"] == "October 31, 2025 · 0 papers"  # no separator left dangling

@@ -166,6 +166,12 @@ def _build(cls: type, data: dict[str, Any], prefix: str, errors: list[str], warn
     return cls(**values)
 
 
+def _not_one_of(name: str, choices: tuple[str, ...], value: Any, example: str = "") -> str:
+    """'newsletter.group_by: expected none or tag, found 'tags' (for example: group_by: tag)'."""
+    expected = ", ".join(choices[:-1]) + " or " + choices[-1]
+    return f"{name}: expected {expected}, found {found(value)} (for example: {name.rsplit('.', 1)[-1]}: {example or choices[0]})"
+
+
 def _check_values(config: Config, errors: list[str]) -> None:
     parts = urlsplit(config.base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -174,9 +180,9 @@ def _check_values(config: Config, errors: list[str]) -> None:
             "(for example: base_url: https://example.org/, or pass --base-url URL)"
         )
     if config.newsletter.group_by not in ("none", "tag"):
-        errors.append(f"newsletter.group_by must be none or tag, not {config.newsletter.group_by!r}")
+        errors.append(_not_one_of("newsletter.group_by", ("none", "tag"), config.newsletter.group_by, "tag"))
     if config.newsletter.smtp.security not in ("starttls", "ssl", "none"):
-        errors.append("newsletter.smtp.security must be starttls, ssl or none")
+        errors.append(_not_one_of("newsletter.smtp.security", ("starttls", "ssl", "none"), config.newsletter.smtp.security))
     for name in ("hf_api", "arxiv_api", "arxiv_rss"):
         url = getattr(config.sources, name)
         parts = urlsplit(url)

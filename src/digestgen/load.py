@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import math
 import os
 import re
 import stat
@@ -187,13 +188,13 @@ def _paper(path: Path, relative: str, raw: bytes, data: dict[str, Any], body: st
 
 def _ref(value: Any, name: str) -> str:
     """A paper named by slug or arXiv ID in a digest file."""
-    if isinstance(value, float):  # an unquoted arXiv ID such as 2510.01230 reads as a number
+    if isinstance(value, float) and math.isfinite(value) and value >= 1:  # an unquoted arXiv ID such as 2510.01230
         month, number = repr(value).split(".")
         value = f"{month}.{number.ljust(5 if int(month) >= 1501 else 4, '0')}"  # five digits since 2015
     elif isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
-        raise ContentError(f"{name}: expected a paper's slug or arXiv ID, found {value!r}")
+        raise ContentError(f"{name}: expected a paper's slug or arXiv ID, found {found(value)}", field=name)
     return value.strip()
 
 
@@ -213,7 +214,7 @@ def _picks(value: Any, lines: Lines) -> tuple[Pick, ...]:
                     raise ContentError(f"picks: a pick has 'paper' and 'note', not {unknown[0]!r}")
                 note = item.get("note")
                 if note is not None and not isinstance(note, str):
-                    raise ContentError(f"picks: a note is Markdown text, found {note!r}")
+                    raise ContentError(f"picks: a note is Markdown text, found {found(note)}")
                 picks.append(Pick(_ref(item.get("paper"), "picks"), note or "", line))
             else:
                 picks.append(Pick(_ref(item, "picks"), "", line))
@@ -227,6 +228,26 @@ def digest_from_file(path: Path) -> Digest:
         data, lines = load_yaml_lines(path.read_text(encoding="utf-8"))
     except YamlError as exc:
         raise ContentError(str(exc), exc.line) from None
+    try:
+        return _digest(path, data, lines)
+    except ContentError as exc:
+        if exc.line is None and exc.field is not None:  # a field's problem is at its key's line
+            exc.line = lines.get((exc.field,))
+        raise
+
+
+def _hidden(hide: list[Any], lines: Lines) -> tuple[str, ...]:
+    """`hide`: papers by slug or arXiv ID; a bad one is reported at its own line."""
+    refs = []
+    for index, item in enumerate(hide):
+        try:
+            refs.append(_ref(item, "hide"))
+        except ContentError as exc:
+            raise ContentError(str(exc), lines.get(("hide", index))) from None
+    return tuple(refs)
+
+
+def _digest(path: Path, data: Any, lines: Lines) -> Digest:
     if not isinstance(data, dict):
         raise ContentError("a digest record must be a mapping with date and papers")
     date = _date(data.get("date", path.stem), "date")
@@ -235,7 +256,7 @@ def digest_from_file(path: Path) -> Digest:
         raise ContentError("papers: expected a list of paper slugs", lines.get(("papers",)))
     order = data.get("order", "auto")
     if order not in ORDERS:
-        raise ContentError(f"order: expected one of {', '.join(ORDERS[1:])}, found {order!r}", lines.get(("order",)))
+        raise ContentError(f"order: expected one of {', '.join(ORDERS[1:])}, found {found(order)}", lines.get(("order",)))
     hide = data.get("hide") or []
     if not isinstance(hide, list):
         raise ContentError("hide: expected a list of papers (slugs or arXiv IDs)", lines.get(("hide",)))
@@ -244,11 +265,11 @@ def digest_from_file(path: Path) -> Digest:
         date,
         tuple(dict.fromkeys(papers)),
         str(data.get("source", "")),
-        title=_text(data.get("title"), "title", optional=True),
+        title=" ".join((_text(data.get("title"), "title", optional=True) or "").split()) or None,
         intro=_text(data.get("intro"), "intro", optional=True) or "",
         picks=_picks(data.get("picks"), lines),
         order=order,
-        hide=tuple(_ref(item, "hide") for item in hide),
+        hide=_hidden(hide, lines),
         hide_lines=tuple(lines.get(("hide", index), 0) for index in range(len(hide))),
     )
 
@@ -351,12 +372,16 @@ def _resolve_curation(digest: Digest, papers: dict[str, Paper], problems: list[s
             problems.append(f"{where}{':' + str(line) if line else ''}: {field}: {ref!r} is not a paper of this digest")
         return slug
 
+    hide = [resolve(ref, line, "hide") for ref, line in zip(digest.hide, digest.hide_lines or [0] * len(digest.hide))]
+    hidden = {slug for slug in hide if slug is not None}
     picks = []
     for pick in digest.picks:
         slug = resolve(pick.slug, pick.line, "picks")
-        if slug is not None:
+        if slug in hidden:  # else the pick would silently vanish from the pages and the email
+            line = f":{pick.line}" if pick.line else ""
+            problems.append(f"{where}{line}: picks: {pick.slug!r} is also hidden (hide:); pick it or hide it, not both")
+        elif slug is not None:
             picks.append(dataclasses.replace(pick, slug=slug))
-    hide = [resolve(ref, line, "hide") for ref, line in zip(digest.hide, digest.hide_lines or [0] * len(digest.hide))]
     return dataclasses.replace(digest, picks=tuple(picks), hide=tuple(s for s in hide if s is not None))
 
 

@@ -122,13 +122,16 @@ def list_id_header(value: str) -> str:
     """RFC 2919's `phrase <label>`, the phrase as RFC 2047 encoded words when it is not ASCII, the
     label never encoded (Python would otherwise encode the whole header as one word)."""
     phrase, _, label = value.rpartition("<")
-    phrase = phrase.strip().strip('"')
+    # One line, and no angle bracket that a reader could take for a second <list-id>.
+    phrase = " ".join(phrase.strip().strip('"').replace("<", "").replace(">", "").split())
     label = "<" + label
     if not phrase:
         return label
     if phrase.isascii():
         return f'"{phrase}" {label}'
-    return f"{Header(phrase, 'utf-8').encode()} {label}"
+    # Header folds a long phrase into several encoded words on separate lines; the message's own
+    # policy folds the whole header, and encoded words separated by spaces decode as one text.
+    return f"{' '.join(Header(phrase, 'utf-8').encode().split())} {label}"
 
 
 def html_size_as_sent(html: str) -> int:

@@ -80,6 +80,7 @@ _MARKDOWN_BLOCK_START = re.compile(r"^([#+=-])|^(\d+)([.)])")
 _URL_SAFE = "/:?=&%#@!$'+,;~.-_"
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 TEXT_WIDTH = 72
+LIST_NAME_CHARS = 32
 PREHEADER_CHARS = 140
 
 
@@ -137,9 +138,10 @@ def check_public_base_url(base_url: str, source: str) -> None:
 def list_id(config: Config) -> str:
     """List-Id (RFC 2919): newsletter.list_id, else derived from the title and the site's host."""
     configured = config.newsletter.list_id.strip().strip("<>")
-    label = configured or "{}.{}".format(
-        re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-") or "digest", urlsplit(config.base_url).hostname
-    )
+    # A long derived label would no longer fit one header line, and the folding would encode it.
+    name = re.sub(r"[^a-z0-9]+", "-", config.title.lower()).strip("-")
+    name = name if len(name) <= LIST_NAME_CHARS else name[: LIST_NAME_CHARS + 1].rsplit("-", 1)[0].strip("-")
+    label = configured or "{}.{}".format(name or "digest", urlsplit(config.base_url).hostname)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.[A-Za-z0-9._-]+", label):
         raise DigestgenError(f"newsletter.list_id must look like digest.example.org, not {configured!r}")
     phrase = config.title.replace("\\", "").replace('"', "")
@@ -247,6 +249,18 @@ def _available(site: Site) -> str:
     return f"digests exist for {shown}" if len(dates) <= 5 else f"the latest digests are {shown}"
 
 
+def check_not_empty(site: Site, edition: Edition) -> None:
+    """An edition with no paper and no intro would be an empty email: say why there is nothing."""
+    if edition.count or edition.intros:
+        return
+    listed = len({slug for digest in edition.digests for slug in digest.slugs})
+    what = f"the digest of {edition.label}" if len(edition.digests) == 1 else edition.label[:1].upper() + edition.label[1:]
+    why = f"its {plural(listed, 'paper')} are all hidden (hide:)" if listed else "it lists no papers"
+    if listed == 1:
+        why = "its one paper is hidden (hide:)"
+    raise DigestgenError(f"{what} has nothing to send: {why}; show a paper or write an intro (intro:) to send one")
+
+
 def select_edition(site: Site, date: dt.date | None, week: str | None) -> Edition:
     """The digest of --date, every digest of --week, or the latest digest."""
     if week is not None:
@@ -266,6 +280,7 @@ def select_edition(site: Site, date: dt.date | None, week: str | None) -> Editio
 
 SUBJECT_FIELDS = ("site", "title", "date", "count", "top")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_DANGLING = re.compile(r"^[\s·|–—:,-]+|[\s·|–—:,-]+$")
 
 
 def fill_template(template: str, values: dict[str, str], setting: str) -> str:
@@ -279,7 +294,10 @@ def fill_template(template: str, values: dict[str, str], setting: str) -> str:
             )
         return values[name]
 
-    return " ".join(_PLACEHOLDER.sub(value, template).split())
+    filled = " ".join(_PLACEHOLDER.sub(value, template).split())
+    # An empty value ({top} of an edition with no papers) must not leave its separator behind.
+    filled = re.sub(r"(?:\s*[·|–—:,-])+\s*(?=\s[·|–—:,-]\s)", "", filled)
+    return _DANGLING.sub("", filled)
 
 
 def _top_title(edition: Edition) -> str:
@@ -324,7 +342,7 @@ def _note_view(md: MarkdownIt, note: str) -> dict[str, str]:
     return {
         "html": neutralise(_absolute_links_only(md.render(note))),
         "text": neutralise(markdown_plain(md, note)),
-        "markdown": neutralise(note.strip()),
+        "markdown": neutralise(markdown_safe(md, note)),
     }
 
 
@@ -334,7 +352,93 @@ _HREF = re.compile(r'href="([^"]*)"')
 def _absolute_links_only(rendered: str) -> str:
     """A relative link cannot work in an inbox: it is dropped, its text kept."""
     rendered = re.sub(r'<a href="(?!https?://|mailto:)[^"]*">(.*?)</a>', r"\1", rendered, flags=re.S)
-    return _HREF.sub(lambda m: f'href="{safe_href(html.unescape(m.group(1))) or "#"}"', rendered)
+    return _HREF.sub(lambda m: f'href="{inbox_href(html.unescape(m.group(1))) or "#"}"', rendered)
+
+
+def inbox_href(url: str) -> str:
+    """A link a curator wrote that works in an inbox: http(s) as safe_href, or a mailto: address."""
+    if urlsplit(url).scheme.lower() == "mailto":
+        return quote(url, safe=_URL_SAFE)
+    return safe_href(url)
+
+
+def _longest_backticks(code: str) -> int:
+    return max((len(run) for run in re.findall("`+", code)), default=0)
+
+
+def _code_span(code: str) -> str:
+    """`code` between enough backticks that none inside can close it."""
+    fence = "`" * (_longest_backticks(code) + 1)
+    padded = f" {code} " if code.startswith("`") or code.endswith("`") or not code.strip() else code
+    return f"{fence}{padded}{fence}"
+
+
+def _inline_markdown(children: list[Any]) -> str:
+    """Inline tokens back to Markdown: text escaped, emphasis and code kept, links only when inbox_href allows."""
+    parts: list[list[str]] = [[]]  # one buffer per open link, the text around them first
+    targets: list[str] = []
+    for child in children:
+        out = parts[-1]
+        if child.type == "text":
+            out.append(markdown_text(child.content))
+        elif child.type == "code_inline":
+            out.append(_code_span(child.content))
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append("\n")
+        elif child.type in ("em_open", "em_close", "strong_open", "strong_close"):
+            out.append(child.markup)
+        elif child.type == "image":
+            out.append(markdown_text(child.content))  # its alt text: mail services strip remote images anyway
+        elif child.type == "link_open":
+            targets.append(inbox_href(str(child.attrs.get("href", ""))))
+            parts.append([])
+        elif child.type == "link_close" and targets:
+            label, target = "".join(parts.pop()), targets.pop()
+            parts[-1].append(f"[{label}]({target})" if target else label)
+    return "".join(parts[0])
+
+
+def _block_lines(text: str, prefix: str, marker: str = "") -> list[str]:
+    """A block's lines under its containers' prefix; a list item's first line carries its marker."""
+    lines = text.split("\n")
+    first = prefix[: len(prefix) - len(marker)] + marker if marker else prefix
+    return [first + lines[0]] + [prefix + line for line in lines[1:]]
+
+
+def markdown_safe(md: MarkdownIt, source: str) -> str:
+    """A curator's Markdown rewritten from its parse: the same text, emphasis, code, lists, quotes and
+    headings, but no raw HTML and only links that work in an inbox, whatever renderer the service uses."""
+    lines: list[str] = []
+    prefixes: list[str] = []
+    marker, heading, tight = "", "", False
+    for token in md.parse(source):
+        prefix = "".join(prefixes)
+        opens = token.type in ("blockquote_open", "bullet_list_open", "ordered_list_open")
+        if opens and lines and not marker and not (tight and prefixes):  # a blank line inside would loosen a tight list
+            lines.append(prefix.rstrip())  # a blank line: the block does not continue the one before
+        if token.type == "blockquote_open":
+            prefixes.append("> ")
+        elif token.type in ("blockquote_close", "list_item_close"):
+            prefixes.pop()
+        elif token.type == "list_item_open":
+            marker = f"{token.info}{token.markup} " if token.info else f"{token.markup} "
+            prefixes.append(" " * len(marker))
+        elif token.type == "heading_open":
+            heading = "#" * int(token.tag[1:]) + " "
+        elif token.type == "hr":
+            lines += [prefix.rstrip(), prefix + "---"]
+        elif token.type in ("code_block", "fence"):
+            fence = "`" * max(3, _longest_backticks(token.content) + 1)
+            lines += ([prefix.rstrip()] if lines and not marker else []) + _block_lines(
+                f"{fence}\n{token.content.rstrip(chr(10))}\n{fence}", prefix, marker
+            )
+            marker = ""
+        elif token.type == "inline":
+            if lines and not (token.hidden or marker) or heading:
+                lines.append(prefix.rstrip())
+            lines += _block_lines(heading + _inline_markdown(token.children or []), prefix, marker)
+            marker, heading, tight = "", "", token.hidden
+    return "\n".join(lines).strip("\n")
 
 
 def paper_view(paper: Paper, number: int, links: Urls, teaser_chars: int | None, note: dict[str, str] | None = None) -> dict[str, Any]:
@@ -571,7 +675,7 @@ def _budget_line(fitted: Fitted, name: str) -> str:
     if view["shown"] < view["total"]:
         detail += f", {view['shown']} of {plural(view['total'], 'paper')} with a link to the rest"
     else:
-        detail += f", all {plural(view['total'], 'paper')}" if view["total"] != 1 else ", its one paper"
+        detail += {0: ", its intro and no papers", 1: ", its one paper"}.get(view["total"], f", all {view['total']} papers")
     return f"{name}: HTML part {_kb(fitted.size)} as sent, of the {_kb(fitted.limit)} budget ({detail})"
 
 
@@ -615,6 +719,7 @@ def run_newsletter(
 
     model = load_and_tag(site, config, timings={})
     edition = select_edition(model, date, week)
+    check_not_empty(model, edition)
     links = Urls(config.base_url)
     renderer = EmailRenderer(make_email_environment(site))
 
