@@ -48,7 +48,7 @@ def test_judged_set_floors() -> None:
     quality = bench_module().measure(default_taxonomy())
     print("\n" + quality.summary())
     assert len(quality.papers) >= 40
-    assert quality.precision >= 0.83  # measured 0.836
+    assert quality.precision >= 0.83  # measured 0.835
     assert quality.wrong <= 0.02 * quality.shown
     assert quality.missed_per_ten_papers <= 2.8  # measured 2.65
 
