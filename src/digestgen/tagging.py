@@ -19,6 +19,8 @@ How the matches become tags (the numbers are `TagSettings`, set in the config's 
   `abstract_weight` (1) in the abstract, so every mention counts, repeated ones too;
 * a phrase listed by several tags gives each of them an equal share of that weight, so it
   supports both but forces neither;
+* a mention in a list of examples ("tasks such as ...", "e.g. ...") weighs no more than
+  `abstract_weight`, even in the sentence where the authors say what they did;
 * a mention shortly after a negating or contrasting word of the same clause ("without
   fine-tuning", "unlike GANs", "rather than pre-training", "compared to LLMs") or glued to
   "-free" ("tuning-free") does not count;
@@ -73,11 +75,17 @@ _NEGATION_REACH = 160  # characters before a mention that are searched for a neg
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'])")
 # A sentence in which the authors say what they did, as opposed to background or results.
 _CLAIM = re.compile(
-    r"\b(?:we|this (?:paper|work|study|article))(?:\s+\w+){0,3}?\s+(?:propose|introduce|present|develop|design|devise|"
+    r"\b(?:we|this (?:paper|work|study|article))(?:\s+\w+){0,3}?\s+(?<!\bthe\s)(?<!\bour\s)(?<!\bthis\s)(?<!\bits\s)(?<!\ba\s)(?<!\ban\s)(?:propose|introduce|present|develop|design|devise|"
     r"create|build|construct|collect|release|curate|study|investigate|explore|address|tackle|focus|formulate|aim|offer|"
-    r"describe)(?:s|d|ed)?\b",
+    r"describe)(?:s|d|ed)?\b"
+    # the second verb of the authors' sentence: "We benchmark several methods on this dataset and propose ..."
+    r"|\band\s+(?:then\s+)?(?:propose|introduce|present|develop|design|devise)(?:s|d)?\b",
     re.IGNORECASE,
 )
+# A list of examples ("tasks such as OCR, action recognition, ..."): what it names is mentioned in passing, so it
+# weighs no more than a plain sentence of the abstract, even in the sentence that says what the authors did.
+_EXAMPLES = re.compile(r"\b(?:such as|e\.g\.|for example|for instance|including)", re.IGNORECASE)
+_EXAMPLES_END = re.compile(r"[;:!?)\]]|\.(?:\s|$)")
 _CLAIM_OBJECT_END = re.compile(r"[.;:!?]|\b(?:on|from|across|using|with|in|of|over|for|to|by|at|which|that)\b", re.IGNORECASE)
 _CLAIM_OBJECT_WORDS = 10
 # "(PEFT)" or "(LLMs)" right after a match or one or two words later ("self-supervised learning (SSL)"):
@@ -450,6 +458,7 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
         claims = [] if in_title else list(_CLAIM.finditer(text))
         sentences = [(len(text) + 1, settings.title_weight)] if in_title else _sentence_weights(text, claims, settings)
         windows = [(0, len(text))] if in_title else _claim_windows(text, claims)
+        examples = [] if in_title else _example_spans(text)
         words = _words(text)
         negators = [start for start, word in words if word in taxonomy._negations or word == "w"]
         for number, hits in _rule_matches(text, taxonomy, words).items():
@@ -461,7 +470,10 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
                     negation = "(not where the authors say what they did)"
                 weight = 0.0
                 if not negation:
-                    weight = next(w for stop, w in sentences if start < stop) / _owner_count(phrase, taxonomy._owners)
+                    weight = next(w for stop, w in sentences if start < stop)
+                    if any(e_start <= start < e_end for e_start, e_end in examples):
+                        weight = min(weight, settings.abstract_weight)
+                    weight /= _owner_count(phrase, taxonomy._owners)
                 found.append((field_name, text, start, end, phrase, round(weight, 6), negation))
     scores = []
     for number in sorted(mentions, key=lambda n: taxonomy.rules[n].tag):
@@ -545,6 +557,15 @@ def _sentence_weights(text: str, claims: list[re.Match[str]], settings: TagSetti
         found.append((end, weight))
         start = end
     return found
+
+
+def _example_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each list of examples: from "such as", "e.g." ... to the end of its clause."""
+    spans = []
+    for marker in _EXAMPLES.finditer(text):
+        stop = _EXAMPLES_END.search(text, marker.end())
+        spans.append((marker.end(), stop.start() if stop else len(text)))
+    return spans
 
 
 def _claim_windows(text: str, claims: list[re.Match[str]]) -> list[tuple[int, int]]:
