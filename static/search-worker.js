@@ -136,7 +136,8 @@ function parseQuery(q, typing) {
 }
 
 // Two neighbouring plain words whose joined form the index knows are one word ("pre training"
-// -> "pretraining"), as the index joins "pre-training". `known(stem)` says whether a term exists.
+// -> "pretraining"), as the index joins "pre-training", which is also found as the two words.
+// `known(stem)` says whether a term exists.
 function joinNeighbours(clauses, known) {
   var out = [];
   clauses.forEach(function (clause) {
@@ -147,6 +148,7 @@ function joinNeighbours(clauses, known) {
       var joined = compoundWord(a.typed + b.typed);
       if (!a.stop && !b.stop && known(stemOf(joined.joined))) {
         var word = queryWord({ joined: joined.joined, parts: [a.typed, b.typed] }, b.prefix);
+        word.split = [a, b]; // found joined, or as the two words in a row (a title may write "computer vision")
         out[out.length - 1] = Object.assign({}, clause, { words: [word], joinedFrom: [a, b] });
         return;
       }
@@ -198,7 +200,7 @@ function hasPrefix(word) {
 function needsOf(clauses, extraExact) {
   var needs = { exact: (extraExact || []).slice(), prefixes: [] };
   clauses.forEach(function (clause) {
-    clause.words.forEach(function (word) {
+    clause.words.concat(clause.joinedFrom || []).forEach(function (word) {
       if (!word.stop) {
         needs.exact.push(word.stem);
       }
@@ -210,13 +212,12 @@ function needsOf(clauses, extraExact) {
   return needs;
 }
 
-// The shorter forms a half-typed word needs, once its first lookup found neither its stem nor
-// any term starting with it.
-function shorteningNeeds(clauses, known, startsAny) {
+// The shorter forms a half-typed word needs, once its first lookup did not find its stem.
+function shorteningNeeds(clauses, known) {
   var exact = [];
   clauses.forEach(function (clause) {
     clause.words.forEach(function (word) {
-      if (word.prefix && !word.stop && word.typed.length - 1 >= MIN_SHORTENED && !known(word.stem) && !startsAny(word.typed)) {
+      if (word.prefix && !word.stop && word.typed.length - 1 >= MIN_SHORTENED && !known(word.stem)) {
         word.shortened = shorterForms(word);
         exact = exact.concat(word.shortened);
       }
@@ -237,12 +238,37 @@ function wordTerms(word, lookup) {
   if (hasPrefix(word)) {
     lookup.startingWith(word.typed).forEach(function (term) { terms.set(term, (terms.get(term) || 0) + 1); });
   }
-  (word.shortened || []).forEach(function (term) {
-    if (lookup.has(term)) {
-      terms.set(term, (terms.get(term) || 0) + 1);
-    }
-  });
+  // Of a half-typed word's shorter forms, the longest the index has ("diffusi" -> "diffus").
+  var shorter = (word.shortened || []).filter(function (term) { return lookup.has(term); });
+  if (shorter.length) {
+    terms.set(shorter[0], (terms.get(shorter[0]) || 0) + 1);
+  }
   return terms;
+}
+
+// A pair whose first word is this short ("pre", "multi", "fine", "self") is a word split in two, so
+// its two words must come in a row; a longer one ("pretrained models", "computer vision") is two words.
+var BOUND_PREFIX_LENGTH = 5;
+
+// The papers a word is found in: by its terms, or (a joined pair of words) by both words, in a row
+// if the first is short (`rowOnly`: the papers that need that checked against their text).
+function papersOfWord(word, terms, lookup, fields) {
+  var papers = papersWith(terms, lookup, fields);
+  var rowOnly = new Set();
+  if (word.split) {
+    var both = intersect(papersWith(wordTerms(word.split[0], lookup), lookup, fields),
+      papersWith(wordTerms(word.split[1], lookup), lookup, fields));
+    var inRow = word.split[0].typed.length <= BOUND_PREFIX_LENGTH;
+    both.forEach(function (p) {
+      if (!papers.has(p)) {
+        if (inRow) {
+          rowOnly.add(p);
+        }
+        papers.add(p);
+      }
+    });
+  }
+  return { papers: papers, rowOnly: rowOnly };
 }
 
 // The papers that have any of `terms` in any of `fields` (numbers; null: every field).
@@ -282,6 +308,7 @@ function matchPlan(clauses, lookup, allFields) {
   var excluded = new Set();
   var weights = allFields.map(function () { return new Map(); });
   var anyWord = false;
+  var rows = [];
   clauses.forEach(function (clause) {
     var fields = fieldNumbers(clause.fields, allFields);
     clause.words.forEach(function (word) {
@@ -289,7 +316,14 @@ function matchPlan(clauses, lookup, allFields) {
         return;
       }
       var terms = wordTerms(word, lookup);
-      var papers = papersWith(terms, lookup, fields);
+      var found = papersOfWord(word, terms, lookup, fields);
+      var papers = found.papers;
+      if (found.rowOnly.size) {
+        rows.push({ words: word.split, phrase: true, negated: false, fields: clause.fields, only: found.rowOnly });
+      }
+      (word.split || []).forEach(function (part) {
+        wordTerms(part, lookup).forEach(function (boost, term) { terms.set(term, (terms.get(term) || 0) + boost); });
+      });
       if (clause.negated) {
         if (!clause.phrase) {
           papers.forEach(function (p) { excluded.add(p); });
@@ -307,7 +341,7 @@ function matchPlan(clauses, lookup, allFields) {
       });
     });
   });
-  return { required: anyWord ? required : null, excluded: excluded, weights: weights };
+  return { required: anyWord ? required : null, excluded: excluded, weights: weights, rows: rows };
 }
 
 // Each paper's score, as lunr scores a query: per field, the query vector's dot product with the
@@ -347,7 +381,7 @@ var FUZZY_TWO_EDITS_LENGTH = 9;
 
 function looksLikeNamesOrNumbers(q) {
   var words = q.trim().split(/\s+/);
-  var capitalised = words.every(function (w) { return /^[A-Z][a-z'\u2019.-]*$/.test(w) || /^[A-Z]\.?$/.test(w); });
+  var capitalised = words.every(function (w) { return /^[A-Z]/.test(w); });
   return /\d/.test(q) || (words.length > 1 && capitalised);
 }
 
@@ -476,8 +510,15 @@ function phraseWordAt(word, found) {
   return stemOf(found.joined) === word.stem || (word.prefix && found.joined.indexOf(word.typed) === 0);
 }
 
-function passesPhrases(doc, phrases) {
-  return phrases.every(function (clause) { return hasPhrase(doc, clause) !== clause.negated; });
+function passesPhrases(ref, doc, phrases) {
+  return phrases.every(function (clause) {
+    return (clause.only && !clause.only.has(ref)) || hasPhrase(doc, clause) !== clause.negated;
+  });
+}
+
+// Whether a ref needs its text checked at all.
+function needsCheck(ref, phrases) {
+  return phrases.some(function (clause) { return !clause.only || clause.only.has(ref); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -588,13 +629,13 @@ function matchQuery(source, parsed, fuzzyAllowed) {
   var joins = joinCandidates(parsed.clauses);
   return source.lookup(needsOf(parsed.clauses, joins)).then(function (first) {
     var clauses = joinNeighbours(parsed.clauses, function (term) { return first.has(term); });
-    var shorter = shorteningNeeds(clauses, function (t) { return first.has(t); }, function (p) { return first.startingWith(p).length > 0; });
+    var shorter = shorteningNeeds(clauses, function (t) { return first.has(t); });
     var looked = shorter.length ? source.lookup(needsOf(clauses, shorter)) : Promise.resolve(first);
     return looked.then(function (lookup) {
       var plan = matchPlan(clauses, lookup, source.fields);
       var refs = plan.required === null ? everyRef(source.count) : Array.from(plan.required);
       refs = refs.filter(function (ref) { return !plan.excluded.has(ref); });
-      var phrases = clauses.filter(function (clause) { return clause.phrase; });
+      var phrases = clauses.filter(function (clause) { return clause.phrase; }).concat(plan.rows);
       if (refs.length === 0 && fuzzyAllowed) {
         return fuzzyMatch(source, clauses);
       }
@@ -639,9 +680,10 @@ function checkPhrases(source, refs, phrases, limit) {
     }
     var batch = refs.slice(at, at + Math.max(limit, 20));
     at += batch.length;
-    return source.docs(batch).then(function (docs) {
+    var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
+    return source.docs(checked).then(function (docs) {
       batch.forEach(function (ref) {
-        if (passesPhrases(docs.get(ref), phrases)) {
+        if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
           verified.push(ref);
         }
       });
