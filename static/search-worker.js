@@ -532,6 +532,8 @@ function needsCheck(ref, phrases) {
 //   source.tagged(n) -> promise of a Set of refs; source.dates() -> promise of dates by ref
 
 var PHRASE_CHECK_PAGES = 5; // phrase queries check at most this many pages of candidates
+// The best this many by score are read: those whose text has the query's words in a row come first.
+var IN_A_ROW_WINDOW = 20;
 
 function limitOf(request) {
   return request.limit > 0 ? request.limit : DEFAULT_LIMIT;
@@ -639,8 +641,34 @@ function matchQuery(source, parsed, fuzzyAllowed) {
       if (refs.length === 0 && fuzzyAllowed) {
         return fuzzyMatch(source, clauses);
       }
-      return { refs: refs, scores: scoresOf(plan, lookup, new Set(refs)), terms: markedTerms(plan), phrases: phrases };
+      return { refs: refs, scores: scoresOf(plan, lookup, new Set(refs)), terms: markedTerms(plan), phrases: phrases, row: plainRow(clauses) };
     });
+  });
+}
+
+// The plain words of a query in order (stop words too), as one phrase; null for fewer than two.
+function plainRow(clauses) {
+  var words = [];
+  clauses.forEach(function (clause) {
+    if (!clause.negated && !clause.fields && !clause.phrase) {
+      (clause.joinedFrom || clause.words).forEach(function (word) { words.push(word); });
+    }
+  });
+  return words.length > 1 ? { words: words, fields: null } : null;
+}
+
+// Of the best IN_A_ROW_WINDOW refs, those whose title or abstract has the query's words in a row
+// come first (a phrase nobody quoted is still what most multi-word queries mean); the rest keep
+// their order.
+function inARowFirst(source, refs, row) {
+  if (!row || refs.length < 2) {
+    return Promise.resolve(refs);
+  }
+  var window = refs.slice(0, IN_A_ROW_WINDOW);
+  return source.docs(window).then(function (docs) {
+    var first = window.filter(function (ref) { return hasPhrase(docs.get(ref), row); });
+    var rest = window.filter(function (ref) { return first.indexOf(ref) === -1; });
+    return first.concat(rest, refs.slice(IN_A_ROW_WINDOW));
   });
 }
 
@@ -723,8 +751,11 @@ function runSearch(source, request) {
     var match = loaded[0];
     var facets = loaded[1];
     return filterFor(source, request, facets).then(function (passes) {
-      var refs = ordered(match.refs.filter(passes), match.scores, request, facets);
-      return checkPhrases(source, refs, match.phrases, limit).then(function (checked) {
+      var sorted = ordered(match.refs.filter(passes), match.scores, request, facets);
+      var byRelevance = !request.sort || request.sort === "relevance";
+      return (byRelevance ? inARowFirst(source, sorted, match.row) : Promise.resolve(sorted)).then(function (refs) {
+        return checkPhrases(source, refs, match.phrases, limit);
+      }).then(function (checked) {
         var shown = checked.verified.slice(0, limit);
         return source.docs(shown).then(function (docs) {
           var done = {

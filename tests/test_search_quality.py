@@ -1,7 +1,7 @@
 """Search quality on the judged query set (tests/judged/search.yaml): what researchers type on the seed.
 
 Relevant papers were decided by reading titles and abstracts. The floors are a little under what the
-search measured when they were set (precision@5 0.736, recall@5 0.862 on 42 queries; the engine
+search measured when they were set (precision@5 0.746, recall@5 0.872 on 42 queries; the engine
 before it: 0.721 and 0.858 on the same set), so a change that makes search worse fails here.
 """
 
@@ -17,8 +17,8 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / "bench"))
 import search_quality  # noqa: E402  (bench/search_quality.py: the same measure, from the command line)
 
-PRECISION_FLOOR = 0.72
-RECALL_FLOOR = 0.85
+PRECISION_FLOOR = 0.73
+RECALL_FLOOR = 0.86
 
 
 @pytest.fixture(scope="module")
