@@ -1,7 +1,9 @@
-"""The prebuilt search: a lunr index (lunr.py, read by lunr.js 2.3.9) and a compact result store.
+"""The prebuilt search: a lunr index (lunr.py, whose BM25 elements the browser's worker scores with) and a result store.
 
-The browser's worker loads both files: the index answers queries with short numeric references,
-the store turns a reference into what a result shows. Only the worker parses either file.
+The browser's worker (static/search-worker.js) loads both; its one query engine answers from either
+layout. What is indexed (searchtext.py: hyphenated and camel-case compounds whole and split,
+repository names, the arXiv term), the fields and the query language are written down in
+docs/search-index.md.
 
 A site with `search_shard_threshold` papers or more gets the same index split so that a query
 downloads only what it needs (about 0.8 KB of gzipped index per paper is too much to load whole):
@@ -9,21 +11,22 @@ downloads only what it needs (about 0.8 KB of gzipped index per paper is too muc
     search/index.json        the manifest: fields, scoring constants, the first term of each shard
     search/store.json        tags, how the result store is chunked, results a page (no documents)
     search/shards/N.json     a contiguous range of the sorted vocabulary: for each term its number,
-                             and per field the documents that have it (as gaps), how often, and
-                             (unless the term is common in that field) the field's length there
+                             and per field (0 where it is absent) the documents that have it (as gaps),
+                             how often, and (unless the term is common in that field) the field's
+                             length there
     search/lengths/F.json    field F's length in every document, for the common terms
     search/terms/L.json      the vocabulary's terms of length L (front-coded), for typo-tolerant terms
-    search/store/N.json      STORE_CHUNK results a file, by reference
+    search/store/N.json      STORE_CHUNK results a file, by reference (each with its whole abstract)
     search/tags/N.json       the references of the papers with tag N (as gaps), for the tag filter
     search/dates.json        dates in reference order as runs, for the date filter
+    search/facets.json       organization, authors and upvotes of every paper, for those filters,
+                             their counts and sorting by upvotes (fetched only for them)
 
 Lists of small numbers (gaps, counts, lengths) are written as text in `number_text`'s code, which
 gzip packs tighter than JSON arrays of numbers.
 
-The worker rebuilds from the shards a query needs an ordinary lunr index JSON with the same term
-numbers and, from counts and lengths, the same field vector elements lunr.py would have written,
-and hands it to lunr.Index.load: scores equal those of the single index (lunr.js divides by the
-query vector's magnitude only, so a field vector holding just the fetched terms scores the same).
+The worker recomputes from counts and lengths the same field vector elements lunr.py would have
+written (its formula and rounding), so both layouts score every query with the same numbers.
 Every file name follows from the number of papers and tags alone, so a rebuild that changes no
 paper can skip them all.
 """
