@@ -83,9 +83,15 @@ def words(text: str) -> list[Word]:
     return out
 
 
+@lru_cache(maxsize=65536)
+def _chunk_index_text(chunk: str) -> str:
+    return " ".join(term for word in _chunk_words(chunk) for term in word.terms())
+
+
 def index_text(text: str) -> str:
     """The text as the index's tokenizer should see it: every term of every word, space-separated."""
-    return " ".join(term for word in words(text) for term in word.terms())
+    # Chunk by chunk through a cache: most chunks of a large site's abstracts recur.
+    return " ".join(filter(None, map(_chunk_index_text, text.split())))
 
 
 def link_names(urls: list[str]) -> list[str]:
@@ -100,4 +106,7 @@ def link_names(urls: list[str]) -> list[str]:
 
 def urls_in(text: str) -> list[str]:
     """The links written in a text."""
-    return [_EDGE.sub("", chunk) for chunk in text.split() if _LINK.match(_EDGE.sub("", chunk) or "x")]
+    if "://" not in text and "www." not in text.lower():
+        return []  # most abstracts: no need to look at every chunk
+    chunks = [_EDGE.sub("", c) for c in text.split() if "://" in c or "www." in c.lower()]
+    return [chunk for chunk in chunks if _LINK.match(chunk)]
