@@ -2,224 +2,466 @@
 // so that parsing a large index or running a broad prefix search never blocks the page.
 // Protocol (postMessage):
 //   in:  {type: "init", lunrUrl, indexUrl, storeUrl}
-//        {type: "query", id, q, tag, from, to, limit}
-//   out: {type: "ready", count, pageSize?}   (pageSize: how many results a page should ask for)
-//        {type: "results", id, total, fuzzy?, results: [{ref, score, terms, title, path, date, tags, snippet, ...marks}]}
+//        {type: "query", id, q, typing?, tag, org, author, from, to, sort, facets?, limit}
+//   out: {type: "ready", count, pageSize, facetsCost}
+//        {type: "results", id, total, atMost?, fuzzy?, direct?, facets?, results: [result]}
 //        {type: "failed", message}          (the index could not be loaded)
-// Two layouts (see src/digestgen/search.py): a small site's index.json is one lunr index and store.json
-// holds every result; a large site's index.json is a manifest ({shards: ...}) and the worker fetches
-// only the term-range shards, field lengths and result chunks a query needs, then builds from them an
-// ordinary lunr index JSON for lunr.Index.load, which ranks exactly as the whole index would.
+// A result is {ref, score, terms, title, titleMarks, path, date, tags: [{slug, label, path, marks}],
+// snippet, snippetMarks, organization, authors, upvotes}; marks are [start, end) ranges to highlight.
+//
+// There is one query engine (`runSearch`) for both layouts of docs/search-index.md. It asks a
+// source for the terms a query needs, the papers it shows and the facets it filters by: a small
+// site's source has the whole lunr index and store in memory, a large site's fetches term-range
+// shards and result chunks as they are needed. The engine scores papers from lunr's own field
+// vector elements (prebuilt by lunr.py, or recomputed from counts and lengths with its formula and
+// rounding), so both sources give the same answer to every query.
 // The functions above the wiring take their data as arguments so that tests can run them under node.
 "use strict";
 
-// Characters that only mean something in lunr's own query language.
-var LUNR_SYNTAX = /[:*~^]|(^|\s)[+-]/;
 var DEFAULT_LIMIT = 50;
 
-function hasLunrSyntax(q) {
-  return LUNR_SYNTAX.test(q);
+// ---------------------------------------------------------------------------------------------
+// Text: the twin of src/digestgen/searchtext.py. Both must make the same words of any text.
+
+var HYPHENS = "\\-\\u2010\\u2011\\u2012\\u2013";
+var COMPOUND = new RegExp("[\\p{L}\\p{N}]+(?:[" + HYPHENS + "][\\p{L}\\p{N}]+)*", "gu");
+var PIECE = new RegExp("[" + HYPHENS + "]", "u");
+var APOSTROPHES = /['\u2019]/g;
+var CAMEL = /(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2})/;
+var NUMERIC_NOISE = /^[\d.,/%+~^]*\d[\d.,/%+~^]*[.,/%+~^][\d.,/%+~^]*$/;
+var LINK = /^(?:https?:\/\/|www\.)/i;
+var EDGE = /^[^\p{L}\p{N}_]+|[^\p{L}\p{N}_]+$/gu;
+var MIN_CAMEL_PART = 2;
+
+function camelParts(piece) {
+  var parts = piece.split(CAMEL);
+  return parts.length > 1 && parts.every(function (p) { return p.length >= MIN_CAMEL_PART; }) ? parts : [piece];
 }
 
-function trimToken(text) {
-  // The same trimming lunr.js applies when it builds an index.
-  return text.replace(/^\W+/, "").replace(/\W+$/, "");
+// One compound ("pre-training", "PriorCLIP") as {joined, parts}.
+function compoundWord(compound) {
+  var pieces = [];
+  compound.split(PIECE).forEach(function (piece) { pieces = pieces.concat(camelParts(piece)); });
+  var joined = pieces.join("").toLowerCase();
+  return { joined: joined, parts: pieces.length > 1 ? pieces.map(function (p) { return p.toLowerCase(); }) : [] };
 }
+
+function chunkWords(chunk) {
+  var trimmed = chunk.replace(EDGE, "");
+  if (!trimmed || NUMERIC_NOISE.test(trimmed) || LINK.test(trimmed)) {
+    return [];
+  }
+  return (trimmed.replace(APOSTROPHES, "").match(COMPOUND) || []).map(compoundWord);
+}
+
+// The words of a text, in order, each {joined, parts}.
+function wordsOf(text) {
+  var words = [];
+  String(text).split(/\s+/).forEach(function (chunk) {
+    if (chunk) {
+      words = words.concat(chunkWords(chunk));
+    }
+  });
+  return words;
+}
+
+// Stems are asked for often (marks, phrases): each word is stemmed once.
+var stems = new Map();
 
 function stemOf(word) {
-  return lunr.stemmer(new lunr.Token(word, {})).toString();
+  var stem = stems.get(word);
+  if (stem === undefined) {
+    stem = lunr.stemmer(new lunr.Token(word, {})).toString();
+    stems.set(word, stem);
+  }
+  return stem;
 }
 
 function isStopWord(word) {
   return lunr.stopWordFilter(new lunr.Token(word, {})) === undefined;
 }
 
-function isIndexed(index, term) {
-  return Object.prototype.hasOwnProperty.call(index.invertedIndex, term);
+// ---------------------------------------------------------------------------------------------
+// The query language: plain words (all must be found; the one being typed may be unfinished),
+// "quoted phrases", -word or -"phrase" (must not be found), title:, author: and org: (that field
+// only), word* (any word starting so). A colon that names no field is just text, so a pasted title
+// searches as words. A query that is an arXiv ID or an arXiv or Hugging Face paper URL names a paper.
+
+var FIELDS_OF = { title: ["title"], author: ["author"], org: ["names"] };
+var CHUNK = /(^|\s)(-|\+)?(?:(title|author|org):)?(?:"([^"]*)("?)|(\S+))/gi;
+var ARXIV = /^(?:arxiv:\s*)?(?:(?:https?:\/\/)?(?:www\.)?(?:arxiv\.org\/(?:abs|pdf|html)|huggingface\.co\/papers)\/)?(\d{4}\.\d{4,5})(?:v\d+)?(?:\.pdf)?\/?$/i;
+
+function arxivIdOf(q) {
+  var found = ARXIV.exec(q.trim());
+  return found ? found[1] : null;
 }
 
-function startsAnyIndexedTerm(index, prefix) {
-  return index.tokenSet.intersect(lunr.TokenSet.fromString(prefix + "*")).toArray().length > 0;
+function arxivTerm(id) {
+  return "arxiv" + id.replace(/\./g, "").toLowerCase();
 }
 
-// A half-typed word can be longer than the stem of the word it will become ("diffusi" on the way
-// to "diffusion", indexed as "diffus"); then nothing starts with it yet. Shortening it by up to four
-// letters finds that stem in most such cases.
-var MAX_SHORTENING = 4;
-// A word is also matched as the start of longer words only from three letters on: "tr" would
-// reach a large part of the vocabulary (and, on a big site, of its index parts) for little use.
+// A word as the engine looks it up: typed (its joined form), stem, stop, and whether it may be unfinished.
+function queryWord(word, prefix) {
+  return { typed: word.joined, parts: word.parts, stem: stemOf(word.joined), stop: isStopWord(word.joined), prefix: prefix };
+}
+
+// q as {clauses: [{words, phrase, negated, fields}]}; `typing`: the last word may be unfinished.
+function parseQuery(q, typing) {
+  var clauses = [];
+  var found;
+  CHUNK.lastIndex = 0;
+  while ((found = CHUNK.exec(q)) !== null) {
+    var quoted = found[4] !== undefined;
+    var text = quoted ? found[4] : found[6];
+    var star = !quoted && /\*$/.test(text);
+    var words = wordsOf(star ? text.replace(/\*+$/, "") : text);
+    if (words.length === 0) {
+      continue;
+    }
+    clauses.push({
+      words: words.map(function (word, n) { return queryWord(word, star && n === words.length - 1); }),
+      phrase: quoted && words.length > 1,
+      negated: found[2] === "-",
+      fields: found[3] ? FIELDS_OF[found[3].toLowerCase()] : null,
+      end: CHUNK.lastIndex,
+      open: quoted && !found[5],
+    });
+  }
+  var last = clauses[clauses.length - 1];
+  if (typing && last && !last.negated && (!last.phrase || last.open) && last.end === q.length) {
+    var word = last.words[last.words.length - 1];
+    word.prefix = true;
+  }
+  return { clauses: clauses };
+}
+
+// Two neighbouring plain words whose joined form the index knows are one word ("pre training"
+// -> "pretraining"), as the index joins "pre-training", which is also found as the two words.
+// `known(stem)` says whether a term exists.
+function joinNeighbours(clauses, known) {
+  var out = [];
+  clauses.forEach(function (clause) {
+    var previous = out[out.length - 1];
+    if (previous && isPlain(previous) && isPlain(clause)) {
+      var a = previous.words[0];
+      var b = clause.words[0];
+      var joined = compoundWord(a.typed + b.typed);
+      if (!a.stop && !b.stop && known(stemOf(joined.joined))) {
+        var word = queryWord({ joined: joined.joined, parts: [a.typed, b.typed] }, b.prefix);
+        word.split = [a, b]; // found joined, or as the two words in a row (a title may write "computer vision")
+        out[out.length - 1] = Object.assign({}, clause, { words: [word], joinedFrom: [a, b] });
+        return;
+      }
+    }
+    out.push(clause);
+  });
+  return out;
+}
+
+function isPlain(clause) {
+  return !clause.phrase && !clause.negated && !clause.fields && clause.words.length === 1 && !clause.joinedFrom;
+}
+
+// The joined forms neighbouring plain words could make, for the first fetch.
+function joinCandidates(clauses) {
+  var stems = [];
+  for (var n = 1; n < clauses.length; n++) {
+    if (isPlain(clauses[n - 1]) && isPlain(clauses[n])) {
+      stems.push(stemOf(compoundWord(clauses[n - 1].words[0].typed + clauses[n].words[0].typed).joined));
+    }
+  }
+  return stems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching. A word is found by its stem exactly (worth most), and, if it is the word being typed,
+// by any term starting with what was typed. A half-typed word can be longer than the stem of the
+// word it will become ("diffusi" on the way to "diffusion", indexed as "diffus"); then its shorter
+// forms (up to four letters less) stand in for it.
+
+var EXACT_BOOST = 10;
 var MIN_PREFIX = 3;
+var MAX_SHORTENING = 4;
 var MIN_SHORTENED = 4;
 
-function canBeShortened(term) {
-  return !term.stop && term.typed.length - 1 >= MIN_SHORTENED;
-}
-
-function needsShortening(index, term) {
-  return canBeShortened(term) && !isIndexed(index, term.stem) && !startsAnyIndexedTerm(index, term.typed);
-}
-
-function shorterForms(term) {
+function shorterForms(word) {
   var forms = [];
-  for (var k = 1; k <= MAX_SHORTENING && term.typed.length - k >= MIN_SHORTENED; k++) {
-    forms.push(term.typed.slice(0, term.typed.length - k));
+  for (var k = 1; k <= MAX_SHORTENING && word.typed.length - k >= MIN_SHORTENED; k++) {
+    forms.push(word.typed.slice(0, word.typed.length - k));
   }
   return forms;
 }
 
-function shortenedStems(index, term) {
-  if (!needsShortening(index, term)) {
-    return [];
-  }
-  return shorterForms(term).filter(function (shorter) { return isIndexed(index, shorter); });
+function hasPrefix(word) {
+  return word.prefix && word.typed.length >= MIN_PREFIX;
 }
 
-// The words of a plain query, each with its stem; stop words never reach the index.
-function plainWords(q) {
-  var words = [];
-  lunr.tokenizer(q).forEach(function (token) {
-    var typed = trimToken(token.toString());
-    if (typed) {
-      words.push({ typed: typed, stem: stemOf(typed), stop: isStopWord(typed) });
-    }
-  });
-  return words;
-}
-
-function plainTerms(index, q) {
-  return plainWords(q).map(function (term) {
-    term.shortened = shortenedStems(index, term);
-    return term;
-  });
-}
-
-// A plain query matches each word exactly (stemmed, worth most) or as the start of a longer word,
-// so that results appear while the last word is still being typed.
-function addPlainClauses(query, terms) {
-  var trailing = lunr.Query.wildcard.TRAILING;
-  terms.forEach(function (term) {
-    if (!term.stop) {
-      query.term(term.typed, { usePipeline: true, boost: 10 });
-    }
-    if (term.typed.length >= MIN_PREFIX) {
-      query.term(term.typed, { usePipeline: false, wildcard: trailing });
-    }
-    if (!term.stop && term.stem !== term.typed && term.stem.length >= MIN_PREFIX) {
-      query.term(term.stem, { usePipeline: false, wildcard: trailing });
-    }
-    term.shortened.forEach(function (shorter) {
-      query.term(shorter, { usePipeline: false });
+// What the words of `clauses` look up: {exact: [terms], prefixes: [prefixes]}.
+function needsOf(clauses, extraExact) {
+  var needs = { exact: (extraExact || []).slice(), prefixes: [] };
+  clauses.forEach(function (clause) {
+    clause.words.concat(clause.joinedFrom || []).forEach(function (word) {
+      if (!word.stop) {
+        needs.exact.push(word.stem);
+      }
+      if (hasPrefix(word)) {
+        needs.prefixes.push(word.typed);
+      }
     });
   });
+  return needs;
 }
 
-function covers(term, indexTerm) {
-  return indexTerm === term.stem || (term.typed.length >= MIN_PREFIX && indexTerm.indexOf(term.typed) === 0) ||
-    (term.stem.length >= MIN_PREFIX && indexTerm.indexOf(term.stem) === 0) || term.shortened.indexOf(indexTerm) !== -1;
-}
-
-// Every word the user typed (stop words aside) must be found in a result: more words, fewer results.
-function matchesEveryWord(terms, result) {
-  var found = Object.keys(result.matchData.metadata);
-  return terms.every(function (term) {
-    return term.stop || found.some(function (indexTerm) { return covers(term, indexTerm); });
+// The shorter forms a half-typed word needs, once its first lookup did not find its stem.
+function shorteningNeeds(clauses, known) {
+  var exact = [];
+  clauses.forEach(function (clause) {
+    clause.words.forEach(function (word) {
+      if (word.prefix && !word.stop && word.typed.length - 1 >= MIN_SHORTENED && !known(word.stem)) {
+        word.shortened = shorterForms(word);
+        exact = exact.concat(word.shortened);
+      }
+    });
   });
+  return exact;
 }
 
-function runLunr(index, q) {
-  if (hasLunrSyntax(q)) {
-    return index.search(q);
+// The index terms that count for a word, each with its boost: {term: boost}.
+function wordTerms(word, lookup) {
+  var terms = new Map();
+  if (word.stop) {
+    return terms;
   }
-  var terms = plainTerms(index, q);
-  if (terms.length === 0) {
-    return [];
+  if (lookup.has(word.stem)) {
+    terms.set(word.stem, EXACT_BOOST);
   }
-  return index.query(function (query) { addPlainClauses(query, terms); })
-    .filter(function (result) { return matchesEveryWord(terms, result); });
+  if (hasPrefix(word)) {
+    lookup.startingWith(word.typed).forEach(function (term) { terms.set(term, (terms.get(term) || 0) + 1); });
+  }
+  // Of a half-typed word's shorter forms, the longest the index has ("diffusi" -> "diffus").
+  var shorter = (word.shortened || []).filter(function (term) { return lookup.has(term); });
+  if (shorter.length) {
+    terms.set(shorter[0], (terms.get(shorter[0]) || 0) + 1);
+  }
+  return terms;
 }
 
-// When plain words find nothing, each word may be a typo: it must then be found within one edit
-// (two for long words), lunr's own fuzzy matching of the word's stem. Short words stay exact.
+// A pair whose first word is this short ("pre", "multi", "fine", "self") is a word split in two, so
+// its two words must come in a row; a longer one ("pretrained models", "computer vision") is two words.
+var BOUND_PREFIX_LENGTH = 5;
+
+// The papers a word is found in: by its terms, or (a joined pair of words) by both words, in a row
+// if the first is short (`rowOnly`: the papers that need that checked against their text).
+function papersOfWord(word, terms, lookup, fields) {
+  var papers = papersWith(terms, lookup, fields);
+  var rowOnly = new Set();
+  if (word.split) {
+    var both = intersect(papersWith(wordTerms(word.split[0], lookup), lookup, fields),
+      papersWith(wordTerms(word.split[1], lookup), lookup, fields));
+    var inRow = word.split[0].typed.length <= BOUND_PREFIX_LENGTH;
+    both.forEach(function (p) {
+      if (!papers.has(p)) {
+        if (inRow) {
+          rowOnly.add(p);
+        }
+        papers.add(p);
+      }
+    });
+  }
+  return { papers: papers, rowOnly: rowOnly };
+}
+
+// The papers that have any of `terms` in any of `fields` (numbers; null: every field).
+function papersWith(terms, lookup, fields) {
+  var papers = new Set();
+  terms.forEach(function (_boost, term) {
+    lookup.get(term).fields.forEach(function (field, k) {
+      if (!fields || fields.indexOf(k) !== -1) {
+        field.positions.forEach(function (p) { papers.add(p); });
+      }
+    });
+  });
+  return papers;
+}
+
+function intersect(a, b) {
+  if (a === null) {
+    return b;
+  }
+  var out = new Set();
+  a.forEach(function (p) {
+    if (b.has(p)) {
+      out.add(p);
+    }
+  });
+  return out;
+}
+
+function fieldNumbers(names, allFields) {
+  return names ? names.map(function (name) { return allFields.indexOf(name); }) : null;
+}
+
+// The query planned against the terms looked up: which papers have every word and none of the
+// negated ones, and the query vector per field ({field: Map(term -> boost)}) that scores them.
+function matchPlan(clauses, lookup, allFields) {
+  var required = null;
+  var excluded = new Set();
+  var weights = allFields.map(function () { return new Map(); });
+  var anyWord = false;
+  var rows = [];
+  clauses.forEach(function (clause) {
+    var fields = fieldNumbers(clause.fields, allFields);
+    clause.words.forEach(function (word) {
+      if (word.stop) {
+        return;
+      }
+      var terms = wordTerms(word, lookup);
+      var found = papersOfWord(word, terms, lookup, fields);
+      var papers = found.papers;
+      if (found.rowOnly.size) {
+        rows.push({ words: word.split, phrase: true, negated: false, fields: clause.fields, only: found.rowOnly });
+      }
+      (word.split || []).forEach(function (part) {
+        wordTerms(part, lookup).forEach(function (boost, term) { terms.set(term, (terms.get(term) || 0) + boost); });
+      });
+      if (clause.negated) {
+        if (!clause.phrase) {
+          papers.forEach(function (p) { excluded.add(p); });
+        }
+        return;
+      }
+      anyWord = true;
+      required = intersect(required, papers);
+      terms.forEach(function (boost, term) {
+        allFields.forEach(function (_name, k) {
+          if (!fields || fields.indexOf(k) !== -1) {
+            weights[k].set(term, (weights[k].get(term) || 0) + boost);
+          }
+        });
+      });
+    });
+  });
+  return { required: anyWord ? required : null, excluded: excluded, weights: weights, rows: rows };
+}
+
+// Each paper's score, as lunr scores a query: per field, the query vector's dot product with the
+// paper's field vector over the query vector's length, summed over fields.
+function scoresOf(plan, lookup, papers) {
+  var scores = new Map();
+  plan.weights.forEach(function (weights, k) {
+    var magnitude = 0;
+    weights.forEach(function (w) { magnitude += w * w; });
+    magnitude = Math.sqrt(magnitude);
+    weights.forEach(function (w, term) {
+      var field = lookup.get(term).fields[k];
+      for (var i = 0; i < field.positions.length; i++) {
+        var p = field.positions[i];
+        if (papers.has(p)) {
+          scores.set(p, (scores.get(p) || 0) + (w / magnitude) * field.scores[i]);
+        }
+      }
+    });
+  });
+  return scores;
+}
+
+// The terms of the plan, for highlighting: every term that counted for a word.
+function markedTerms(plan) {
+  var terms = new Set();
+  plan.weights.forEach(function (weights) { weights.forEach(function (_w, term) { terms.add(term); }); });
+  return terms;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The typo-tolerant fallback, when no paper has every word: each word may then be found within one
+// edit (two for long words). Not for names or numbers, where a changed letter is another name.
+
 var FUZZY_MIN_LENGTH = 4;
 var FUZZY_TWO_EDITS_LENGTH = 9;
 
-function addFuzzyClauses(query, words) {
-  words.forEach(function (word) {
-    if (word.stop) {
-      return;
-    }
-    var clause = { usePipeline: true, presence: lunr.Query.presence.REQUIRED };
-    if (word.typed.length >= FUZZY_MIN_LENGTH) {
-      clause.editDistance = word.typed.length >= FUZZY_TWO_EDITS_LENGTH ? 2 : 1;
-    }
-    query.term(word.typed, clause);
+function looksLikeNamesOrNumbers(q) {
+  var words = q.trim().split(/\s+/);
+  var capitalised = words.every(function (w) { return /^[A-Z]/.test(w); });
+  return /\d/.test(q) || (words.length > 1 && capitalised);
+}
+
+function fuzzyPatterns(clauses) {
+  var patterns = [];
+  clauses.forEach(function (clause) {
+    clause.words.forEach(function (word) {
+      if (!word.stop && !clause.negated && word.typed.length >= FUZZY_MIN_LENGTH) {
+        patterns.push({ word: word, term: word.stem, editDistance: word.typed.length >= FUZZY_TWO_EDITS_LENGTH ? 2 : 1 });
+      }
+    });
   });
+  return patterns;
 }
 
-function hasFuzzyWords(words) {
-  return words.some(function (word) { return !word.stop && word.typed.length >= FUZZY_MIN_LENGTH; });
+function canBeFuzzy(q, parsed) {
+  var plain = parsed.clauses.every(function (clause) { return !clause.phrase && !clause.fields; });
+  return plain && !looksLikeNamesOrNumbers(q) && fuzzyPatterns(parsed.clauses).length > 0;
 }
 
-// Ranked lunr results for q, with the fuzzy fallback: {results, fuzzy}.
-function rankedResults(index, q) {
-  var results = runLunr(index, q);
-  if (results.length > 0 || hasLunrSyntax(q)) {
-    return { results: results, fuzzy: false };
+// ---------------------------------------------------------------------------------------------
+// Showing a result: marks on the words whose terms matched, and a snippet around the first match.
+
+var SNIPPET_CHARS = 240;
+var SNIPPET_LEAD = 60;
+var MARKED_WORD = new RegExp("[\\p{L}\\p{N}'\\u2019]+(?:[" + HYPHENS + "][\\p{L}\\p{N}'\\u2019]+)*", "gu");
+
+function wordMatches(compound, terms) {
+  var word = compoundWord(compound.replace(APOSTROPHES, ""));
+  if (terms.has(stemOf(word.joined))) {
+    return true;
   }
-  var words = plainWords(q);
-  if (!hasFuzzyWords(words)) {
-    return { results: results, fuzzy: false };
-  }
-  return { results: index.query(function (query) { addFuzzyClauses(query, words); }), fuzzy: true };
+  return word.parts.some(function (part) { return terms.has(stemOf(part)); });
 }
 
-// [start, end) ranges of the words in `text` whose index form is one of `terms`.
+// [start, end) ranges of the words of `text` that one of `terms` matched.
 function markRanges(text, terms) {
   var ranges = [];
-  var word = /[^\s-]+/g;
+  if (terms.size === 0) {
+    return ranges;
+  }
   var found;
-  while ((found = word.exec(text)) !== null) {
-    var lead = found[0].length - found[0].replace(/^\W+/, "").length;
-    var core = trimToken(found[0]);
-    if (core && terms.has(stemOf(core.toLowerCase()))) {
-      ranges.push([found.index + lead, found.index + lead + core.length]);
+  MARKED_WORD.lastIndex = 0;
+  while ((found = MARKED_WORD.exec(text)) !== null) {
+    if (wordMatches(found[0], terms)) {
+      ranges.push([found.index, found.index + found[0].length]);
     }
   }
   return ranges;
 }
 
-function parseFailure(error) {
-  var detail = error && error.message ? error.message : String(error);
-  return "That search could not be read (" + detail + "). Type plain words, or use title:word, +must, -not and prefix*.";
-}
-
-function passesDates(date, request) {
-  if (request.from && (!date || date < request.from)) {
-    return false;
+// A cut of `text` around its first marked word, at word boundaries: {text, marks}.
+function snippetOf(text, terms) {
+  var ranges = markRanges(text, terms);
+  var start = 0;
+  if (ranges.length && ranges[0][1] > SNIPPET_CHARS - 20) {
+    start = text.lastIndexOf(" ", Math.max(0, ranges[0][0] - SNIPPET_LEAD)) + 1;
   }
-  if (request.to && (!date || date > request.to)) {
-    return false;
+  var end = start + SNIPPET_CHARS;
+  if (end < text.length) {
+    var space = text.lastIndexOf(" ", end);
+    end = space > start ? space : end;
+  } else {
+    end = text.length;
   }
-  return true;
+  var lead = start > 0 ? "\u2026" : "";
+  var cut = lead + text.slice(start, end).trim() + (end < text.length ? "\u2026" : "");
+  var shift = lead.length - start - (text.slice(start, end).length - text.slice(start, end).trimStart().length);
+  var marks = ranges
+    .map(function (r) { return [r[0] + shift, r[1] + shift]; })
+    .filter(function (r) { return r[0] >= lead.length && r[1] <= cut.length - (end < text.length ? 1 : 0); });
+  return { text: cut, marks: marks };
 }
 
-function passesFilters(doc, request, tagNumber) {
-  if (tagNumber !== undefined && doc[3].indexOf(tagNumber) === -1) {
-    return false;
-  }
-  return passesDates(doc[2], request);
-}
-
-function describe(hit, store) {
-  return describeDoc(hit, store.docs[Number(hit.ref)], store.tags);
-}
-
-function describeDoc(hit, doc, tagList) {
-  var terms = new Set(hit.terms);
+function describeDoc(hit, doc, tagList, terms) {
+  var snippet = snippetOf(doc[4], terms);
   return {
     ref: hit.ref,
     score: hit.score,
-    terms: hit.terms,
+    terms: Array.from(terms).sort(),
     title: doc[0],
     titleMarks: markRanges(doc[0], terms),
     path: doc[1],
@@ -228,81 +470,452 @@ function describeDoc(hit, doc, tagList) {
       var tag = tagList[n];
       return { slug: tag[0], label: tag[1], path: tag[2], marks: markRanges(tag[1], terms) };
     }),
-    snippet: doc[4],
-    snippetMarks: markRanges(doc[4], terms),
+    snippet: snippet.text,
+    snippetMarks: snippet.marks,
+    organization: doc[5],
+    authors: doc[6],
+    upvotes: doc[7],
   };
 }
 
-function tagNumberOf(store, slug) {
-  for (var n = 0; n < store.tags.length; n++) {
-    if (store.tags[n][0] === slug) {
+// ---------------------------------------------------------------------------------------------
+// Quoted phrases are checked against the stored text: the phrase's words, stemmed, in a row.
+
+function phraseTexts(doc, fields) {
+  if (!fields) {
+    return [doc[0], doc[4]];
+  }
+  if (fields[0] === "title") {
+    return [doc[0]];
+  }
+  return fields[0] === "author" ? doc[6] : [doc[5]];
+}
+
+// Whether the phrase's words come in a row in one of the texts; a last word still being typed
+// only has to start the word found there.
+function hasPhrase(doc, clause) {
+  var phrase = clause.words;
+  return phraseTexts(doc, clause.fields).some(function (text) {
+    var words = wordsOf(text);
+    for (var i = 0; i + phrase.length <= words.length; i++) {
+      if (phrase.every(function (word, j) { return phraseWordAt(word, words[i + j]); })) {
+        return true;
+      }
+    }
+    return false;
+  });
+}
+
+function phraseWordAt(word, found) {
+  return stemOf(found.joined) === word.stem || (word.prefix && found.joined.indexOf(word.typed) === 0);
+}
+
+function passesPhrases(ref, doc, phrases) {
+  return phrases.every(function (clause) {
+    return (clause.only && !clause.only.has(ref)) || hasPhrase(doc, clause) !== clause.negated;
+  });
+}
+
+// Whether a ref needs its text checked at all.
+function needsCheck(ref, phrases) {
+  return phrases.some(function (clause) { return !clause.only || clause.only.has(ref); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine, for a source of either layout (singleSource, shardedSource):
+//   source.count, source.fields, source.tags ([slug, label, path] by number)
+//   source.lookup(needs) -> promise of a lookup: has(term), get(term) -> entry, startingWith(prefix)
+//     (an entry: {term, fields: [{positions, scores}]}, every term of `needs` it has)
+//   source.vocabulary(patterns) -> promise of a lunr.TokenSet holding every term the patterns match
+//   source.docs(refs) -> promise of a Map ref -> store row
+//   source.facets() -> promise of {orgs, authors, org: [n+1 | 0], people: [[n]], upvotes: [n]}
+//   source.tagged(n) -> promise of a Set of refs; source.dates() -> promise of dates by ref
+
+var PHRASE_CHECK_PAGES = 5; // phrase queries check at most this many pages of candidates
+// The best this many by score are read: those whose text has the query's words in a row come first.
+var IN_A_ROW_WINDOW = 20;
+
+function limitOf(request) {
+  return request.limit > 0 ? request.limit : DEFAULT_LIMIT;
+}
+
+function tagNumberOf(tags, slug) {
+  for (var n = 0; n < tags.length; n++) {
+    if (tags[n][0] === slug) {
       return n;
     }
   }
   return -1; // an unknown tag matches nothing
 }
 
-function asHits(results) {
-  return results.map(function (result) {
-    return { ref: result.ref, score: result.score, terms: Object.keys(result.matchData.metadata) };
+function passesDates(date, request) {
+  if (request.from && (!date || date < request.from)) {
+    return false;
+  }
+  return !(request.to && (!date || date > request.to));
+}
+
+function needsFacets(request) {
+  return Boolean(request.org || request.author || request.facets || request.sort === "upvotes");
+}
+
+// A promise of a test (ref -> boolean) for the request's filters, fetching only what they use.
+function filterFor(source, request, facets) {
+  var checks = [];
+  if (request.tag) {
+    var number = tagNumberOf(source.tags, request.tag);
+    checks.push(number < 0 ? function () { return false; } : source.tagged(number).then(function (tagged) {
+      return function (ref) { return tagged.has(ref); };
+    }));
+  }
+  if (request.from || request.to) {
+    checks.push(source.dates().then(function (dates) {
+      return function (ref) { return passesDates(dates[ref], request); };
+    }));
+  }
+  if (request.org) {
+    var org = facets.orgs.indexOf(request.org) + 1;
+    checks.push(function (ref) { return org > 0 && facets.org[ref] === org; });
+  }
+  if (request.author) {
+    var author = facets.authors.indexOf(request.author);
+    checks.push(function (ref) { return author >= 0 && facets.people[ref].indexOf(author) !== -1; });
+  }
+  return Promise.all(checks).then(function (tests) {
+    return function (ref) { return tests.every(function (test) { return test(ref); }); };
   });
 }
 
-// No words: every paper, newest first (the order of references).
-function everyPaper(count) {
-  var hits = [];
-  for (var n = 0; n < count; n++) {
-    hits.push({ ref: String(n), score: 0, terms: [] });
-  }
-  return hits;
-}
-
-function failedAnswer(request, error) {
-  if (error instanceof lunr.QueryParseError) {
-    return { type: "results", id: request.id, total: 0, results: [], error: parseFailure(error) };
-  }
-  throw error;
-}
-
-function limitOf(request) {
-  return request.limit > 0 ? request.limit : DEFAULT_LIMIT;
-}
-
-// The answer to `request`: `total` papers match, `shown` are the first (up to the limit), described.
-function answer(request, total, shown, fuzzy, describeHit) {
-  var done = { type: "results", id: request.id, total: total, results: shown.map(describeHit) };
-  if (fuzzy) {
-    done.fuzzy = true;
-  }
-  return done;
-}
-
-// One query against a loaded index and store: ranked, filtered, cut to `limit`, ready to show.
-function searchPapers(index, store, request) {
-  var q = (request.q || "").trim();
-  var tagNumber = request.tag ? tagNumberOf(store, request.tag) : undefined;
-  var ranked = { results: [], fuzzy: false };
-  var hits;
-  if (q) {
-    try {
-      ranked = rankedResults(index, q);
-    } catch (error) {
-      return failedAnswer(request, error);
+// Organization and author counts over the matched papers, most papers first (then by name).
+function facetCounts(facets, refs) {
+  var orgs = new Map();
+  var authors = new Map();
+  refs.forEach(function (ref) {
+    if (facets.org[ref]) {
+      orgs.set(facets.org[ref] - 1, (orgs.get(facets.org[ref] - 1) || 0) + 1);
     }
-    hits = asHits(ranked.results);
-  } else {
-    hits = everyPaper(store.docs.length);
+    facets.people[ref].forEach(function (n) { authors.set(n, (authors.get(n) || 0) + 1); });
+  });
+  function ranked(counts, names) {
+    return Array.from(counts).map(function (pair) { return { name: names[pair[0]], count: pair[1] }; })
+      .sort(function (a, b) { return b.count - a.count || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0); });
   }
-  var kept = hits.filter(function (hit) { return passesFilters(store.docs[Number(hit.ref)], request, tagNumber); });
-  var shown = kept.slice(0, limitOf(request));
-  return answer(request, kept.length, shown, ranked.fuzzy, function (hit) { return describe(hit, store); });
+  return { organizations: ranked(orgs, facets.orgs), authors: ranked(authors, facets.authors) };
+}
+
+// The matched refs in the order the request asks for: relevance (score, then newest), newest
+// (references are numbered newest first, undated last) or most upvoted (then relevance).
+function ordered(refs, scores, request, facets) {
+  function byScore(a, b) {
+    return (scores.get(b) || 0) - (scores.get(a) || 0) || a - b;
+  }
+  if (request.sort === "newest") {
+    return refs.sort(function (a, b) { return a - b; });
+  }
+  if (request.sort === "upvotes") {
+    return refs.sort(function (a, b) { return facets.upvotes[b] - facets.upvotes[a] || byScore(a, b); });
+  }
+  return refs.sort(byScore);
+}
+
+function everyRef(count) {
+  var refs = [];
+  for (var n = 0; n < count; n++) {
+    refs.push(n);
+  }
+  return refs;
+}
+
+// The matched refs, their scores and the terms to mark, for a parsed query: {refs, scores, terms}.
+function matchQuery(source, parsed, fuzzyAllowed) {
+  var joins = joinCandidates(parsed.clauses);
+  return source.lookup(needsOf(parsed.clauses, joins)).then(function (first) {
+    var clauses = joinNeighbours(parsed.clauses, function (term) { return first.has(term); });
+    var shorter = shorteningNeeds(clauses, function (t) { return first.has(t); });
+    var looked = shorter.length ? source.lookup(needsOf(clauses, shorter)) : Promise.resolve(first);
+    return looked.then(function (lookup) {
+      var plan = matchPlan(clauses, lookup, source.fields);
+      var refs = plan.required === null ? everyRef(source.count) : Array.from(plan.required);
+      refs = refs.filter(function (ref) { return !plan.excluded.has(ref); });
+      var phrases = clauses.filter(function (clause) { return clause.phrase; }).concat(plan.rows);
+      if (refs.length === 0 && fuzzyAllowed) {
+        return fuzzyMatch(source, clauses);
+      }
+      return { refs: refs, scores: scoresOf(plan, lookup, new Set(refs)), terms: markedTerms(plan), phrases: phrases, row: plainRow(clauses) };
+    });
+  });
+}
+
+// The plain words of a query in order (stop words too), as one phrase; null for fewer than two.
+function plainRow(clauses) {
+  var words = [];
+  clauses.forEach(function (clause) {
+    if (!clause.negated && !clause.fields && !clause.phrase) {
+      (clause.joinedFrom || clause.words).forEach(function (word) { words.push(word); });
+    }
+  });
+  return words.length > 1 ? { words: words, fields: null } : null;
+}
+
+// Of the best IN_A_ROW_WINDOW refs, those whose title or abstract has the query's words in a row
+// come first (a phrase nobody quoted is still what most multi-word queries mean); the rest keep
+// their order.
+function inARowFirst(source, refs, row) {
+  if (!row || refs.length < 2) {
+    return Promise.resolve(refs);
+  }
+  var window = refs.slice(0, IN_A_ROW_WINDOW);
+  return source.docs(window).then(function (docs) {
+    var first = window.filter(function (ref) { return hasPhrase(docs.get(ref), row); });
+    var rest = window.filter(function (ref) { return first.indexOf(ref) === -1; });
+    return first.concat(rest, refs.slice(IN_A_ROW_WINDOW));
+  });
+}
+
+function fuzzyMatch(source, clauses) {
+  var patterns = fuzzyPatterns(clauses);
+  return source.vocabulary(patterns).then(function (tokenSet) {
+    var found = new Map();
+    patterns.forEach(function (pattern) {
+      var close = tokenSet.intersect(lunr.TokenSet.fromFuzzyString(pattern.term, pattern.editDistance)).toArray();
+      found.set(pattern, close);
+    });
+    var exact = [];
+    found.forEach(function (close) { exact = exact.concat(close); });
+    return source.lookup({ exact: exact, prefixes: [] }).then(function (lookup) {
+      var fuzzyClauses = patterns.map(function (pattern) {
+        return { words: [{ typed: pattern.word.typed, stem: pattern.word.stem, stop: false, prefix: false, shortened: found.get(pattern) }], fields: null };
+      });
+      var plan = matchPlan(fuzzyClauses, lookup, source.fields);
+      var refs = plan.required === null ? [] : Array.from(plan.required);
+      return { refs: refs, scores: scoresOf(plan, lookup, new Set(refs)), terms: markedTerms(plan), phrases: [], fuzzy: true };
+    });
+  });
+}
+
+// The first `limit` refs that have the query's phrases, checking candidates a page at a time:
+// {shown, checked, verified} (verified: every checked ref that passed).
+function checkPhrases(source, refs, phrases, limit) {
+  if (phrases.length === 0) {
+    return Promise.resolve({ verified: refs, complete: true });
+  }
+  var verified = [];
+  var at = 0;
+  var most = Math.max(limit, 20) * PHRASE_CHECK_PAGES;
+  function next() {
+    if (at >= refs.length || (verified.length >= limit && at >= most)) {
+      return Promise.resolve({ verified: verified, complete: at >= refs.length, unchecked: refs.length - at });
+    }
+    var batch = refs.slice(at, at + Math.max(limit, 20));
+    at += batch.length;
+    var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
+    return source.docs(checked).then(function (docs) {
+      batch.forEach(function (ref) {
+        if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
+          verified.push(ref);
+        }
+      });
+      return next();
+    });
+  }
+  return next();
+}
+
+function directAnswer(source, request, id) {
+  var term = stemOf(arxivTerm(id));
+  return source.lookup({ exact: [term], prefixes: [] }).then(function (lookup) {
+    var names = source.fields.indexOf("names");
+    var refs = lookup.has(term) ? lookup.get(term).fields[names].positions.slice(0, 1) : [];
+    return source.docs(refs).then(function (docs) {
+      var results = refs.map(function (ref) { return describeDoc({ ref: String(ref), score: 0 }, docs.get(ref), source.tags, new Set()); });
+      return { type: "results", id: request.id, total: results.length, results: results, direct: id };
+    });
+  });
+}
+
+// One query, answered: the engine every layout shares.
+function runSearch(source, request) {
+  var q = (request.q || "").trim();
+  var limit = limitOf(request);
+  var id = q ? arxivIdOf(q) : null;
+  if (id) {
+    return directAnswer(source, request, id);
+  }
+  var parsed = parseQuery(q, request.typing !== false);
+  var fuzzyAllowed = parsed.clauses.length > 0 && canBeFuzzy(q, parsed);
+  var matched = parsed.clauses.length
+    ? matchQuery(source, parsed, fuzzyAllowed)
+    : Promise.resolve({ refs: everyRef(source.count), scores: new Map(), terms: new Set(), phrases: [] });
+  var facetsLoaded = needsFacets(request) ? source.facets() : Promise.resolve(null);
+  return Promise.all([matched, facetsLoaded]).then(function (loaded) {
+    var match = loaded[0];
+    var facets = loaded[1];
+    return filterFor(source, request, facets).then(function (passes) {
+      var sorted = ordered(match.refs.filter(passes), match.scores, request, facets);
+      var byRelevance = !request.sort || request.sort === "relevance";
+      return (byRelevance ? inARowFirst(source, sorted, match.row) : Promise.resolve(sorted)).then(function (refs) {
+        return checkPhrases(source, refs, match.phrases, limit);
+      }).then(function (checked) {
+        var shown = checked.verified.slice(0, limit);
+        return source.docs(shown).then(function (docs) {
+          var done = {
+            type: "results",
+            id: request.id,
+            total: checked.verified.length + (checked.complete ? 0 : checked.unchecked),
+            results: shown.map(function (ref) {
+              return describeDoc({ ref: String(ref), score: match.scores.get(ref) || 0 }, docs.get(ref), source.tags, match.terms);
+            }),
+          };
+          if (!checked.complete) {
+            done.atMost = true;
+          }
+          if (match.fuzzy) {
+            done.fuzzy = true;
+          }
+          if (facets && request.facets) {
+            done.facets = facetCounts(facets, checked.verified);
+          }
+          return done;
+        });
+      });
+    });
+  }).catch(function (error) {
+    return { type: "results", id: request.id, total: 0, results: [], error: "Search failed: " + errorText(error) };
+  });
+}
+
+function errorText(error) {
+  return String(error && error.message ? error.message : error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookups over sorted entries (both sources): exact terms and prefixes by binary search.
+
+function firstAtLeast(entries, term) {
+  var low = 0;
+  var high = entries.length;
+  while (low < high) {
+    var middle = (low + high) >> 1;
+    if (entries[middle].term < term) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
+}
+
+// A lookup over entries sorted by term (each may be asked for by name or by prefix).
+function sortedLookup(entries) {
+  var byTerm = new Map();
+  entries.forEach(function (entry) { byTerm.set(entry.term, entry); });
+  return {
+    has: function (term) { return byTerm.has(term); },
+    get: function (term) { return byTerm.get(term); },
+    startingWith: function (prefix) {
+      var out = [];
+      for (var i = firstAtLeast(entries, prefix); i < entries.length && entries[i].term.indexOf(prefix) === 0; i++) {
+        out.push(entries[i].term);
+      }
+      return out;
+    },
+  };
+}
+
+// The entries `needs` reaches, of entries sorted by term.
+function reachedEntries(entries, needs) {
+  var reached = new Map();
+  needs.exact.forEach(function (term) {
+    var i = firstAtLeast(entries, term);
+    if (i < entries.length && entries[i].term === term) {
+      reached.set(term, entries[i]);
+    }
+  });
+  needs.prefixes.forEach(function (prefix) {
+    for (var i = firstAtLeast(entries, prefix); i < entries.length && entries[i].term.indexOf(prefix) === 0; i++) {
+      reached.set(entries[i].term, entries[i]);
+    }
+  });
+  return Array.from(reached.values()).sort(function (a, b) { return a.term < b.term ? -1 : a.term > b.term ? 1 : 0; });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The single layout: index.json is one serialized lunr index, store.json has every result.
+
+function facetsOfDocs(docs) {
+  var orgs = Array.from(new Set(docs.map(function (d) { return d[5]; }).filter(Boolean))).sort();
+  var authors = Array.from(new Set([].concat.apply([], docs.map(function (d) { return d[6]; })))).sort();
+  var orgNumber = new Map(orgs.map(function (name, n) { return [name, n + 1]; }));
+  var authorNumber = new Map(authors.map(function (name, n) { return [name, n]; }));
+  return {
+    orgs: orgs,
+    authors: authors,
+    org: docs.map(function (d) { return d[5] ? orgNumber.get(d[5]) : 0; }),
+    people: docs.map(function (d) { return d[6].map(function (name) { return authorNumber.get(name); }); }),
+    upvotes: docs.map(function (d) { return Math.max(0, d[7]); }),
+  };
+}
+
+// Every term of a lunr index as an entry: per field the papers that have it and lunr's element there.
+function entriesOfIndex(indexData) {
+  var fields = indexData.fields;
+  var elements = new Map(); // "field/ref" -> Map(termIndex -> score)
+  indexData.fieldVectors.forEach(function (pair) {
+    var vector = new Map();
+    for (var i = 0; i < pair[1].length; i += 2) {
+      vector.set(pair[1][i], pair[1][i + 1]);
+    }
+    elements.set(pair[0], vector);
+  });
+  return indexData.invertedIndex.map(function (row) {
+    var posting = row[1];
+    // (sorted below as JavaScript compares strings, which the lookups rely on)
+    return {
+      term: row[0],
+      fields: fields.map(function (name) {
+        var positions = Object.keys(posting[name]).map(Number).sort(function (a, b) { return a - b; });
+        return {
+          positions: positions,
+          scores: positions.map(function (p) { return elements.get(name + "/" + p).get(posting._index); }),
+        };
+      }),
+    };
+  }).sort(function (a, b) { return a.term < b.term ? -1 : a.term > b.term ? 1 : 0; });
+}
+
+function singleSource(indexData, store) {
+  var entries = entriesOfIndex(indexData);
+  var tokenSet = null;
+  var facets = null;
+  return {
+    count: store.docs.length,
+    pageSize: 0,
+    fields: indexData.fields,
+    tags: store.tags,
+    lookup: function (needs) { return Promise.resolve(sortedLookup(reachedEntries(entries, needs))); },
+    vocabulary: function () {
+      tokenSet = tokenSet || lunr.TokenSet.fromArray(entries.map(function (e) { return e.term; }));
+      return Promise.resolve(tokenSet);
+    },
+    docs: function (refs) {
+      return Promise.resolve(new Map(refs.map(function (ref) { return [ref, store.docs[ref]]; })));
+    },
+    facets: function () {
+      facets = facets || facetsOfDocs(store.docs);
+      return Promise.resolve(facets);
+    },
+    tagged: function (n) {
+      return Promise.resolve(new Set(everyRef(store.docs.length).filter(function (ref) { return store.docs[ref][3].indexOf(n) !== -1; })));
+    },
+    dates: function () { return Promise.resolve(store.docs.map(function (d) { return d[2]; })); },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The sharded layout. A shard holds a contiguous range of the sorted vocabulary (manifest.bounds[i]
 // is its first term); for each term its number and, per field, the documents that have it (as gaps)
 // and how often. Field vector elements are recomputed from those counts and the field lengths with
-// lunr.py's own formula and rounding, so the rebuilt index has the very numbers the single one has.
+// lunr.py's own formula and rounding, so they are the very numbers the single index holds.
 
 // The shard that holds (or would hold) `term`: the last whose first term is not after it.
 function shardOf(bounds, term) {
@@ -329,80 +942,11 @@ function prefixShards(bounds, prefix) {
   return found;
 }
 
-// What one lunr clause needs, as lunr.Index.prototype.query will look it up: exact terms and
-// prefixes resolve to shards through the bounds; fuzzy terms and patterns that start with a
-// wildcard are resolved against the vocabulary (fetched by term length) first.
-function addClauseNeeds(needs, clause, pipeline) {
-  var terms = clause.usePipeline ? pipeline.runString(clause.term, { fields: clause.fields }) : [clause.term];
-  terms.forEach(function (term) {
-    if ("editDistance" in clause && clause.editDistance > 0) {
-      needs.patterns.push({ term: term, editDistance: clause.editDistance });
-    } else if (!("editDistance" in clause) && term.indexOf("*") !== -1) {
-      var prefix = term.slice(0, term.indexOf("*"));
-      if (prefix) {
-        needs.prefixes.push(prefix);
-      } else {
-        needs.patterns.push({ term: term });
-      }
-    } else {
-      needs.exact.push(term);
-    }
-  });
-}
-
-function emptyNeeds() {
-  return { exact: [], prefixes: [], patterns: [] };
-}
-
-function clauseNeeds(clauses, pipeline) {
-  var needs = emptyNeeds();
-  clauses.forEach(function (clause) { addClauseNeeds(needs, clause, pipeline); });
-  return needs;
-}
-
-// What plainTerms, addPlainClauses and matchesEveryWord look up for these words, but for the
-// shorter forms of a half-typed word (shorteningNeeds), which are rarely wanted.
-function plainNeeds(words) {
-  var needs = emptyNeeds();
-  words.forEach(function (word) {
-    if (!word.stop) {
-      needs.exact.push(word.stem);
-    }
-    if (word.typed.length >= MIN_PREFIX) {
-      needs.prefixes.push(word.typed);
-    }
-    if (!word.stop && word.stem !== word.typed && word.stem.length >= MIN_PREFIX) {
-      needs.prefixes.push(word.stem);
-    }
-  });
-  return needs;
-}
-
-// plainNeeds and the shorter forms of the words that need them, given an index made for plainNeeds.
-function shorteningNeeds(index, words) {
-  var needs = plainNeeds(words);
-  var more = false;
-  words.forEach(function (word) {
-    if (needsShortening(index, word)) {
-      needs.exact = needs.exact.concat(shorterForms(word));
-      more = true;
-    }
-  });
-  return more ? needs : null;
-}
-
-// Term lengths (in UTF-16 code units, as lunr counts edits) a vocabulary pattern can match.
+// Term lengths (in UTF-16 code units, as lunr counts edits) a fuzzy pattern can match.
 function patternLengths(pattern, longest) {
   var lengths = [];
-  var low;
-  var high;
-  if (pattern.editDistance) {
-    low = pattern.term.length - pattern.editDistance;
-    high = pattern.term.length + pattern.editDistance;
-  } else {
-    low = pattern.term.replace(/\*/g, "").length;
-    high = longest;
-  }
+  var low = pattern.term.length - pattern.editDistance;
+  var high = pattern.term.length + pattern.editDistance;
   for (var n = Math.max(1, low); n <= Math.min(high, longest); n++) {
     lengths.push(n);
   }
@@ -410,12 +954,6 @@ function patternLengths(pattern, longest) {
     lengths.push(longest); // the last file holds every longer term
   }
   return lengths;
-}
-
-function patternTokenSet(pattern) {
-  return pattern.editDistance
-    ? lunr.TokenSet.fromFuzzyString(pattern.term, pattern.editDistance)
-    : lunr.TokenSet.fromString(pattern.term);
 }
 
 // Sorted terms from a front-coded list: each entry is a digit (characters shared with the previous
@@ -462,12 +1000,17 @@ function undelta(gaps) {
 }
 
 // A shard file, decoded: its terms in order, each {term, index, idf, fields: [{positions, counts,
-// lengths}]}. A field's lengths are there unless the term is common in it (then: the length files).
+// lengths}]}. A field's lengths are there unless the term is common in it (then: the length files);
+// a field without the term is 0 in the file.
 function decodeShard(data) {
   return data.terms.map(function (row) {
     var fields = [];
     var df = 0;
     for (var k = 2; k < row.length; k++) {
+      if (row[k] === 0) {
+        fields.push({ positions: [], counts: [], lengths: null, scores: [] });
+        continue;
+      }
       var positions = undelta(numbersOf(row[k][0]));
       df += positions.length;
       fields.push({ positions: positions, counts: numbersOf(row[k][1]), lengths: row[k].length > 2 ? numbersOf(row[k][2]) : null });
@@ -512,139 +1055,25 @@ function elementsOf(shards, entry, k, lengthOf) {
   return field.scores;
 }
 
-// An ordinary serialized lunr index of the given decoded terms (in order). `lengthOf(field,
-// position)` gives the field lengths shards leave out. Options: `keep(position)` limits the papers
-// (the terms stay, so lunr expands a query to the same terms); `everyDocument` gives each paper its
-// field vectors even if empty, in the whole index's order, by which lunr ranks a query of -terms only.
-function combinedIndexJson(shards, entries, lengthOf, options) {
-  var keep = options && options.keep;
-  var fields = shards.fields;
-  var elements = fields.map(function () { return []; });
-  var invertedIndex = entries.map(function (entry) {
-    var posting = {};
-    entry.fields.forEach(function (field, k) {
-      var scores = elementsOf(shards, entry, k, lengthOf);
-      var docs = {};
-      for (var i = 0; i < field.positions.length; i++) {
-        var position = field.positions[i];
-        if (!keep || keep(position)) {
-          docs[position] = {};
-          var list = elements[k][position] || (elements[k][position] = []);
-          list.push([entry.index, scores[i]]);
-        }
-      }
-      posting[fields[k]] = docs;
-    });
-    posting._index = entry.index;
-    return [entry.term, posting];
-  });
-  var fieldVectors = [];
-  for (var position = 0; position < shards.count; position++) {
-    for (var k = 0; k < fields.length; k++) {
-      var list = elements[k][position];
-      if (list || (options && options.everyDocument)) {
-        fieldVectors.push([fields[k] + "/" + position, flatElements(list || [])]);
-      }
-    }
-  }
-  return { version: shards.version, fields: fields, fieldVectors: fieldVectors, invertedIndex: invertedIndex, pipeline: shards.pipeline };
-}
-
-function flatElements(pairs) {
-  pairs.sort(function (a, b) { return a[0] - b[0]; });
-  var flat = [];
-  pairs.forEach(function (pair) { flat.push(pair[0], pair[1]); });
-  return flat;
-}
-
 function sortedNumbers(set) {
   return Array.from(set).sort(function (a, b) { return a - b; });
 }
 
-// Just enough of a lunr.Index for plainTerms and clause expansion: the decoded terms by name and
-// their TokenSet.
-function vocabularyView(entries) {
-  var byTerm = Object.create(null);
-  entries.forEach(function (entry) { byTerm[entry.term] = entry; });
-  return { invertedIndex: byTerm, tokenSet: lunr.TokenSet.fromArray(entries.map(function (e) { return e.term; })) };
-}
-
-// lunr's query vector for `clauses`, as Index.prototype.query builds it (every clause here spans
-// every field, so one vector serves all): term -> summed boost, over the terms each clause expands to.
-function clauseWeights(clauses, tokenSet, pipeline) {
-  var weights = new Map();
-  clauses.forEach(function (clause) {
-    var terms = clause.usePipeline ? pipeline.runString(clause.term, { fields: clause.fields }) : [clause.term];
-    terms.forEach(function (term) {
-      var expanded = tokenSet.intersect(lunr.TokenSet.fromClause(Object.assign({}, clause, { term: term }))).toArray();
-      expanded.forEach(function (t) { weights.set(t, (weights.get(t) || 0) + clause.boost); });
-    });
-  });
-  return weights;
-}
-
-// The papers in which every word of a plain query is found (what matchesEveryWord keeps), given the
-// decoded terms the query's clauses expand to.
-function papersWithEveryWord(terms, entries) {
-  var found = null;
-  terms.forEach(function (term) {
-    if (term.stop) {
-      return;
-    }
-    var papers = new Set();
-    entries.forEach(function (entry) {
-      if (covers(term, entry.term)) {
-        entry.fields.forEach(function (field) { field.positions.forEach(function (p) { papers.add(p); }); });
-      }
-    });
-    found = found === null ? papers : new Set(Array.from(found).filter(function (p) { return papers.has(p); }));
-  });
-  if (found === null) { // stop words only: any paper with any of the terms
-    found = new Set();
-    entries.forEach(function (entry) {
-      entry.fields.forEach(function (field) { field.positions.forEach(function (p) { found.add(p); }); });
-    });
+function decodedFacets(data) {
+  var people = [];
+  var flat = numbersOf(data.people);
+  for (var i = 0; i < flat.length; i += flat[i] + 1) {
+    people.push(flat.slice(i + 1, i + 1 + flat[i]));
   }
-  return found;
+  return { orgs: data.orgs, authors: data.authors, org: numbersOf(data.org), people: people, upvotes: numbersOf(data.upvotes) };
 }
 
-// Each paper's score for the query vector `weights`, as lunr sums it over fields (up to rounding).
-function approximateScores(shards, entries, weights, lengthOf) {
-  var magnitude = 0;
-  weights.forEach(function (w) { magnitude += w * w; });
-  magnitude = Math.sqrt(magnitude);
-  var scores = new Map();
-  entries.forEach(function (entry) {
-    var w = weights.get(entry.term) / magnitude;
-    entry.fields.forEach(function (field, k) {
-      var elements = elementsOf(shards, entry, k, lengthOf);
-      for (var i = 0; i < field.positions.length; i++) {
-        scores.set(field.positions[i], (scores.get(field.positions[i]) || 0) + w * elements[i]);
-      }
-    });
-  });
-  return scores;
-}
-
-// The papers that can be among the first `limit`: those scoring at least the limit-th best, with a
-// margin far wider than any difference in rounding between this sum and lunr's.
-function contenders(papers, scores, limit) {
-  if (papers.length <= limit) {
-    return papers;
-  }
-  var ranked = papers.map(function (p) { return scores.get(p); }).sort(function (a, b) { return b - a; });
-  var floor = ranked[limit - 1] - Math.abs(ranked[limit - 1]) * 1e-9 - 1e-12;
-  return papers.filter(function (p) { return scores.get(p) >= floor; });
-}
-
-// The sharded search: `fetchPart(relativePath)` returns a promise of a part's parsed JSON (relative to
+// The sharded source: `fetchPart(relativePath)` returns a promise of a part's parsed JSON (relative to
 // index.json). Parts are fetched once and kept, decoded.
-function shardedSearch(manifest, storeInfo, fetchPart) {
+function shardedSource(manifest, storeInfo, fetchPart) {
   var shards = Object.assign({}, manifest.shards, { bounds: frontDecoded(manifest.shards.bounds) });
-  var pipeline = lunr.Pipeline.load(shards.pipeline);
   var parts = new Map();
   var vocabulary = { lengths: new Set(), key: null, tokenSet: null };
-  var lastIndex = { key: null, index: null };
 
   function part(path) {
     if (!parts.has(path)) {
@@ -666,57 +1095,6 @@ function shardedSearch(manifest, storeInfo, fetchPart) {
     return parts.get(key);
   }
 
-  // A TokenSet of every vocabulary file fetched so far, covering at least the lengths `patterns` match.
-  function vocabularyFor(patterns) {
-    patterns.forEach(function (pattern) {
-      patternLengths(pattern, shards.longestTermBucket).forEach(function (n) { vocabulary.lengths.add(n); });
-    });
-    var lengths = sortedNumbers(vocabulary.lengths);
-    var key = lengths.join(",");
-    return Promise.all(lengths.map(function (n) { return part("terms/" + n + ".json"); })).then(function (lists) {
-      if (vocabulary.key !== key) {
-        var words = [];
-        lists.forEach(function (list) { words = words.concat(frontDecoded(list)); });
-        vocabulary.tokenSet = lunr.TokenSet.fromArray(words.sort());
-        vocabulary.key = key;
-      }
-      return vocabulary.tokenSet;
-    });
-  }
-
-  // `needs` as the terms they can reach: {exact: Set, prefixes: [...], shards: [numbers]}; patterns
-  // become the exact terms of the vocabulary they match.
-  function resolved(needs) {
-    var reach = { exact: new Set(needs.exact), prefixes: needs.prefixes.slice().sort() };
-    var patternsDone = needs.patterns.length === 0 ? Promise.resolve() : vocabularyFor(needs.patterns).then(function (tokenSet) {
-      needs.patterns.forEach(function (pattern) {
-        tokenSet.intersect(patternTokenSet(pattern)).toArray().forEach(function (term) { reach.exact.add(term); });
-      });
-    });
-    return patternsDone.then(function () {
-      var numbers = new Set();
-      reach.exact.forEach(function (term) { numbers.add(shardOf(shards.bounds, term)); });
-      reach.prefixes.forEach(function (prefix) {
-        prefixShards(shards.bounds, prefix).forEach(function (n) { numbers.add(n); });
-      });
-      reach.shards = sortedNumbers(numbers);
-      return reach;
-    });
-  }
-
-  function reaches(reach, term) {
-    return reach.exact.has(term) || reach.prefixes.some(function (prefix) { return term.indexOf(prefix) === 0; });
-  }
-
-  // The decoded terms of the shards `reach` names, in order, and those of them it reaches.
-  function termsOf(reach) {
-    return Promise.all(reach.shards.map(function (n) { return decodedPart("shards/" + n + ".json", decodeShard); }))
-      .then(function (decoded) {
-        var all = [].concat.apply([], decoded);
-        return { all: all, reached: all.filter(function (entry) { return reaches(reach, entry.term); }) };
-      });
-  }
-
   // The length files the given terms need where they are common, as lengthOf(field, position).
   function lengthsFor(entries) {
     var needed = new Set();
@@ -736,163 +1114,81 @@ function shardedSearch(manifest, storeInfo, fetchPart) {
     });
   }
 
-  // A lunr.Index of every term `needs` can reach (and all papers' vectors if `everyDocument`): lunr
-  // finds in it what it would find in the whole index, with the same numbers.
-  function indexFor(needs, everyDocument) {
-    return resolved(needs).then(function (reach) {
-      var key = JSON.stringify([Array.from(reach.exact).sort(), reach.prefixes, everyDocument]);
-      if (lastIndex.key === key) {
-        return lastIndex.index;
-      }
-      return termsOf(reach).then(function (terms) {
-        return lengthsFor(terms.reached).then(function (lengthOf) {
-          var json = combinedIndexJson(shards, terms.reached, lengthOf, { everyDocument: everyDocument });
-          lastIndex.key = key;
-          lastIndex.index = lunr.Index.load(json);
-          return lastIndex.index;
+  // The decoded entries `needs` reaches, their elements computed.
+  function lookup(needs) {
+    var numbers = new Set();
+    needs.exact.forEach(function (term) { numbers.add(shardOf(shards.bounds, term)); });
+    needs.prefixes.forEach(function (prefix) {
+      prefixShards(shards.bounds, prefix).forEach(function (n) { numbers.add(n); });
+    });
+    var files = sortedNumbers(numbers).map(function (n) { return decodedPart("shards/" + n + ".json", decodeShard); });
+    return Promise.all(files).then(function (decoded) {
+      var reached = reachedEntries([].concat.apply([], decoded), needs);
+      return lengthsFor(reached).then(function (lengthOf) {
+        reached.forEach(function (entry) {
+          entry.fields.forEach(function (_field, k) { elementsOf(shards, entry, k, lengthOf); });
         });
+        return sortedLookup(reached);
       });
     });
   }
 
-  // The terms a plain query looks up: plainNeeds, and the shorter forms of a half-typed word if the
-  // first fetch shows that they are needed. Resolves to {terms (decoded, reached), view}.
-  function plainTermsFetched(words) {
-    function fetchFor(needs) {
-      return resolved(needs).then(termsOf).then(function (terms) {
-        return { reached: terms.reached, view: vocabularyView(terms.all) };
-      });
-    }
-    return fetchFor(plainNeeds(words)).then(function (first) {
-      var more = shorteningNeeds(first.view, words);
-      return more ? fetchFor(more) : first;
+  // A TokenSet of every vocabulary file fetched so far, covering at least the lengths `patterns` match.
+  function vocabularyFor(patterns) {
+    patterns.forEach(function (pattern) {
+      patternLengths(pattern, shards.longestTermBucket).forEach(function (n) { vocabulary.lengths.add(n); });
     });
-  }
-
-  // Plain words: what rankedResults finds, ranked by lunr, but lunr only ranks the papers that can
-  // be among the first `limit` that pass the filters (the scores of all are summed here first, from
-  // the same field vector elements), since lunr's query takes time in proportion to the papers it
-  // ranks. Resolves to {hits, total, matched} (matched: whether any paper has every word).
-  function plainRanked(q, limit, passesLater) {
-    var words = plainWords(q);
-    return plainTermsFetched(words).then(function (fetched) {
-      var terms = plainTerms(fetched.view, q);
-      var query = new lunr.Query(shards.fields);
-      addPlainClauses(query, terms);
-      var weights = clauseWeights(query.clauses, fetched.view.tokenSet, pipeline);
-      var entries = fetched.reached.filter(function (entry) { return weights.has(entry.term); });
-      var matching = terms.length ? papersWithEveryWord(terms, entries) : new Set();
-      if (matching.size === 0) {
-        return { hits: [], total: 0, matched: false };
+    var lengths = sortedNumbers(vocabulary.lengths);
+    var key = lengths.join(",");
+    return Promise.all(lengths.map(function (n) { return part("terms/" + n + ".json"); })).then(function (lists) {
+      if (vocabulary.key !== key) {
+        var words = [];
+        lists.forEach(function (list) { words = words.concat(frontDecoded(list)); });
+        vocabulary.tokenSet = lunr.TokenSet.fromArray(words.sort());
+        vocabulary.key = key;
       }
-      return Promise.all([lengthsFor(entries), passesLater]).then(function (loaded) {
-        var lengthOf = loaded[0];
-        var kept = sortedNumbers(matching).filter(loaded[1]);
-        var scores = approximateScores(shards, entries, weights, lengthOf);
-        var chosen = new Set(contenders(kept, scores, limit));
-        var json = combinedIndexJson(shards, entries, lengthOf, { keep: function (p) { return chosen.has(p); } });
-        var results = lunr.Index.load(json).query(function (built) { addPlainClauses(built, terms); })
-          .filter(function (result) { return matchesEveryWord(terms, result); });
-        return { hits: asHits(results), total: kept.length, matched: true };
-      });
+      return vocabulary.tokenSet;
     });
   }
 
-  // lunr's query language: the whole of lunr's answer, then the filters.
-  function syntaxRanked(q, passesLater) {
-    var query = new lunr.Query(shards.fields); // parsed as index.search parses it, errors included
-    new lunr.QueryParser(q, query).parse();
-    return Promise.all([indexFor(clauseNeeds(query.clauses, pipeline), query.isNegated()), passesLater])
-      .then(function (loaded) {
-        var hits = asHits(loaded[0].search(q)).filter(function (hit) { return loaded[1](Number(hit.ref)); });
-        return { hits: hits, total: hits.length };
-      });
-  }
-
-  // When no paper has every word: the typo-tolerant query, as rankedResults makes it.
-  function fuzzyRanked(words, passesLater) {
-    var query = new lunr.Query(shards.fields);
-    addFuzzyClauses(query, words);
-    return Promise.all([indexFor(clauseNeeds(query.clauses, pipeline), false), passesLater]).then(function (loaded) {
-      var results = loaded[0].query(function (built) { addFuzzyClauses(built, words); });
-      var hits = asHits(results).filter(function (hit) { return loaded[1](Number(hit.ref)); });
-      return { hits: hits, total: hits.length, fuzzy: true };
+  function docs(refs) {
+    var chunkSize = storeInfo.chunk;
+    var chunks = sortedNumbers(new Set(refs.map(function (ref) { return Math.floor(ref / chunkSize); })));
+    return Promise.all(chunks.map(function (n) { return part("store/" + n + ".json"); })).then(function (loaded) {
+      var byChunk = new Map();
+      chunks.forEach(function (n, i) { byChunk.set(n, loaded[i]); });
+      return new Map(refs.map(function (ref) { return [ref, byChunk.get(Math.floor(ref / chunkSize))[ref % chunkSize]]; }));
     });
   }
 
-  // A test for the tag and date filters, fetching only the facets the request uses.
-  function filterFor(request) {
-    var checks = [];
-    if (request.tag) {
-      var tagNumber = tagNumberOf(storeInfo, request.tag);
-      checks.push(tagNumber < 0 ? Promise.resolve(function () { return false; }) : part("tags/" + tagNumber + ".json").then(function (gaps) {
-        var tagged = new Set(undelta(numbersOf(gaps)));
-        return function (position) { return tagged.has(position); };
-      }));
-    }
-    if (request.from || request.to) {
-      checks.push(part("dates.json").then(function (runs) {
+  return {
+    count: shards.count,
+    pageSize: storeInfo.page,
+    fields: shards.fields,
+    tags: storeInfo.tags,
+    lookup: lookup,
+    vocabulary: vocabularyFor,
+    docs: docs,
+    facets: function () { return decodedPart("facets.json", decodedFacets); },
+    tagged: function (n) {
+      return decodedPart("tags/" + n + ".json", function (gaps) { return new Set(undelta(numbersOf(gaps))); });
+    },
+    dates: function () {
+      return decodedPart("dates.json", function (runs) {
         var dates = [];
         runs.forEach(function (run) {
           for (var i = 0; i < run[1]; i++) {
             dates.push(run[0]);
           }
         });
-        return function (position) { return passesDates(dates[position], request); };
-      }));
-    }
-    return Promise.all(checks).then(function (tests) {
-      return function (position) { return tests.every(function (test) { return test(position); }); };
-    });
-  }
-
-  function describeHits(hits) {
-    var chunkSize = storeInfo.chunk;
-    var chunks = sortedNumbers(new Set(hits.map(function (hit) { return Math.floor(Number(hit.ref) / chunkSize); })));
-    return Promise.all(chunks.map(function (n) { return part("store/" + n + ".json"); })).then(function (loaded) {
-      var byChunk = new Map();
-      chunks.forEach(function (n, i) { byChunk.set(n, loaded[i]); });
-      return hits.map(function (hit) {
-        var position = Number(hit.ref);
-        return describeDoc(hit, byChunk.get(Math.floor(position / chunkSize))[position % chunkSize], storeInfo.tags);
+        return dates;
       });
-    });
-  }
-
-  function ranked(q, limit, passesLater) {
-    if (!q) {
-      return passesLater.then(function (passes) {
-        var hits = everyPaper(shards.count).filter(function (hit) { return passes(Number(hit.ref)); });
-        return { hits: hits, total: hits.length };
-      });
-    }
-    if (hasLunrSyntax(q)) {
-      return syntaxRanked(q, passesLater);
-    }
-    return plainRanked(q, limit, passesLater).then(function (found) {
-      var words = plainWords(q);
-      return found.matched || !hasFuzzyWords(words) ? found : fuzzyRanked(words, passesLater);
-    });
-  }
-
-  // One query, answered as searchPapers answers it for a single index.
-  function search(request) {
-    var q = (request.q || "").trim();
-    var limit = limitOf(request);
-    var passesLater = filterFor(request);
-    return Promise.resolve()
-      .then(function () { return ranked(q, limit, passesLater); })
-      .then(function (found) {
-        var shown = found.hits.slice(0, limit);
-        return describeHits(shown).then(function (described) {
-          return answer(request, found.total, shown, found.fuzzy, function (hit, n) { return described[n]; });
-        });
-      })
-      .catch(function (error) { return failedAnswer(request, error); });
-  }
-
-  return { count: shards.count, pageSize: storeInfo.page, search: search, indexFor: indexFor };
+    },
+  };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Wiring.
 
 function fetchJson(url) {
   return fetch(url, { credentials: "same-origin" }).then(function (response) {
@@ -903,49 +1199,36 @@ function fetchJson(url) {
   });
 }
 
-// A loaded search of either layout: {count, search(request) -> answer or promise of one}.
-function singleSearch(index, store) {
-  return { count: store.docs.length, pageSize: 0, search: function (request) { return searchPapers(index, store, request); } };
-}
-
 function isSharded(indexData) {
   return Boolean(indexData && indexData.shards);
 }
 
-function loadedSearch(indexData, storeData, indexUrl) {
+function loadedSource(indexData, storeData, indexUrl) {
   if (isSharded(indexData)) {
-    return shardedSearch(indexData, storeData, function (path) { return fetchJson(new URL(path, indexUrl).href); });
+    return shardedSource(indexData, storeData, function (path) { return fetchJson(new URL(path, indexUrl).href); });
   }
-  return singleSearch(lunr.Index.load(indexData), storeData);
-}
-
-function errorText(error) {
-  return String(error && error.message ? error.message : error);
+  return singleSource(indexData, storeData);
 }
 
 // The worker's side of the protocol. Queries that arrive while one runs are coalesced: only the
 // newest is answered, because the page only shows the newest.
 function startWorker(scope) {
-  var loaded = null;
+  var source = null;
   var pending = null;
   var busy = false;
 
   function answerPending() {
-    if (!loaded || !pending || busy) {
+    if (!source || !pending || busy) {
       return;
     }
     var request = pending;
     pending = null;
     busy = true;
-    new Promise(function (resolve) { resolve(loaded.search(request)); })
-      .catch(function (error) {
-        return { type: "results", id: request.id, total: 0, results: [], error: "Search failed: " + errorText(error) };
-      })
-      .then(function (answer) {
-        scope.postMessage(answer);
-        busy = false;
-        answerPending();
-      });
+    runSearch(source, request).then(function (answer) {
+      scope.postMessage(answer);
+      busy = false;
+      answerPending();
+    });
   }
 
   function schedule() {
@@ -958,8 +1241,9 @@ function startWorker(scope) {
     // fetched together whichever layout the site has.
     Promise.all([fetchJson(message.indexUrl), fetchJson(message.storeUrl)])
       .then(function (data) {
-        loaded = loadedSearch(data[0], data[1], message.indexUrl);
-        scope.postMessage({ type: "ready", count: loaded.count, pageSize: loaded.pageSize });
+        source = loadedSource(data[0], data[1], message.indexUrl);
+        // facetsCost: whether counts by organization and author cost a download of their own.
+        scope.postMessage({ type: "ready", count: source.count, pageSize: source.pageSize, facetsCost: isSharded(data[0]) });
         schedule();
       })
       .catch(function (error) {

@@ -17,10 +17,16 @@
   var tagSelect = form.elements.namedItem("tag");
   var fromInput = form.elements.namedItem("from");
   var toInput = form.elements.namedItem("to");
+  var sortSelect = form.elements.namedItem("sort");
   var moreButton = document.getElementById("more-results");
   var base = form.getAttribute("data-base") || "/";
 
-  var state = { worker: null, ready: false, count: 0, lastId: 0, shownId: 0, pageSize: PAGE_SIZE, limit: PAGE_SIZE, selected: -1, timer: 0 };
+  var state = {
+    worker: null, ready: false, count: 0, lastId: 0, shownId: 0, pageSize: PAGE_SIZE, limit: PAGE_SIZE, selected: -1, timer: 0,
+    // The organization and author filters are chosen from the counts the results show.
+    org: "", author: "", typing: false, goToDirect: false, facetsCost: false, wantFacets: false,
+  };
+  var facetBox = null;
 
   function absolute(path) {
     return new URL(path, document.baseURI).href;
@@ -100,6 +106,10 @@
     }
     time.textContent = humanDate(result.date);
     meta.appendChild(time);
+    var byline = [result.organization].concat(result.authors || []).filter(Boolean).join(", ");
+    if (byline) {
+      meta.appendChild(document.createTextNode(" \u00b7 " + byline));
+    }
     item.appendChild(meta);
 
     if (result.tags.length) {
@@ -186,17 +196,20 @@
       tag: tagSelect ? tagSelect.value : "",
       from: fromInput ? fromInput.value : "",
       to: toInput ? toInput.value : "",
+      sort: sortSelect ? sortSelect.value : "",
+      org: state.org,
+      author: state.author,
     };
   }
 
   function isEmpty(request) {
-    return !request.q && !request.tag && !request.from && !request.to;
+    return !request.q && !request.tag && !request.from && !request.to && !request.org && !request.author;
   }
 
   // The query lives in the address bar, so a search can be shared or reloaded.
   function keepInUrl(request) {
     var params = new URLSearchParams();
-    ["q", "tag", "from", "to"].forEach(function (key) {
+    ["q", "tag", "from", "to", "sort", "org", "author"].forEach(function (key) {
       if (request[key]) {
         params.set(key, request[key]);
       }
@@ -223,6 +236,15 @@
     if (toInput) {
       toInput.value = params.get("to") || "";
     }
+    if (sortSelect) {
+      sortSelect.value = params.get("sort") || "";
+      if (sortSelect.selectedIndex < 0) {
+        sortSelect.value = "";
+      }
+    }
+    state.org = params.get("org") || "";
+    state.author = params.get("author") || "";
+    state.goToDirect = true; // a shared link to an arXiv ID opens the paper
   }
 
   function describeFilters(request) {
@@ -236,11 +258,74 @@
     if (request.to) {
       parts.push("to " + humanDate(request.to));
     }
+    if (request.org) {
+      parts.push("from " + request.org);
+    }
+    if (request.author) {
+      parts.push("by " + request.author);
+    }
     return parts.join(", ");
+  }
+
+  // Counts by organization and author of the matched papers, as buttons that filter by them. On a
+  // large site the counts need a download of their own, so they wait to be asked for.
+  var FACETS_SHOWN = 8;
+
+  function facetButton(text, onClick) {
+    var button = element("button", "facet");
+    button.type = "button";
+    button.textContent = text;
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
+  function choose(kind, name) {
+    state[kind] = name;
+    search(false);
+  }
+
+  function facetGroup(title, entries, kind) {
+    var group = element("p", "facet-group");
+    group.appendChild(document.createTextNode(title + ": "));
+    entries.slice(0, FACETS_SHOWN).forEach(function (entry) {
+      group.appendChild(facetButton(entry.name + " (" + entry.count + ")", function () { choose(kind, entry.name); }));
+      group.appendChild(document.createTextNode(" "));
+    });
+    return group;
+  }
+
+  function showFacets(answer, request) {
+    if (!facetBox) {
+      facetBox = element("div", "facets");
+      facetBox.id = "search-facets";
+      status.parentNode.insertBefore(facetBox, status.nextSibling);
+    }
+    clear(facetBox);
+    ["org", "author"].forEach(function (kind) {
+      if (request[kind]) {
+        facetBox.appendChild(facetButton("\u00d7 " + (kind === "org" ? "from " : "by ") + request[kind], function () { choose(kind, ""); }));
+      }
+    });
+    if (answer.facets) {
+      if (answer.facets.organizations.length) {
+        facetBox.appendChild(facetGroup("Organizations", answer.facets.organizations, "org"));
+      }
+      if (answer.facets.authors.length) {
+        facetBox.appendChild(facetGroup("Authors", answer.facets.authors, "author"));
+      }
+    } else if (state.facetsCost && answer.total > 0) {
+      facetBox.appendChild(facetButton("Count by organization and author", function () {
+        state.wantFacets = true;
+        search(true);
+      }));
+    }
   }
 
   function showEmptyState() {
     clear(list);
+    if (facetBox) {
+      clear(facetBox);
+    }
     select(-1);
     if (moreButton) {
       moreButton.hidden = true;
@@ -252,10 +337,17 @@
     var noun = answer.total === 1 ? "paper" : "papers";
     var what = request.q ? (answer.total === 1 ? " matches" : " match") + " \u201c" + request.q + "\u201d" : "";
     if (answer.fuzzy) {
-      what += " with a letter or two changed (nothing matches exactly)";
+      what += " with a letter or two changed";
     }
     var filters = describeFilters(request);
-    var text = answer.total + " " + noun + what + (filters ? " (" + filters + ")" : "") + ".";
+    var count = (answer.atMost ? "Up to " : "") + answer.total;
+    var text = count + " " + noun + what + (filters ? " (" + filters + ")" : "") + ".";
+    if (answer.fuzzy) {
+      text = "No paper matches \u201c" + request.q + "\u201d exactly. " + text;
+    }
+    if (answer.direct) {
+      text = "arXiv " + answer.direct + ": " + answer.results[0].title + ".";
+    }
     if (answer.results.length < answer.total) {
       text += " Showing the first " + answer.results.length + ".";
     }
@@ -263,9 +355,16 @@
   }
 
   function showAnswer(answer, request) {
+    if (answer.direct && answer.total > 0 && state.goToDirect) {
+      window.location.assign(sitePath(answer.results[0].path)); // an arXiv ID or URL names one paper
+      return;
+    }
     clear(list);
     select(-1);
-    if (answer.error) {
+    showFacets(answer, request);
+    if (answer.direct && answer.total === 0) {
+      say("No paper here has arXiv ID " + answer.direct + ".");
+    } else if (answer.error) {
       say(answer.error);
     } else if (answer.total === 0) {
       say(
@@ -305,12 +404,22 @@
     request.type = "query";
     request.id = state.lastId;
     request.limit = state.limit;
+    request.typing = state.typing;
+    request.facets = !state.facetsCost || state.wantFacets || Boolean(request.org || request.author);
     state.worker.postMessage(request);
   }
 
-  function searchSoon() {
+  // Typing: the last word may be unfinished. Pasting: a pasted arXiv ID or URL opens its paper.
+  function searchSoon(event) {
     window.clearTimeout(state.timer);
+    state.typing = !(event && event.inputType === "insertFromPaste");
+    state.goToDirect = !state.typing;
     state.timer = window.setTimeout(function () { search(false); }, DEBOUNCE_MS);
+  }
+
+  function finished() {
+    state.typing = false;
+    state.goToDirect = true;
   }
 
   function onWorkerMessage(event) {
@@ -318,6 +427,7 @@
     if (message.type === "ready") {
       state.ready = true;
       state.count = message.count;
+      state.facetsCost = Boolean(message.facetsCost);
       if (message.pageSize > 0) {
         state.pageSize = message.pageSize;
         state.limit = message.pageSize; // nothing is shown before the worker is ready
@@ -358,13 +468,14 @@
 
     input.addEventListener("input", searchSoon);
     input.addEventListener("keydown", onKeyDown);
-    [tagSelect, fromInput, toInput].forEach(function (control) {
+    [tagSelect, fromInput, toInput, sortSelect].forEach(function (control) {
       if (control) {
         control.addEventListener("change", function () { search(false); });
       }
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      finished();
       search(false);
     });
     if (moreButton) {

@@ -32,9 +32,10 @@ _text = st.text(alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz Äéß
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(_text, _text, _text), min_size=1, max_size=12))
+@given(st.lists(st.tuples(_text, _text, _text, _text, _text), min_size=1, max_size=12))
 def test_any_documents_give_the_same_index_as_lunr_py(rows):
-    documents = [{"id": str(i), "title": t, "tags": g, "abstract": a} for i, (t, g, a) in enumerate(rows)]
+    documents = [{"id": str(i), "title": t, "tags": g, "abstract": a, "author": p, "names": n}
+                 for i, (t, g, a, p, n) in enumerate(rows)]
     assert json.dumps(serialize_index(_builder(), documents)) == json.dumps(with_lunr_py(documents))
 
 

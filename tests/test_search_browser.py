@@ -228,8 +228,21 @@ def test_no_results_and_bad_syntax_are_explained(visit, serve_with_csp, seed_bui
     status = page.locator("#search-status")
     expect(status).to_contain_text("No papers match “zzzqqxv”")
     assert page.locator("#results > li").count() == 0
-    page.locator("#q").fill("title:")
-    expect(status).to_contain_text("That search could not be read")
+    # A pasted title with a colon searches as text.
+    page.locator("#q").fill("UL2: Unifying Language Learning Paradigms")
+    wait_for_first_title(page, "UL2: Unifying Language Learning Paradigms")
+    # A typo: said plainly that nothing matched exactly.
+    page.locator("#q").fill("trakcing ")
+    expect(status).to_contain_text("No paper matches “trakcing” exactly")
+    wait_for_first_title(page, PVT)
+    # Newest first, kept in the address bar.
+    page.locator("#q").fill("retrieval")
+    expect(status).to_contain_text("match “retrieval”")
+    page.select_option("#sort", "newest")
+    expect(page).to_have_url(re.compile(r"sort=newest"))
+    dates = page.locator("#results > li time").evaluate_all("nodes => nodes.map(n => n.getAttribute('datetime') || '')")
+    assert len(dates) > 3 and dates == sorted(dates, reverse=True)
+    page.select_option("#sort", "")
     page.locator("#q").fill("")
     expect(status).to_contain_text("Type to search 95 papers")
     assert page.locator("#results > li").count() == 0

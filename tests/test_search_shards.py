@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from conftest import REPO, run_node_json
 
 from digestgen import search
@@ -28,34 +29,26 @@ from digestgen.config import load_config
 from digestgen.theme import vendor_file
 
 QUERY_SCRIPT = Path(__file__).resolve().parent / "js" / "query_shards.mjs"
+JUDGED = Path(__file__).resolve().parent / "judged" / "search.yaml"
 PAPERS = 2000
 # Smaller parts than a real site gets, so that 2,000 papers make many of each kind.
 PAPERS_PER_SHARD = 40
 STORE_CHUNK = 3
 INLINE_LENGTHS_SHARE = 0.05
 
-# lunr's own query language, through index.search on both sides: top ten and scores must agree.
-RAW_QUERIES = [
-    "diffusion", "tracking", "retrieval", "graph", "learning", "model", "language", "video",
-    "visual tracking", "graph neural network", "contrastive learning representation", "reinforcement learning",
-    "pre train", "video generation", "diffusion model image",
-    "diffu*", "trac*", "learn*", "re*", "graph*", "*ing", "*tion", "t*k", "la*ge",
-    "title:diffusion", "title:track*", "abstract:retrieval", "tags:learning", "title:graph^3 abstract:graph",
-    "+diffusion +model", "+graph -neural", "diffusion -image", "-image", "-learning -model", "+title:visual tracking",
-    "-title:model +abstract:model", "diffusion^5 model",
-    "trak~1", "difusion~1", "retreival~2", "transformr~1", "lanuage~1 vision", "~1", "imag~2",
-    "2024", "e.g", "zzzqqxv", "title:", "venue:neurips",
-]
-
-# What a user types, through the worker's own search on both sides: whole answers must agree.
+# What a user types, through the worker's engine on both sources: whole answers must agree.
 WORKER_QUERIES: list[dict[str, Any]] = [
     {"q": "diffusion"}, {"q": "diffusi"}, {"q": "trac"}, {"q": "tr"}, {"q": "the diffusion"},
     {"q": "visual tracking"}, {"q": "learning", "limit": 5}, {"q": "graph neural network", "limit": 200},
     {"q": "trakcing"}, {"q": "difusion modle"}, {"q": "zzzqqxv"}, {"q": "title:"}, {"q": "venue:neurips"},
-    {"q": "title:retrieval"}, {"q": "+filter -image"}, {"q": "diffu*"}, {"q": "-learning"},
+    {"q": "title:retrieval"}, {"q": "filter -image"}, {"q": "diffu*"}, {"q": "-learning"},
+    {"q": "pre-training"}, {"q": "pretraining"}, {"q": "pre training"}, {"q": "fine-tuning", "typing": False},
+    {"q": '"diffusion model" image'}, {"q": '"graph neural'}, {"q": 'learning -"neural network"'},
     {"q": "retrieval", "from": "2024-06-01"}, {"q": "model", "from": "2023-01-01", "to": "2024-03-31", "limit": 100},
-    {"q": "", "to": "2022-12-31"},
+    {"q": "", "to": "2022-12-31"}, {"q": "tracking", "sort": "newest"}, {"q": "tracking", "sort": "upvotes"},
+    {"q": "", "sort": "upvotes", "limit": 30}, {"q": "learning", "facets": True},
 ]
+WORKER_QUERIES += [{"q": entry["q"]} for entry in yaml.safe_load(JUDGED.read_text("utf-8"))]
 
 
 @dataclass(frozen=True)
@@ -118,11 +111,6 @@ def run_node(site: ShardedSite, requests: list[dict[str, Any]]) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def raw_answers(sharded: ShardedSite) -> dict[str, Any]:
-    return dict(zip(RAW_QUERIES, run_node(sharded, [{"raw": q} for q in RAW_QUERIES])))
-
-
-@pytest.fixture(scope="module")
 def worker_answers(sharded: ShardedSite) -> list[Any]:
     return run_node(sharded, WORKER_QUERIES)
 
@@ -140,26 +128,10 @@ def test_every_shard_together_is_the_single_index(sharded):
     assert whole["equal"], whole["firstDifference"]
 
 
-@pytest.mark.parametrize("q", RAW_QUERIES)
-def test_lunr_ranks_the_same_top_ten_with_the_same_scores(raw_answers, q):
-    answer = raw_answers[q]
-    single, sharded = answer["single"], answer["sharded"]
-    if "error" in single:
-        assert sharded == single  # the same QueryParseError
-        return
-    assert sharded["total"] == single["total"]
-    assert [h["ref"] for h in sharded["hits"]] == [h["ref"] for h in single["hits"]]
-    for mine, theirs in zip(sharded["hits"], single["hits"]):
-        assert mine["score"] == pytest.approx(theirs["score"], abs=1e-6)
-        assert mine["terms"] == theirs["terms"]
-
-
-def test_the_queries_find_things(raw_answers):
-    """The comparisons above must be about real rankings, not empty lists."""
-    found = [q for q, a in raw_answers.items() if a["single"].get("total", 0) >= 10]
-    assert len(found) >= 35, sorted(set(raw_answers) - set(found))
-    assert raw_answers["-image"]["single"]["total"] > 0  # only prohibited terms: every other paper
-    assert raw_answers["*ing"]["single"]["total"] > 0 and raw_answers["trak~1"]["single"]["total"] > 0
+def test_the_queries_find_things(worker_answers):
+    """The comparisons below must be about real rankings, not empty lists."""
+    found = [a for a in worker_answers if a["single"]["total"] >= 10]
+    assert len(found) >= len(worker_answers) // 2
 
 
 @pytest.mark.parametrize("n", range(len(WORKER_QUERIES)), ids=[json.dumps(r) for r in WORKER_QUERIES])
@@ -175,7 +147,7 @@ def test_a_typo_falls_back_to_close_spellings(worker_answers):
     assert any(m for r in typo["results"] for m in r["titleMarks"] + r["snippetMarks"])
     assert "fuzzy" not in answers['{"q": "visual tracking"}']
     assert answers['{"q": "zzzqqxv"}']["total"] == 0
-    assert answers['{"q": "title:"}']["error"].startswith("That search could not be read")
+    assert answers['{"q": "title:"}']["total"] > 0  # no field named: the word itself
 
 
 def shard_of(bounds: list[str], term: str) -> int:
@@ -185,19 +157,16 @@ def shard_of(bounds: list[str], term: str) -> int:
 
 def test_a_query_fetches_only_the_shards_of_its_terms(sharded):
     bounds = sharded.bounds()
-    (exact, prefix, plain) = run_node(sharded, [{"raw": "track"}, {"raw": "graph*"}, {"q": "tracking"}])
-    assert [p for p in exact["fetched"] if p.startswith("shards/")] == [f"shards/{shard_of(bounds, 'track')}.json"]
-    graph_shards = {shard_of(bounds, "graph")} | {n for n, first in enumerate(bounds) if first.startswith("graph")}
-    assert {p for p in prefix["fetched"] if p.startswith("shards/")} == {f"shards/{n}.json" for n in graph_shards}
-    # A plain word: its stem exactly, the word and its stem as prefixes.
-    wanted = {shard_of(bounds, t) for t in ("track", "tracking")}
-    wanted |= {n for n, first in enumerate(bounds) if first.startswith("track")}
-    fetched = plain["fetched"]
-    assert {p for p in fetched if p.startswith("shards/")} == {f"shards/{n}.json" for n in wanted}
+    (done, typing) = run_node(sharded, [{"q": "tracking", "typing": False}, {"q": "graph"}])
+    # A finished word: the shard of its stem only.
+    assert [p for p in done["fetched"] if p.startswith("shards/")] == [f"shards/{shard_of(bounds, 'track')}.json"]
+    # The word being typed: its stem, and every shard a term starting with it can be in.
+    wanted = {shard_of(bounds, "graph")} | {n for n, first in enumerate(bounds) if first.startswith("graph")}
+    assert {p for p in typing["fetched"] if p.startswith("shards/")} == {f"shards/{n}.json" for n in wanted}
     assert len(wanted) < len(bounds) // 10
-    refs = [int(r["ref"]) for r in plain["sharded"]["results"]]
-    assert {p for p in fetched if p.startswith("store/")} == {f"store/{ref // STORE_CHUNK}.json" for ref in refs}
-    assert not [p for p in fetched if p.startswith(("terms/", "tags/", "dates"))]
+    refs = [int(r["ref"]) for r in done["sharded"]["results"]]
+    assert {p for p in done["fetched"] if p.startswith("store/")} == {f"store/{ref // STORE_CHUNK}.json" for ref in refs}
+    assert not [p for p in done["fetched"] if p.startswith(("terms/", "tags/", "dates", "facets"))]
 
 
 def test_fetched_parts_are_kept_for_later_queries(sharded):
@@ -212,10 +181,13 @@ def test_fetched_parts_are_kept_for_later_queries(sharded):
 
 def test_filters_fetch_only_their_facets(sharded):
     tags = json.loads((sharded.search / "store.json").read_text("utf-8"))["tags"]
-    (tagged, dated) = run_node(sharded, [{"q": "learning", "tag": tags[0][0]}, {"q": "learning", "from": "2024-01-01"}])
+    (tagged, dated, upvoted) = run_node(sharded, [{"q": "learning", "tag": tags[0][0]}, {"q": "learning", "from": "2024-01-01"},
+                                                  {"q": "learning", "sort": "upvotes"}])
     assert "tags/0.json" in tagged["fetched"] and "dates.json" not in tagged["fetched"]
     assert "dates.json" in dated["fetched"] and not [p for p in dated["fetched"] if p.startswith("tags/")]
-    assert tagged["sharded"] == tagged["single"] and dated["sharded"] == dated["single"]
+    assert "facets.json" in upvoted["fetched"] and "facets.json" not in tagged["fetched"] + dated["fetched"]
+    for answer in (tagged, dated, upvoted):
+        assert answer["sharded"] == answer["single"]
 
 
 def test_a_small_site_keeps_one_index(seed_site):
@@ -297,7 +269,10 @@ def test_the_search_page_fetches_only_what_a_query_needs(sharded, browser, serve
     from playwright.sync_api import expect
 
     page_size = json.loads((sharded.search / "store.json").read_text())["page"]  # a large site's results a page
-    (expected, graph) = run_node(sharded, [{"q": "tracking", "limit": page_size}, {"q": "graph", "limit": page_size}])
+    # From the address bar a query is finished; typed into the box, its last word may be unfinished.
+    (expected, graph, typed) = run_node(sharded, [{"q": "tracking", "limit": page_size, "typing": False},
+                                                  {"q": "graph", "limit": page_size},
+                                                  {"q": "tracking", "limit": page_size}])
     server = serve_static(sharded.out)
     context = browser.new_context()
     requests: list[str] = []
@@ -326,11 +301,11 @@ def test_the_search_page_fetches_only_what_a_query_needs(sharded, browser, serve
     assert set(second) == set(graph["fetched"]) - set(expected["fetched"])
     assert not set(second) & set(first)
 
-    # Back to the first query: nothing new to fetch.
+    # Back to the first word, typed: only what the word being typed adds to the first query's parts.
     seen = len(requests)
     page.locator("#q").fill("tracking")
-    expect(titles.first).to_have_text(expected["sharded"]["results"][0]["title"])
-    assert _search_requests(requests[seen:]) == []
+    expect(titles.first).to_have_text(typed["sharded"]["results"][0]["title"])
+    assert set(_search_requests(requests[seen:])) <= set(typed["fetched"]) - set(expected["fetched"])
 
     page.locator("#q").fill("trakcing")
     expect(page.locator("#search-status")).to_contain_text("with a letter or two changed")

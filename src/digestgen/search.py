@@ -1,7 +1,9 @@
-"""The prebuilt search: a lunr index (lunr.py, read by lunr.js 2.3.9) and a compact result store.
+"""The prebuilt search: a lunr index (lunr.py, whose BM25 elements the browser's worker scores with) and a result store.
 
-The browser's worker loads both files: the index answers queries with short numeric references,
-the store turns a reference into what a result shows. Only the worker parses either file.
+The browser's worker (static/search-worker.js) loads both; its one query engine answers from either
+layout. What is indexed (searchtext.py: hyphenated and camel-case compounds whole and split,
+repository names, the arXiv term), the fields and the query language are written down in
+docs/search-index.md.
 
 A site with `search_shard_threshold` papers or more gets the same index split so that a query
 downloads only what it needs (about 0.8 KB of gzipped index per paper is too much to load whole):
@@ -9,21 +11,22 @@ downloads only what it needs (about 0.8 KB of gzipped index per paper is too muc
     search/index.json        the manifest: fields, scoring constants, the first term of each shard
     search/store.json        tags, how the result store is chunked, results a page (no documents)
     search/shards/N.json     a contiguous range of the sorted vocabulary: for each term its number,
-                             and per field the documents that have it (as gaps), how often, and
-                             (unless the term is common in that field) the field's length there
+                             and per field (0 where it is absent) the documents that have it (as gaps),
+                             how often, and (unless the term is common in that field) the field's
+                             length there
     search/lengths/F.json    field F's length in every document, for the common terms
     search/terms/L.json      the vocabulary's terms of length L (front-coded), for typo-tolerant terms
-    search/store/N.json      STORE_CHUNK results a file, by reference
+    search/store/N.json      STORE_CHUNK results a file, by reference (each with its whole abstract)
     search/tags/N.json       the references of the papers with tag N (as gaps), for the tag filter
     search/dates.json        dates in reference order as runs, for the date filter
+    search/facets.json       organization, authors and upvotes of every paper, for those filters,
+                             their counts and sorting by upvotes (fetched only for them)
 
 Lists of small numbers (gaps, counts, lengths) are written as text in `number_text`'s code, which
 gzip packs tighter than JSON arrays of numbers.
 
-The worker rebuilds from the shards a query needs an ordinary lunr index JSON with the same term
-numbers and, from counts and lengths, the same field vector elements lunr.py would have written,
-and hands it to lunr.Index.load: scores equal those of the single index (lunr.js divides by the
-query vector's magnitude only, so a field vector holding just the fetched terms scores the same).
+The worker recomputes from counts and lengths the same field vector elements lunr.py would have
+written (its formula and rounding), so both layouts score every query with the same numbers.
 Every file name follows from the number of papers and tags alone, so a rebuild that changes no
 paper can skip them all.
 """
@@ -48,17 +51,22 @@ from lunr.token import Token
 from digestgen import urls
 from digestgen.lunrindex import TermIndex, TermPostings, serialize_index, term_index
 from digestgen.model import Paper, Site
-from digestgen.views import snippet
+from digestgen.searchtext import index_text, link_names, urls_in
 
 INDEX_PATH = "search/index.json"
 STORE_PATH = "search/store.json"
-TITLE_BOOST = 10
-INDEX_FIELDS = ("title", "tags", "abstract")
-# Long enough to recognise a paper by its opening, short enough that 10,000 papers stay light.
-STORE_SNIPPET = 160
-STORE_FIELDS = ["title", "path", "date", "tags", "snippet"]
+FACETS_PATH = "search/facets.json"
+# How much a match in each field counts: a title most, then the names people search by (authors,
+# organization, repository), the abstract; a tag label least (tags are guessed, and a tag's words
+# would otherwise count as much as the abstract's).
+FIELD_BOOSTS = {"title": 10, "abstract": 1, "tags": 0.3, "author": 3, "names": 3}
+INDEX_FIELDS = tuple(FIELD_BOOSTS)
+TITLE_BOOST = FIELD_BOOSTS["title"]
+# A result's text is the whole abstract: the worker cuts the snippet around the first match and
+# checks quoted phrases against it.
+STORE_FIELDS = ["title", "path", "date", "tags", "text", "organization", "authors", "upvotes", "arxiv"]
 
-SHARDS_FORMAT = 1
+SHARDS_FORMAT = 2
 # Tuned on generated sites of 10,000 and 50,000 papers (bench/search_shards.py). Small shards (a
 # few KB gzipped) waste little on the terms next to the ones a query needs. The hits a page shows
 # rarely share a store file, so each costs a file: pages of RESULTS_PAGE results (not the 50 a small
@@ -129,10 +137,27 @@ def _tag_words(paper: Paper, labels: dict[str, str]) -> str:
     return " ".join(re.sub(r"[^\w\s-]+", " ", labels.get(t, t)) for t in paper.tags)
 
 
+def arxiv_term(arxiv: str) -> str:
+    """The index term that finds a paper by its arXiv ID ("2301.00001v2" -> "arxiv230100001")."""
+    return "arxiv" + re.sub(r"v\d+$", "", arxiv.strip()).replace(".", "").replace("/", "").lower()
+
+
+def _names(paper: Paper) -> str:
+    """Organization, repository names of its links and of links in its abstract, and its arXiv term."""
+    repositories = link_names([link.url for link in paper.links] + urls_in(paper.text))
+    named = [paper.organization or "", *dict.fromkeys(repositories)]
+    return " ".join([index_text(" ".join(named)), *([arxiv_term(paper.arxiv)] if paper.arxiv else [])])
+
+
 def _document(ref: int, paper: Paper, labels: dict[str, str]) -> dict[str, str]:
-    # Author names are searched with the abstract, so that a name without a page of its own finds its papers.
-    text = paper.text + "\n" + ", ".join(paper.authors) if paper.authors else paper.text
-    return {"id": str(ref), "title": paper.title, "tags": _tag_words(paper, labels), "abstract": text}
+    return {
+        "id": str(ref),
+        "title": index_text(paper.title),
+        "abstract": index_text(paper.text),
+        "tags": index_text(_tag_words(paper, labels)),
+        "author": index_text(" ".join(paper.authors)),
+        "names": _names(paper),
+    }
 
 
 def _builder() -> Builder:
@@ -141,8 +166,8 @@ def _builder() -> Builder:
     builder.pipeline.add(_trim_like_lunr_js, stop_word_filter, stemmer)
     builder.search_pipeline.add(stemmer)
     builder.ref("id")
-    for field in INDEX_FIELDS:
-        builder.field(field, boost=TITLE_BOOST if field == "title" else 1)
+    for field, boost in FIELD_BOOSTS.items():
+        builder.field(field, boost=boost)
     return builder
 
 
@@ -177,14 +202,18 @@ def _store_docs(site: Site) -> list[list[Any]]:
             urls.paper(p.slug),
             p.published.isoformat() if p.published else "",
             [tag_number[t] for t in p.tags if t in tag_number],
-            snippet(p.text, STORE_SNIPPET),
+            p.text,
+            p.organization or "",
+            list(p.authors),
+            p.upvotes,
+            p.arxiv or "",
         ]
         for p in ordered_papers(site)
     ]
 
 
 def build_store(site: Site) -> dict[str, Any]:
-    """What a result shows, by reference: title, path, date, tag numbers, snippet."""
+    """What a result shows, by reference: title, path, date, tag numbers, text, organization, authors, upvotes, arXiv ID."""
     return {"fields": STORE_FIELDS, "tags": _store_tags(site), "docs": _store_docs(site)}
 
 
@@ -239,6 +268,7 @@ class ShardLayout:
         return [
             STORE_PATH,
             "search/dates.json",
+            FACETS_PATH,
             *[f"search/store/{n}.json" for n in range(math.ceil(self.papers / STORE_CHUNK))],
             *[f"search/tags/{n}.json" for n in range(self.tags)],
         ]
@@ -292,9 +322,12 @@ def _deltas(numbers: Iterable[int]) -> list[int]:
 
 
 def _encode_term(entry: TermPostings, lengths: list[list[int]], inline_below: int) -> str:
-    """[term, number, [gaps, counts(, lengths)] per field], as JSON text, each list as number_text."""
-    fields = []
+    """[term, number, [gaps, counts(, lengths)] or 0 per field], as JSON text, each list as number_text."""
+    fields: list[Any] = []
     for field, (positions, counts) in enumerate(zip(entry.positions, entry.counts)):
+        if not positions:
+            fields.append(0)  # most terms are absent from most fields
+            continue
         encoded = [number_text(_deltas(positions)), number_text(counts)]
         if len(positions) < inline_below:
             encoded.append(number_text(lengths[position][field] for position in positions))
@@ -374,6 +407,28 @@ def _date_runs(docs: list[list[Any]]) -> list[list[Any]]:
     return [[date, len(list(run))] for date, run in itertools.groupby(doc[2] for doc in docs)]
 
 
+def facets(docs: list[list[Any]]) -> dict[str, Any]:
+    """Organization, authors and upvotes of every paper by reference, for filters, counts and sorting.
+
+    Names are numbered in sorted order; `org` holds each paper's organization number + 1 (0: none),
+    `people` each paper's author count followed by its authors' numbers, `upvotes` the upvotes.
+    """
+    orgs = sorted({doc[5] for doc in docs if doc[5]})
+    authors = sorted({name for doc in docs for name in doc[6]})
+    org_number = {name: n for n, name in enumerate(orgs)}
+    author_number = {name: n for n, name in enumerate(authors)}
+    people = []
+    for doc in docs:
+        people += [len(doc[6]), *(author_number[name] for name in doc[6])]
+    return {
+        "orgs": orgs,
+        "authors": authors,
+        "org": number_text(org_number[doc[5]] + 1 if doc[5] else 0 for doc in docs),
+        "people": number_text(people),
+        "upvotes": number_text(max(0, doc[7]) for doc in docs),
+    }
+
+
 def build_shards(site: Site, layout: ShardLayout) -> dict[str, bytes]:
     """Every file of the sharded search, by output path."""
     files = {**build_index_parts(site, layout), **build_store_parts(site, layout)}
@@ -429,6 +484,7 @@ def build_store_parts(site: Site, layout: ShardLayout) -> dict[str, bytes]:
             {"fields": STORE_FIELDS, "tags": tags, "count": len(docs), "chunk": STORE_CHUNK, "page": RESULTS_PAGE}
         ),
         "search/dates.json": compact_json(_date_runs(docs)),
+        FACETS_PATH: compact_json(facets(docs)),
         **{
             f"search/store/{n}.json": compact_json(docs[start : start + STORE_CHUNK])
             for n, start in enumerate(range(0, len(docs), STORE_CHUNK))

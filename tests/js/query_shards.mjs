@@ -1,15 +1,12 @@
-// Runs the same searches against a site's sharded search and against one lunr index of the same
-// documents, with the real lunr.js and the theme's worker code.
+// Runs the same searches against a site's sharded search and against the single layout of the same
+// documents, with the real lunr.js and the theme's worker code: one engine, two sources.
 // Usage: node query_shards.mjs LUNR_JS WORKER_JS SEARCH_DIR SINGLE_INDEX_JSON SINGLE_STORE_JSON < requests.json
 // SEARCH_DIR is a built site's search/ folder in the sharded layout. Requests, answered in order:
-//   {"q": ..., "tag"?, "from"?, "to"?, "limit"?}  the worker's answer both ways: {single, sharded, fetched}
-//   {"raw": ..., "top"?}                          lunr's own index.search both ways: {single, sharded,
-//                                                 fetched}, each {total, hits} with the first `top` (10)
-//                                                 hits as {ref, score, terms}, or {error} if q is invalid
-//   {"whole": true}                               every shard put together, compared with the single
-//                                                 index as JSON text: {equal, shards, firstDifference}
-//   {"session": [request, ...]}                   worker requests one after another on one sharded
-//                                                 search: [{total, refs, fetched}] (fetched: new parts)
+//   {"q": ..., ...}              the worker's answer both ways: {single, sharded, fetched}
+//   {"whole": true}              every shard decoded and made into lunr's serialized index again,
+//                                compared with the single index as JSON text: {equal, shards, firstDifference}
+//   {"session": [request, ...]}  requests one after another on one sharded search:
+//                                [{total, refs, fetched}] (fetched: the parts newly fetched)
 // `fetched` lists the parts (paths under SEARCH_DIR) a fresh sharded search fetched for that request.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -21,90 +18,86 @@ const [lunrPath, workerPath, searchDir, singleIndexPath, singleStorePath] = proc
 const scope = vm.createContext({ console, URL });
 vm.runInContext(readFileSync(lunrPath, "utf8"), scope, { filename: lunrPath });
 vm.runInContext(readFileSync(workerPath, "utf8"), scope, { filename: workerPath });
-for (const name of ["searchPapers", "shardedSearch", "clauseNeeds", "combinedIndexJson", "decodeShard"]) {
+for (const name of ["runSearch", "singleSource", "shardedSource", "decodeShard", "elementsOf", "numbersOf"]) {
   if (typeof scope[name] !== "function") {
     throw new Error(`the worker's ${name} did not load`);
   }
 }
-const lunr = scope.lunr;
 
 const readJson = (file) => JSON.parse(readFileSync(file, "utf8"));
 const manifest = readJson(path.join(searchDir, "index.json"));
 const storeInfo = readJson(path.join(searchDir, "store.json"));
 const singleJson = readJson(singleIndexPath);
-const singleIndex = lunr.Index.load(singleJson);
-const singleStore = readJson(singleStorePath);
+const single = scope.singleSource(singleJson, readJson(singleStorePath));
 const requests = JSON.parse(readFileSync(0, "utf8"));
 
-// A fresh sharded search whose parts come from disk, noting each one it asks for.
+// A fresh sharded source whose parts come from disk, noting each one it asks for.
 function freshSharded() {
   const fetched = [];
-  const search = scope.shardedSearch(manifest, storeInfo, (part) => {
+  const source = scope.shardedSource(manifest, storeInfo, (part) => {
     fetched.push(part);
     return Promise.resolve().then(() => readJson(path.join(searchDir, part)));
   });
-  return { search, fetched };
+  return { source, fetched };
 }
 
-const hitsOf = (results, top) => ({
-  total: results.length,
-  hits: results.slice(0, top).map((r) => ({ ref: r.ref, score: r.score, terms: Object.keys(r.matchData.metadata).sort() })),
-});
-
-async function attempt(run) {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof lunr.QueryParseError) {
-      return { error: error.message };
-    }
-    throw error;
-  }
+async function both(request, n) {
+  const { source, fetched } = freshSharded();
+  const sharded = await scope.runSearch(source, { id: n, ...request });
+  return { single: await scope.runSearch(single, { id: n, ...request }), sharded, fetched };
 }
 
-async function raw(q, top) {
-  const { search, fetched } = freshSharded();
-  const single = await attempt(() => hitsOf(singleIndex.search(q), top));
-  const sharded = await attempt(async () => {
-    const query = new lunr.Query(manifest.shards.fields);
-    new lunr.QueryParser(q, query).parse();
-    const pipeline = lunr.Pipeline.load(manifest.shards.pipeline);
-    const index = await search.indexFor(scope.clauseNeeds(query.clauses, pipeline), query.isNegated());
-    return hitsOf(index.search(q), top);
+// lunr's serialized index made again from decoded shards: the test that counts, lengths and the
+// recomputed elements are exactly what lunr.py wrote.
+function serializedFrom(shards, entries, lengthOf) {
+  const fields = shards.fields;
+  const elements = fields.map(() => []);
+  const invertedIndex = entries.map((entry) => {
+    const posting = {};
+    entry.fields.forEach((field, k) => {
+      const scores = scope.elementsOf(shards, entry, k, lengthOf);
+      const docs = {};
+      field.positions.forEach((position, i) => {
+        docs[position] = {};
+        (elements[k][position] ||= []).push([entry.index, scores[i]]);
+      });
+      posting[fields[k]] = docs;
+    });
+    posting._index = entry.index;
+    return [entry.term, posting];
   });
-  return { single, sharded, fetched };
+  const fieldVectors = [];
+  for (let position = 0; position < shards.count; position++) {
+    fields.forEach((name, k) => {
+      const pairs = (elements[k][position] || []).sort((a, b) => a[0] - b[0]);
+      fieldVectors.push([`${name}/${position}`, pairs.flat()]);
+    });
+  }
+  return { version: shards.version, fields, fieldVectors, invertedIndex, pipeline: shards.pipeline };
 }
 
-async function worker(request, n) {
-  const { search, fetched } = freshSharded();
-  const sharded = await search.search({ id: n, ...request });
-  return { single: scope.searchPapers(singleIndex, singleStore, { id: n, ...request }), sharded, fetched };
-}
-
-// Every shard and every field length, put together the way a query's shards are.
-async function whole() {
+function whole() {
   const shards = manifest.shards;
   const decoded = scope.frontDecoded(shards.bounds).map((_, n) => scope.decodeShard(readJson(path.join(searchDir, "shards", `${n}.json`))));
   const columns = shards.fields.map((field) => scope.numbersOf(readJson(path.join(searchDir, "lengths", `${field}.json`))));
   const lengthOf = (field, position) => columns[field][position];
-  const entries = [].concat(...decoded);
-  const combined = JSON.stringify(scope.combinedIndexJson(shards, entries, lengthOf, { everyDocument: true }));
-  const single = JSON.stringify(singleJson);
+  const combined = JSON.stringify(serializedFrom(shards, [].concat(...decoded), lengthOf));
+  const singleText = JSON.stringify(singleJson);
   let at = 0;
-  while (at < combined.length && combined[at] === single[at]) {
+  while (at < combined.length && combined[at] === singleText[at]) {
     at++;
   }
-  const equal = combined === single;
-  const firstDifference = equal ? null : { at, combined: combined.slice(at - 80, at + 80), single: single.slice(at - 80, at + 80) };
+  const equal = combined === singleText;
+  const firstDifference = equal ? null : { at, combined: combined.slice(at - 80, at + 80), single: singleText.slice(at - 80, at + 80) };
   return { equal, shards: decoded.length, firstDifference };
 }
 
 async function session(steps) {
-  const { search, fetched } = freshSharded();
+  const { source, fetched } = freshSharded();
   const out = [];
   for (const [n, request] of steps.entries()) {
     const before = fetched.length;
-    const answer = await search.search({ id: n, ...request });
+    const answer = await scope.runSearch(source, { id: n, ...request });
     out.push({ total: answer.total, refs: answer.results.map((r) => r.ref), error: answer.error, fetched: fetched.slice(before) });
   }
   return out;
@@ -115,11 +108,9 @@ for (const [n, request] of requests.entries()) {
   if ("session" in request) {
     answers.push(await session(request.session));
   } else if ("whole" in request) {
-    answers.push(await whole());
-  } else if ("raw" in request) {
-    answers.push(await raw(request.raw, request.top ?? 10));
+    answers.push(whole());
   } else {
-    answers.push(await worker(request, n));
+    answers.push(await both(request, n));
   }
 }
 process.stdout.write(JSON.stringify(answers));

@@ -1,0 +1,145 @@
+"""The sharded search's budget, side by side for two checkouts: build time, cold-query bytes and time.
+
+Usage: python bench/search_budget.py SITE --checkout NAME=DIR [--checkout NAME=DIR ...] [--runs 3]
+
+SITE is an ingested site (bench/corpus.py listings through `digestgen ingest`; bench/search_shards.py
+--keep leaves one). For each checkout, in turn and `--runs` times (the median is reported), a child
+process with that checkout's `src/` on the path loads and tags SITE, then times computing the
+sharded search files (`search.build_shards`) and writes them. Then node runs that checkout's worker
+with real lunr.js on a fresh sharded search for each query (the parts read from disk): the time
+from the query reaching the worker's search to its answer, and the bytes a browser would fetch for
+it (each part gzip-compressed at level 6, plus the worker script and lunr.min.js; the page itself
+not counted), including index.json and store.json, which the worker loads before its first query.
+Unlike bench/search_shards.py (a full build and Chromium), this measures the search alone, quickly
+enough to repeat on a busy machine. Numbers, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+QUERIES = ["diffusion", "contrastive learn", "graph neural network", "tracking", "learning", "model", "trakcing"]
+
+_CHILD = r"""
+import json, sys, time
+from pathlib import Path
+from digestgen import search
+from digestgen.build import load_and_tag
+from digestgen.config import load_config
+site, out = Path(sys.argv[1]), Path(sys.argv[2])
+config, _ = load_config(site)
+loaded = load_and_tag(site, config, {})
+started = time.perf_counter()
+files = search.build_shards(loaded, search.ShardLayout(len(loaded.papers), len(loaded.tags)))
+seconds = time.perf_counter() - started
+for path, data in files.items():
+    target = out / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+print(json.dumps({"seconds": seconds, "papers": len(loaded.papers), "files": len(files)}))
+"""
+
+# Runs either worker's sharded search: the older one's shardedSearch(...).search, or runSearch over
+# shardedSource. Prints, per query, {ms, parts: [paths fetched], total}.
+_NODE = r"""
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import vm from "node:vm";
+const [lunrPath, workerPath, searchDir, queriesJson] = process.argv.slice(2);
+const scope = vm.createContext({ console, URL });
+vm.runInContext(readFileSync(lunrPath, "utf8"), scope);
+vm.runInContext(readFileSync(workerPath, "utf8"), scope);
+const readJson = (file) => JSON.parse(readFileSync(file, "utf8"));
+const manifest = readJson(path.join(searchDir, "index.json"));
+const storeInfo = readJson(path.join(searchDir, "store.json"));
+const out = [];
+for (const q of JSON.parse(queriesJson)) {
+  const parts = [];
+  const fetchPart = (part) => { parts.push(part); return Promise.resolve().then(() => readJson(path.join(searchDir, part))); };
+  const request = { id: 1, q, limit: storeInfo.page, typing: false };
+  let run;
+  if (typeof scope.runSearch === "function") {
+    const source = scope.shardedSource(manifest, storeInfo, fetchPart);
+    run = () => scope.runSearch(source, request);
+  } else {
+    const search = scope.shardedSearch(manifest, storeInfo, fetchPart);
+    run = () => search.search(request);
+  }
+  const started = performance.now();
+  const answer = await run();
+  out.push({ q, ms: performance.now() - started, parts, total: answer.total });
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def gz(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), 6))
+
+
+def build_once(checkout: Path, site: Path, out: Path) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": str(checkout / "src")}
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(site), str(out)], env=env, check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def queries_once(checkout: Path, out: Path, script: Path) -> list[dict]:
+    lunr = checkout / "src" / "digestgen" / "_vendor" / "lunr.min.js"
+    worker = checkout / "static" / "search-worker.js"
+    done = subprocess.run(["node", str(script), str(lunr), str(worker), str(out / "search"), json.dumps(QUERIES)],
+                          check=True, capture_output=True, text=True)
+    rows = json.loads(done.stdout)
+    fixed = gz(lunr) + gz(worker) + gz(out / "search" / "index.json") + gz(out / "search" / "store.json")
+    for row in rows:
+        row["kib"] = (fixed + sum(gz(out / "search" / part) for part in row["parts"])) / 1024
+        row["requests"] = len(row["parts"]) + 4
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("site", type=Path)
+    parser.add_argument("--checkout", action="append", required=True, help="NAME=DIR")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    checkouts = [(name, Path(path)) for name, path in (c.split("=", 1) for c in args.checkout)]
+    work = Path(tempfile.mkdtemp(prefix="search-budget-"))
+    script = work / "run.mjs"
+    script.write_text(_NODE, "utf-8")
+    builds: dict[str, list[float]] = {name: [] for name, _ in checkouts}
+    answers: dict[str, list[list[dict]]] = {name: [] for name, _ in checkouts}
+    try:
+        for run in range(args.runs):
+            for name, checkout in checkouts:  # in turn, so that a slow spell falls on all of them
+                built = build_once(checkout, args.site, work / name)
+                builds[name].append(built["seconds"])
+                answers[name].append(queries_once(checkout, work / name, script))
+                print(f"run {run + 1} {name}: sharded files computed in {built['seconds']:.1f} s "
+                      f"({built['papers']:,} papers, {built['files']:,} files); cold queries: "
+                      + ", ".join(f"{r['q']} {r['kib']:.0f} KiB {r['ms']:.0f} ms" for r in answers[name][-1]), flush=True)
+        for name, _ in checkouts:
+            print(f"\n== {name}: sharded search files computed in {statistics.median(builds[name]):.1f} s "
+                  f"(median of {args.runs}: {', '.join(f'{s:.1f}' for s in builds[name])})")
+            print(f"{'query (cold, fresh worker)':28} {'KiB (gzip)':>10} {'requests':>9} {'ms':>8} {'total':>8}")
+            for n, q in enumerate(QUERIES):
+                rows = [runs[n] for runs in answers[name]]
+                print(f"{q:28} {rows[0]['kib']:>10.1f} {rows[0]['requests']:>9} "
+                      f"{statistics.median(r['ms'] for r in rows):>8.0f} {rows[0]['total']:>8}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

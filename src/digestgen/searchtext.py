@@ -1,0 +1,112 @@
+"""How search reads text: the one normalisation the index (here) and the browser's queries share.
+
+The worker (static/search-worker.js, `wordsOf`) has a line-for-line twin of `words`; the tests run
+both on every seed text and require the same words. A text becomes words, each written as its
+`joined` form (the letters and digits of a hyphenated or camel-case compound run together, lower
+case) and its `parts` (the pieces, when there is more than one):
+
+    "pre-training"  -> joined "pretraining", parts ["pre", "training"]
+    "PriorCLIP"     -> joined "priorclip",   parts ["prior", "clip"]
+    "LLMs"          -> joined "llms"         (a plural of capitals is one word)
+
+The index holds every part and every joined form, so `pretraining`, `pre-training` and `pre
+training` meet (a query joins two neighbouring words that the index knows joined), and `CLIP`
+finds PriorCLIP. Apostrophes vanish ("model's" -> "models"); decimals, percentages and ranges
+("3.5%", "1/3") are dropped as noise; a link leaves only its repository's name (see `link_names`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Hyphens of every kind join the pieces of a compound; apostrophes are deleted.
+_HYPHENS = "-\u2010\u2011\u2012\u2013"
+_APOSTROPHES = re.compile("['\u2019]")
+# A compound: letters and digits, hyphenated pieces allowed. Underscore is not a word character here.
+_COMPOUND = re.compile(rf"[^\W_]+(?:[{_HYPHENS}][^\W_]+)*")
+_PIECE = re.compile(rf"[{_HYPHENS}]")
+# Camel-case boundaries, ASCII only (the browser's twin uses the same classes): before a capital that
+# follows a small letter ("priorC"), and before the last capital of a run followed by two small
+# letters ("CLIPSeg" -> CLIP|Seg, while "LLMs" stays whole).
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2})")
+_NUMERIC_NOISE = re.compile(r"^[\d.,/%+~^]*\d[\d.,/%+~^]*[.,/%+~^][\d.,/%+~^]*$")
+_LINK = re.compile(r"^(?:https?://|www\.)", re.IGNORECASE)
+_EDGE = re.compile(r"^\W+|\W+$")
+# Hosts whose path starts with owner/name: the name is what people call the code.
+_REPOSITORY = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|bitbucket\.org)/(?:(?:spaces|datasets)/)?"
+    r"[^/\s]+/([^/\s?#]+)",
+    re.IGNORECASE,
+)
+# Pieces of fewer letters than this are not split off a camel-case word ("iPhone" stays whole).
+MIN_CAMEL_PART = 2
+
+
+@dataclass(frozen=True)
+class Word:
+    joined: str
+    parts: tuple[str, ...]  # empty unless the compound has two pieces or more
+
+    def terms(self) -> tuple[str, ...]:
+        """What the index holds for this word: its parts, then the joined form."""
+        return (*self.parts, self.joined)
+
+
+def _camel_parts(piece: str) -> list[str]:
+    parts = _CAMEL.split(piece)
+    return parts if len(parts) > 1 and all(len(p) >= MIN_CAMEL_PART for p in parts) else [piece]
+
+
+@lru_cache(maxsize=65536)
+def _compound(compound: str) -> Word:
+    pieces = [part for piece in _PIECE.split(compound) for part in _camel_parts(piece)]
+    joined = "".join(pieces).lower()
+    parts = tuple(p.lower() for p in pieces) if len(pieces) > 1 else ()
+    return Word(joined, parts)
+
+
+@lru_cache(maxsize=65536)
+def _chunk_words(chunk: str) -> tuple[Word, ...]:
+    trimmed = _EDGE.sub("", chunk)
+    if not trimmed or _NUMERIC_NOISE.match(trimmed) or _LINK.match(trimmed):
+        return ()
+    return tuple(_compound(c) for c in _COMPOUND.findall(_APOSTROPHES.sub("", trimmed)))
+
+
+def words(text: str) -> list[Word]:
+    """The words of a text, in order."""
+    out: list[Word] = []
+    for chunk in text.split():
+        out += _chunk_words(chunk)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _chunk_index_text(chunk: str) -> str:
+    return " ".join(term for word in _chunk_words(chunk) for term in word.terms())
+
+
+def index_text(text: str) -> str:
+    """The text as the index's tokenizer should see it: every term of every word, space-separated."""
+    # Chunk by chunk through a cache: most chunks of a large site's abstracts recur.
+    return " ".join(filter(None, map(_chunk_index_text, text.split())))
+
+
+def link_names(urls: list[str]) -> list[str]:
+    """Repository names of code links ("https://github.com/openai/CLIP" -> "CLIP"), without ".git"."""
+    names = []
+    for url in urls:
+        found = _REPOSITORY.match(url.strip())
+        if found:
+            names.append(re.sub(r"\.git$", "", found.group(1)))
+    return names
+
+
+def urls_in(text: str) -> list[str]:
+    """The links written in a text."""
+    if "://" not in text and "www." not in text.lower():
+        return []  # most abstracts: no need to look at every chunk
+    chunks = [_EDGE.sub("", c) for c in text.split() if "://" in c or "www." in c.lower()]
+    return [chunk for chunk in chunks if _LINK.match(chunk)]
