@@ -55,9 +55,23 @@ function chunkWords(chunk) {
 }
 
 // The words of a text, in order, each {joined, parts}.
+// Greek letters are also words spelt out (searchtext.GREEK): `alpha` finds α, and `α` finds alpha.
+var GREEK = {
+  "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon", "ζ": "zeta", "η": "eta",
+  "θ": "theta", "ϑ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
+  "ρ": "rho", "σ": "sigma", "ς": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi",
+  "ψ": "psi", "ω": "omega", "Γ": "gamma", "Δ": "delta", "Θ": "theta", "Λ": "lambda", "Ξ": "xi", "Π": "pi",
+  "Σ": "sigma", "Φ": "phi", "Ψ": "psi", "Ω": "omega"
+};
+var GREEK_LETTER = new RegExp("[" + Object.keys(GREEK).join("") + "]", "g");
+
+function spellGreek(text) {
+  return text.replace(GREEK_LETTER, function (letter) { return " " + GREEK[letter] + " "; });
+}
+
 function wordsOf(text) {
   var words = [];
-  String(text).split(/\s+/).forEach(function (chunk) {
+  spellGreek(String(text)).split(/\s+/).forEach(function (chunk) {
     if (chunk) {
       words = words.concat(chunkWords(chunk));
     }

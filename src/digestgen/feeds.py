@@ -65,7 +65,7 @@ class FeedEntries:
 def _entry_xml(paper: Paper, links: Urls) -> str:
     entry = ET.Element("entry")
     url = links.absolute(urls.paper(paper.slug))
-    _sub(entry, "title", paper.title)
+    _sub(entry, "title", paper.plain_title)
     _sub(entry, "id", entry_id(paper))
     _sub(entry, "link", rel="alternate", type="text/html", href=url)
     _sub(entry, "updated", _stamp(_added(paper)))
@@ -164,7 +164,7 @@ def robots(links: Urls) -> bytes:
 def paper_record(site: Site, paper: Paper, links: Urls) -> dict[str, Any]:
     return {
         "slug": paper.slug,
-        "title": paper.title,
+        "title": paper.plain_title,
         "url": links.absolute(urls.paper(paper.slug)),
         "published": paper.published.isoformat() if paper.published else None,
         "upvotes": paper.upvotes,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from digestgen import mathtext
 from digestgen.config import Config
 from digestgen.errors import DigestgenError
 from digestgen.frontmatter import Lines, YamlError, load_yaml_lines, read_front_matter_lines, unescape_markdown
@@ -154,13 +155,16 @@ def _paper(path: Path, relative: str, raw: bytes, data: dict[str, Any], body: st
         raise _expected("digests", "a list of dates", digests, "[2025-10-31]")
     tags = _tags(data.get("tags"))
     names, count = _authors(data.get("authors"))
+    tex_problems: list[str] = []
+    title = " ".join(_text(data.get("title"), "title").split())
     categories = _words(data.get("categories"), "categories")
     primary = _text(data.get("primary_category"), "primary_category", optional=True)
     return Paper(
         slug=path.stem,
-        title=" ".join(_text(data.get("title"), "title").split()),
+        title=title,
+        title_text=mathtext.to_text(title, tex_problems),
         body=body,
-        text=" ".join(unescape_markdown(body).split()),
+        text=mathtext.to_text(" ".join(unescape_markdown(body).split()), tex_problems),
         published=_date(data.get("published"), "published"),
         upvotes=_int(data.get("upvotes", 0), "upvotes") or 0,
         authors=names,
@@ -183,6 +187,7 @@ def _paper(path: Path, relative: str, raw: bytes, data: dict[str, Any], body: st
         comments=_int(data.get("comments"), "comments", optional=True),
         note=_text(data.get("note"), "note", optional=True) or "",
         removed_tags=tuple(_tags(data.get("remove_tags"), "remove_tags")),
+        tex_problems=tuple(dict.fromkeys(tex_problems)),
     )
 
 
@@ -475,7 +480,13 @@ def load_site(
         files = len({problem.split(":", 1)[0] for problem in problems})
         count = f"{plural(len(problems), 'problem')} in {plural(files, 'content file')}; nothing was written:"
         raise DigestgenError(count, problems=tuple(problems))
-    return Site.create(config, _with_digest_dates(papers, digests), digests, warnings=unknown_field_warnings(papers.values()))
+    warnings = unknown_field_warnings(papers.values()) + tex_warnings(papers.values())
+    return Site.create(config, _with_digest_dates(papers, digests), digests, warnings=warnings)
+
+
+def tex_warnings(papers: Iterable[Paper]) -> tuple[str, ...]:
+    """Formulas and TeX commands that stay literal text, named by paper."""
+    return tuple(f"{paper.source}: {problem}" for paper in papers for problem in paper.tex_problems)
 
 
 def unknown_field_warnings(papers: Iterable[Paper]) -> tuple[str, ...]:

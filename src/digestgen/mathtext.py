@@ -12,11 +12,13 @@ to warn about; the work per text is bounded, so hostile input cannot slow a buil
 
 from __future__ import annotations
 
+import copy
 import html
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from latex2mathml.converter import convert as latex_to_mathml
@@ -193,8 +195,9 @@ class Formula:
     problem: str = ""
 
 
+@lru_cache(maxsize=8192)  # a formula is converted for the page and for the text: parse it once
 def parse_formula(tex: str, display: bool = False) -> Formula:
-    """The tidy MathML tree of one formula, or the reason it stays literal."""
+    """The tidy MathML tree of one formula, or the reason it stays literal (the tree is not to be changed)."""
     if len(tex) > MAX_FORMULA_CHARS:
         return Formula(tex, display, None, f"a formula longer than {MAX_FORMULA_CHARS} characters")
     if _depth(tex) > MAX_DEPTH:
@@ -214,7 +217,7 @@ def parse_formula(tex: str, display: bool = False) -> Formula:
 def mathml(formula: Formula) -> str:
     """The <math> element, with the TeX as its text alternative."""
     assert formula.tree is not None
-    tree = formula.tree
+    tree = copy.copy(formula.tree)  # the cached tree stays as parsed; only the root's attributes change
     tree.set("alttext", formula.tex.strip())
     ET.register_namespace("", MATHML)
     text = ET.tostring(tree, encoding="unicode", short_empty_elements=False)

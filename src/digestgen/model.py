@@ -28,7 +28,7 @@ class Paper:
     slug: str
     title: str
     body: str  # Markdown as stored (the abstract, escaped, plus any notes)
-    text: str  # plain text of the body, for snippets, search and email
+    text: str  # plain text of the body (TeX formulas as Unicode), for snippets, search and email
     published: dt.date | None
     upvotes: int
     authors: tuple[str, ...]  # names, when the source gave them
@@ -54,6 +54,12 @@ class Paper:
     note: str = ""  # a person's note, Markdown
     removed_tags: tuple[str, ...] = ()  # slugs of automatic tags a person removed
     unknown_fields: tuple[tuple[str, int], ...] = ()  # front-matter keys digestgen does not know, with lines
+    title_text: str = ""  # the title as plain text: TeX formulas as Unicode (`title` keeps the TeX)
+    tex_problems: tuple[str, ...] = ()  # formulas or TeX commands left literal, for a build warning
+
+    @property
+    def plain_title(self) -> str:
+        return self.title_text or self.title
 
     @property
     def code_link(self) -> Link | None:

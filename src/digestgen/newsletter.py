@@ -302,7 +302,7 @@ def fill_template(template: str, values: dict[str, str], setting: str) -> str:
 
 def _top_title(edition: Edition) -> str:
     first = edition.picks[0] if edition.picks else edition.papers[0] if edition.papers else None
-    return first.paper.title if first else ""
+    return first.paper.plain_title if first else ""
 
 
 def subject_values(config: Config, edition: Edition) -> dict[str, str]:
@@ -451,7 +451,7 @@ def paper_view(paper: Paper, number: int, links: Urls, teaser_chars: int | None,
         meta.append(byline(paper))
     return {
         "number": number,
-        "title": neutralise(paper.title),
+        "title": neutralise(paper.plain_title),
         "url": safe_href(links.absolute(urls.paper(paper.slug))),
         "meta": neutralise(" · ".join(meta)),
         "abstract": neutralise(abstract),
@@ -461,7 +461,7 @@ def paper_view(paper: Paper, number: int, links: Urls, teaser_chars: int | None,
 
 
 def _title_view(paper: Paper, number: int, links: Urls) -> dict[str, Any]:
-    return {"number": number, "title": neutralise(paper.title), "url": safe_href(links.absolute(urls.paper(paper.slug)))}
+    return {"number": number, "title": neutralise(paper.plain_title), "url": safe_href(links.absolute(urls.paper(paper.slug)))}
 
 
 def _preheader(config: Config, edition: Edition, md: MarkdownIt, values: dict[str, str]) -> str:
@@ -470,7 +470,7 @@ def _preheader(config: Config, edition: Edition, md: MarkdownIt, values: dict[st
     intro = " ".join(markdown_plain(md, text) for _digest, text in edition.intros)
     if intro.strip():
         return neutralise(snippet(" ".join(intro.split()), PREHEADER_CHARS))
-    titles = " · ".join(entry.paper.title for entry in (edition.picks + edition.papers)[:6])
+    titles = " · ".join(entry.paper.plain_title for entry in (edition.picks + edition.papers)[:6])
     return neutralise(snippet(f"{plural(edition.count, 'paper')}: {titles}", PREHEADER_CHARS))
 
 

@@ -179,8 +179,8 @@ def _papers(site: Site, links: Urls, md: MarkdownIt, people: People) -> list[Pag
                 "related": views.related_rows(site, p, links),
             }
 
-        description = views.snippet(p.text, 200) or p.title
-        jobs.append(PageJob(urls.paper(p.slug), "paper.html", p.title, context, (p.slug, *shown, *related), shape, description=description))
+        description = views.snippet(p.text, 200) or p.plain_title
+        jobs.append(PageJob(urls.paper(p.slug), "paper.html", p.plain_title, context, (p.slug, *shown, *related), shape, description=description))
     return jobs
 
 

@@ -152,7 +152,7 @@ def _names(paper: Paper) -> str:
 def _document(ref: int, paper: Paper, labels: dict[str, str]) -> dict[str, str]:
     return {
         "id": str(ref),
-        "title": index_text(paper.title),
+        "title": index_text(paper.plain_title),
         "abstract": index_text(paper.text),
         "tags": index_text(_tag_words(paper, labels)),
         "author": index_text(" ".join(paper.authors)),
@@ -198,7 +198,7 @@ def _store_docs(site: Site) -> list[list[Any]]:
     tag_number = {slug: n for n, (slug, _label, _path) in enumerate(_store_tags(site))}
     return [
         [
-            p.title,
+            p.plain_title,
             urls.paper(p.slug),
             p.published.isoformat() if p.published else "",
             [tag_number[t] for t in p.tags if t in tag_number],

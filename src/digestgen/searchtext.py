@@ -75,10 +75,26 @@ def _chunk_words(chunk: str) -> tuple[Word, ...]:
     return tuple(_compound(c) for c in _COMPOUND.findall(_APOSTROPHES.sub("", trimmed)))
 
 
+# Greek letters are also words spelt out, so that `alpha` finds α (formulas read as Unicode) and `α` finds alpha.
+GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ϵ": "epsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "ϑ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
+    "ρ": "rho", "σ": "sigma", "ς": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi",
+    "ψ": "psi", "ω": "omega", "Γ": "gamma", "Δ": "delta", "Θ": "theta", "Λ": "lambda", "Ξ": "xi", "Π": "pi",
+    "Σ": "sigma", "Φ": "phi", "Ψ": "psi", "Ω": "omega",
+}
+_GREEK = re.compile("[" + "".join(GREEK) + "]")
+
+
+def spell_greek(text: str) -> str:
+    """'α=0.5' -> ' alpha =0.5': each Greek letter becomes its name, a word of its own."""
+    return _GREEK.sub(lambda m: f" {GREEK[m.group(0)]} ", text) if _GREEK.search(text) else text
+
+
 def words(text: str) -> list[Word]:
     """The words of a text, in order."""
     out: list[Word] = []
-    for chunk in text.split():
+    for chunk in spell_greek(text).split():
         out += _chunk_words(chunk)
     return out
 
@@ -91,7 +107,7 @@ def _chunk_index_text(chunk: str) -> str:
 def index_text(text: str) -> str:
     """The text as the index's tokenizer should see it: every term of every word, space-separated."""
     # Chunk by chunk through a cache: most chunks of a large site's abstracts recur.
-    return " ".join(filter(None, map(_chunk_index_text, text.split())))
+    return " ".join(filter(None, map(_chunk_index_text, spell_greek(text).split())))
 
 
 def link_names(urls: list[str]) -> list[str]:

@@ -122,7 +122,7 @@ def upvote_buckets(site: Site) -> list[dict[str, Any]]:
 
 def top_papers(site: Site, links: Urls, limit: int = TOP) -> list[dict[str, Any]]:
     ranked = sorted((p for p in site.papers.values() if p.upvotes > 0), key=lambda p: (-p.upvotes, p.slug))[:limit]
-    return [{"title": p.title, "url": links.path(urls.paper(p.slug)), "upvotes": p.upvotes} for p in ranked]
+    return [{"title": p.plain_title, "url": links.path(urls.paper(p.slug)), "upvotes": p.upvotes} for p in ranked]
 
 
 # --- The charts' geometry -------------------------------------------------------------------------

@@ -7,9 +7,10 @@ from typing import Any, Callable
 from urllib.parse import quote, urlsplit
 
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 from markdown_it.common.utils import escapeHtml
 
-from digestgen import bibtex, urls
+from digestgen import bibtex, mathtext, urls
 from digestgen.frontmatter import unescape_markdown
 from digestgen.links import find_urls
 from digestgen.model import Digest, Paper, Pick, Site
@@ -127,7 +128,8 @@ def paper_card(
         chips = card_chips(paper, tag_shares(site))
     return {
         "slug": paper.slug,
-        "title": paper.title,
+        "title": paper.plain_title,
+        "title_html": title_html(paper),
         "url": links.path(urls.paper(paper.slug)),
         "published": paper.published.isoformat() if paper.published else "",
         "published_label": human_date(paper.published),
@@ -184,6 +186,11 @@ def linked_html(text: str) -> str:
     return "".join(out)
 
 
+def title_html(paper: Paper) -> Markup:
+    """The title as HTML: its TeX formulas as MathML, the rest escaped text."""
+    return Markup(mathtext.to_html(paper.title))
+
+
 def abstract_html(md: MarkdownIt, body: str) -> str:
     """A paper body as HTML; in plain (escaped) text, the web addresses become links."""
     paragraphs = plain_paragraphs(body)
@@ -221,7 +228,7 @@ def digest_neighbours(site: Site) -> Neighbours:
 def _short_ref(site: Site, slug: str | None, links: Urls) -> dict[str, str] | None:
     if slug is None:
         return None
-    return {"title": site.papers[slug].title, "url": links.path(urls.paper(slug))}
+    return {"title": site.papers[slug].plain_title, "url": links.path(urls.paper(slug))}
 
 
 def paper_page(
@@ -233,7 +240,7 @@ def paper_page(
     around = {date: (before, after) for date, before, after in neighbours}
     org_slug = people.org_slug(paper.organization) if people and paper.organization else None
     view.update(
-        abstract_html=abstract_html(md, paper.body),
+        abstract_html=mathtext.html_with_math(abstract_html(md, paper.body)),
         note_html=render_note(md, paper.note),
         links=paper_links(paper),
         title_searches=[] if paper.arxiv else title_searches(paper.title),
@@ -270,7 +277,7 @@ def related_rows(site: Site, paper: Paper, links: Urls) -> list[dict[str, Any]]:
     rows = []
     for slug in site.related.get(paper.slug, ()):
         other = site.papers[slug]
-        rows.append({"title": other.title, "url": links.path(urls.paper(slug)), "published": other.published.isoformat() if other.published else "",
+        rows.append({"title": other.plain_title, "url": links.path(urls.paper(slug)), "published": other.published.isoformat() if other.published else "",
                      "published_label": human_date(other.published), "byline": byline(other)})
     return rows
 
