@@ -181,3 +181,11 @@ def test_any_front_matter_mutation_builds_or_names_file_and_line(tmp_path_factor
     except DigestgenError as error:
         lines = str(error).splitlines()
         assert lines and all(line.startswith("content/papers/p.md:") and line.split(":")[1].isdigit() for line in lines), lines
+
+
+def test_an_unknown_key_in_a_digest_file_is_warned_with_the_closest_known_one(tmp_path):
+    site = make_site(tmp_path, {"p": GOOD})
+    (site / "content" / "digests" / "2025-10-31.yaml").write_text("date: 2025-10-31\npapers: [p]\npciks: [p]\n")
+    result = run(site, "build")
+    assert result.returncode == 0, result.stderr
+    assert "warning: content/digests/2025-10-31.yaml:3: unknown field 'pciks' ignored (did you mean 'picks'?)" in result.stderr

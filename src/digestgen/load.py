@@ -276,7 +276,11 @@ def _digest(path: Path, data: Any, lines: Lines) -> Digest:
         order=order,
         hide=_hidden(hide, lines),
         hide_lines=tuple(lines.get(("hide", index), 0) for index in range(len(hide))),
+        unknown_fields=tuple((str(k), lines.get((k,), 0)) for k in data if k not in DIGEST_FIELDS),
     )
+
+
+DIGEST_FIELDS = frozenset("date source papers title intro picks order hide".split())
 
 
 FileCache = dict[str, tuple[int, int, Any]]  # relative path -> (mtime_ns, size, what the file was read as)
@@ -480,13 +484,23 @@ def load_site(
         files = len({problem.split(":", 1)[0] for problem in problems})
         count = f"{plural(len(problems), 'problem')} in {plural(files, 'content file')}; nothing was written:"
         raise DigestgenError(count, problems=tuple(problems))
-    warnings = unknown_field_warnings(papers.values()) + tex_warnings(papers.values())
+    warnings = unknown_field_warnings(papers.values()) + digest_field_warnings(digests) + tex_warnings(papers.values())
     return Site.create(config, _with_digest_dates(papers, digests), digests, warnings=warnings)
 
 
 def tex_warnings(papers: Iterable[Paper]) -> tuple[str, ...]:
     """Formulas and TeX commands that stay literal text, named by paper."""
     return tuple(f"{paper.source}: {problem}" for paper in papers for problem in paper.tex_problems)
+
+
+def digest_field_warnings(digests: Iterable[Digest]) -> tuple[str, ...]:
+    """An unknown key in a digest file (a misspelt `picks:`, say), with the closest known one."""
+    return tuple(
+        f"content/{DIGESTS_DIR}/{digest.date}.yaml{':' + str(line) if line else ''}: unknown field '{key}' ignored"
+        + did_you_mean(key, DIGEST_FIELDS)
+        for digest in digests
+        for key, line in digest.unknown_fields
+    )
 
 
 def unknown_field_warnings(papers: Iterable[Paper]) -> tuple[str, ...]:

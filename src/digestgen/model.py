@@ -94,6 +94,7 @@ class Digest:
     order: str = "auto"  # one of ORDERS; auto: upvotes when any paper has some, else listing
     hide: tuple[str, ...] = ()  # slugs left out of the pages and the email
     hide_lines: tuple[int, ...] = field(default=(), compare=False, repr=False)  # where each was written
+    unknown_fields: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)  # keys digestgen ignores
 
     @property
     def shown(self) -> tuple[str, ...]:
