@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from latex2mathml.converter import convert as latex_to_mathml
+from latex2mathml.converter import convert_to_element as latex_to_element
 
 MATHML = "http://www.w3.org/1998/Math/MathML"
 MAX_FORMULA_CHARS = 1000
@@ -203,8 +203,10 @@ def parse_formula(tex: str, display: bool = False) -> Formula:
     if _depth(tex) > MAX_DEPTH:
         return Formula(tex, display, None, f"a formula nested deeper than {MAX_DEPTH} levels")
     try:
-        markup = latex_to_mathml(tex, display="block" if display else "inline")
-        tree = ET.fromstring(markup)
+        tree = latex_to_element(tex, display="block" if display else "inline")
+        for element in tree.iter():  # the converter leaves its text as character references
+            if element.text and "&" in element.text:
+                element.text = html.unescape(element.text)
     except Exception as exc:  # latex2mathml raises many kinds on malformed TeX; all mean "keep the text"
         return Formula(tex, display, None, f"malformed formula ({type(exc).__name__})")
     unknown: list[str] = []
@@ -219,9 +221,7 @@ def mathml(formula: Formula) -> str:
     assert formula.tree is not None
     tree = copy.copy(formula.tree)  # the cached tree stays as parsed; only the root's attributes change
     tree.set("alttext", formula.tex.strip())
-    ET.register_namespace("", MATHML)
-    text = ET.tostring(tree, encoding="unicode", short_empty_elements=False)
-    return text.replace(f' xmlns="{MATHML}"', "", 1).replace("<math ", f'<math xmlns="{MATHML}" ', 1)
+    return ET.tostring(tree, encoding="unicode", short_empty_elements=False)
 
 
 # --- MathML → Unicode text ----------------------------------------------------------------------
