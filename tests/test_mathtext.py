@@ -116,8 +116,8 @@ def test_hostile_sizes_stay_literal_with_bounded_work(text, monkeypatch):
     # Bounded work is counted, not timed (timings belong in bench/): the converter is tried at most
     # MAX_FORMULAS times per text, and whatever it was not given, or refused, stays exactly as written.
     calls = []
-    real = mathtext.latex_to_mathml
-    monkeypatch.setattr(mathtext, "latex_to_mathml", lambda tex, **options: calls.append(tex) or real(tex, **options))
+    real = mathtext.latex_to_element
+    monkeypatch.setattr(mathtext, "latex_to_element", lambda tex, **options: calls.append(tex) or real(tex, **options))
     problems: list[str] = []
     assert html.unescape(to_html(text, problems)) == text
     assert to_text(text, problems) == text
