@@ -59,8 +59,13 @@ def tags_index() -> str:
     return "tags/"
 
 
+def _listed(kind: str, slug: str, page: int) -> str:
+    """A tag's, an author's or an organization's page `page` (the first has no page/ part)."""
+    return f"{kind}/{slug}/" if page == 1 else f"{kind}/{slug}/page/{page}/"
+
+
 def tag(slug: str, page: int = 1) -> str:
-    return f"tags/{slug}/" if page == 1 else f"tags/{slug}/page/{page}/"
+    return _listed("tags", slug, page)
 
 
 def tag_feed(slug: str) -> str:
@@ -72,7 +77,7 @@ def authors_index() -> str:
 
 
 def author(slug: str, page: int = 1) -> str:
-    return f"authors/{slug}/" if page == 1 else f"authors/{slug}/page/{page}/"
+    return _listed("authors", slug, page)
 
 
 def author_feed(slug: str) -> str:
@@ -84,7 +89,7 @@ def orgs_index() -> str:
 
 
 def org(slug: str, page: int = 1) -> str:
-    return f"orgs/{slug}/" if page == 1 else f"orgs/{slug}/page/{page}/"
+    return _listed("orgs", slug, page)
 
 
 def org_feed(slug: str) -> str:
