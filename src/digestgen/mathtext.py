@@ -96,6 +96,12 @@ def split_math(text: str, problems: list[str] | None = None) -> list[Segment]:
 
     while index < len(text):
         char = text[index]
+        if char not in "$\\":  # plain text up to the next dollar or backslash, in one piece
+            found = _TRIGGER.search(text, index)
+            stop = found.start() if found else len(text)
+            plain.append(text[index:stop])
+            index = stop
+            continue
         pair = text[index : index + 2]
         end, kind, width = -1, "", 0
         if formulas < MAX_FORMULAS:
