@@ -110,13 +110,18 @@ def test_cards_hide_zero_counts_chip_few_specific_tags_and_keep_the_link_order(f
 
 
 def test_a_tag_on_most_papers_is_not_chipped_but_the_paper_page_lists_it(tmp_path):
-    site = write_big_site(tmp_path / "site", 8)
+    site = write_big_site(tmp_path / "site", 12)  # common tags need tagstage.COMMON_MIN_PAPERS
     out = build_site(site).out
     digest = main_of((out / "2025/11/01/index.html").read_text())
     paper = (out / "papers/paper-number-0000/index.html").read_text()
     assert "Large language models" in paper  # every paper says "large language model"
     assert "Large language models" not in digest
     assert "Benchmarks" not in digest  # and "benchmark"
+    # Cards follow the same setting as the build's warning about common tags.
+    config = site / "digestgen.yaml"
+    config.write_text(config.read_text() + "tagging:\n  common_share: 0.99\n")
+    again = main_of((build_site(site, force=True).out / "2025/11/01/index.html").read_text())
+    assert "Large language models" in again
 
 
 def test_a_300_paper_digest_is_paged_in_compact_rows_and_re_sortable_without_losing_order(tmp_path):

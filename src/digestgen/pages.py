@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from digestgen import bibtex, trends, urls, views
 from digestgen.errors import DigestgenError
-from digestgen.model import Paper, Site
+from digestgen.model import Paper, Site, Tag
 from digestgen.people import Group, People, site_people
 from digestgen.urls import Urls
 
@@ -77,12 +77,12 @@ class _Cards:
     ):
         self.site, self.links, self.fragments, self.md = site, links, fragments, md
         self.cards = known if known is not None else {}
-        self._shares: dict[str, float] | None = None
+        self._tags: dict[str, Tag] | None = None
 
     def chips(self, slug: str) -> tuple[str, ...]:
-        if self._shares is None:
-            self._shares = views.tag_shares(self.site)
-        return views.card_chips(self.site.papers[slug], self._shares)
+        if self._tags is None:
+            self._tags = views.tags_by_slug(self.site)
+        return views.card_chips(self.site.papers[slug], self._tags)
 
     def __call__(self, slug: str) -> dict[str, Any]:
         paper = self.site.papers[slug]

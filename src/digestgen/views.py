@@ -13,7 +13,7 @@ from markdown_it.common.utils import escapeHtml
 from digestgen import bibtex, mathtext, urls
 from digestgen.frontmatter import unescape_markdown
 from digestgen.links import find_urls
-from digestgen.model import Digest, Paper, Pick, Site
+from digestgen.model import Digest, Paper, Pick, Site, Tag
 from digestgen.parse import MONTHS
 from digestgen.people import Group, People
 from digestgen.plainmd import plain_paragraphs, render_body
@@ -76,20 +76,18 @@ def tag_links(site: Site, paper: Paper, links: Urls) -> list[dict[str, str]]:
 
 
 CHIPS_PER_CARD = 3
-COMMON_TAG_SHARE = 0.4  # a tag on more of the site's papers than this tells a reader nothing on a card
 
 
-def tag_shares(site: Site) -> dict[str, float]:
-    """Each tag's share of the site's papers (0 to 1). The one place cards learn how common a tag is."""
-    total = len(site.papers) or 1
-    return {tag.slug: len(tag.papers) / total for tag in site.tags}
+def tags_by_slug(site: Site) -> dict[str, Tag]:
+    return {tag.slug: tag for tag in site.tags}
 
 
-def card_chips(paper: Paper, shares: dict[str, float]) -> tuple[str, ...]:
-    """At most three of the paper's tags for its card: the rarest (most specific) first, common ones left out."""
-    specific = [t for t in paper.tags if shares.get(t, 0.0) <= COMMON_TAG_SHARE]
+def card_chips(paper: Paper, tags: dict[str, Tag]) -> tuple[str, ...]:
+    """At most three of the paper's tags for its card: the rarest (most specific) first, leaving out the tags
+    that tagging marked common (tagging.common_share), which the build also warns about."""
+    specific = [t for t in paper.tags if not (t in tags and tags[t].common)]
     position = {t: n for n, t in enumerate(paper.tags)}
-    specific.sort(key=lambda t: (shares.get(t, 0.0), position[t]))
+    specific.sort(key=lambda t: (tags[t].share if t in tags else 0.0, position[t]))
     return tuple(specific[:CHIPS_PER_CARD])
 
 
@@ -125,7 +123,7 @@ def paper_card(
     """A paper as digest, tag and home pages list it. `chips` (from card_chips) saves working out the tag shares."""
     code = paper.code_link
     if chips is None:
-        chips = card_chips(paper, tag_shares(site))
+        chips = card_chips(paper, tags_by_slug(site))
     return {
         "slug": paper.slug,
         "title": paper.plain_title,
