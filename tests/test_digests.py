@@ -119,7 +119,7 @@ def test_a_tag_on_most_papers_is_not_chipped_but_the_paper_page_lists_it(tmp_pat
     assert "Benchmarks" not in digest  # and "benchmark"
     # Cards follow the same setting as the build's warning about common tags.
     config = site / "digestgen.yaml"
-    config.write_text(config.read_text() + "tagging:\n  common_share: 0.99\n")
+    config.write_text(config.read_text() + "tagging:\n  common_share: 1\n")
     again = main_of((build_site(site, force=True).out / "2025/11/01/index.html").read_text())
     assert "Large language models" in again
 
