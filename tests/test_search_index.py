@@ -69,7 +69,7 @@ def has_word(text: str, pattern: str) -> bool:
 
 def test_the_worker_makes_the_same_words_as_the_index(seed_built_root, papers, store):
     texts = [t for p in papers.values() for t in (p.title, p.text)] + [label for _slug, label, _path in store["tags"]]
-    texts += ["PriorCLIP DenseCLIP CLIPSeg LLMs iPhone ConvNeXt GPT-4V 3.5% e.g. model's “quoted” Ünïcödé-wörds x_y"]
+    texts += ["PriorCLIP DenseCLIP CLIPSeg LLMs iPhone ConvNeXt GPT-4V 3.5% e.g. model's “quoted” Ünïcödé-wörds x_y", "α=0.5 with β-VAE, Σ and π₀ on ℝⁿ"]
     from_js = run_queries(seed_built_root, [{"words": t} for t in texts])
     for text, words in zip(texts, from_js):
         assert words == [{"joined": w.joined, "parts": list(w.parts)} for w in searchtext.words(text)], text
