@@ -135,14 +135,6 @@ class Site:
     def latest(self) -> Digest | None:
         return self.digests[-1] if self.digests else None
 
-    def digest_papers(self, digest: Digest) -> tuple[Paper, ...]:
-        """Every paper of the digest in listing order, hidden ones included."""
-        return tuple(self.papers[slug] for slug in digest.slugs)
-
-    def shown_papers(self, digest: Digest) -> tuple[Paper, ...]:
-        """The digest's papers as readers see them: hidden ones left out, in the digest's order."""
-        return tuple(self.papers[slug] for slug in self.digest_order(digest))
-
     def digest_order(self, digest: Digest) -> tuple[str, ...]:
         """The shown papers in the digest's order; ties keep the listing position."""
         shown = digest.shown
@@ -160,11 +152,6 @@ class Site:
 
     def tag(self, slug: str) -> Tag | None:
         return next((t for t in self.tags if t.slug == slug), None)
-
-    @property
-    def common_tags(self) -> frozenset[str]:
-        """Slugs of the tags on so many papers that cards should not chip them (see Tag.common)."""
-        return frozenset(tag.slug for tag in self.tags if tag.common)
 
     def tag_label(self, slug: str) -> str:
         return self.labels.get(slug, slug)

@@ -550,10 +550,6 @@ class Parts:
     text: str
     markdown: str
 
-    @property
-    def html_size(self) -> int:
-        return len(self.html.encode("utf-8"))
-
 
 def make_email_environment(site_dir: Path) -> jinja2.Environment:
     """Site templates/email/ win over the default theme's; HTML autoescaped, text and Markdown not."""
