@@ -22,6 +22,7 @@ from digestgen.load import ContentError, ContentScan, load_site, paper_from_file
 from digestgen.model import Paper, Site
 from digestgen.output import SiteWriter, check_output_dir, read_manifest
 from digestgen.pages import PageJob, page_keys, plan_pages
+from digestgen.people import People, site_people
 from digestgen.render import (
     Task,
     card_fragments,
@@ -257,13 +258,15 @@ def content_key(key: str, site: Site) -> str:
     return digest.hexdigest()
 
 
-def _site_wide_outputs(site: Site, links: Urls, jobs: list[PageJob]) -> list[tuple[str, Callable[[], bytes]]]:
+def _site_wide_outputs(
+    site: Site, links: Urls, jobs: list[PageJob], people: People
+) -> list[tuple[str, Callable[[], bytes]]]:
     """Outputs built from every paper, each made only when its inputs changed."""
     entries = feeds.FeedEntries(links)  # each paper's entry serialized once for all the feeds listing it
     outputs: list[tuple[str, Callable[[], bytes]]] = [
         (urls.FEED, lambda: feeds.site_feed(site, links, entries)),
         *[(urls.tag_feed(t.slug), lambda t=t: feeds.tag_feed(site, links, t, entries)) for t in site.tags],
-        *feeds.group_feeds(site, links, entries),
+        *feeds.group_feeds(site, links, people, entries),
         (urls.SITEMAP, lambda: feeds.sitemap(links, [j.url for j in jobs if j.url != urls.NOT_FOUND])),
         (urls.ROBOTS, lambda: feeds.robots(links)),
         (urls.PAPERS_JSON, lambda: feeds.papers_json(site, links)),
@@ -293,14 +296,15 @@ def render_site(
     env = environment_of(site_dir, templates, cache)
     globals_ = site_globals(site.config, links, assets, extra_scripts)
     known_cards = cache.cards_for(key) if cache is not None else None
-    jobs = plan_pages(site, links, markdown_renderer(), card_fragments(env, globals_), known_cards)
+    people = site_people(site, site.config.author_pages.min_papers)  # for the pages and the feeds alike
+    jobs = plan_pages(site, links, markdown_renderer(), card_fragments(env, globals_), known_cards, people)
     papers = dict(site.papers)
     every_paper = content_key(key, site)
     # The longest task first: workers take tasks in order, so the search index starts at once.
     site_wide = [Task(paths, f"{every_paper}:{paths[0]}", make, "search") for paths, make in search_groups(site, check)]
     site_wide += [
         Task((path,), f"{every_paper}:{path}", lambda path=path, make=make: {path: make()}, "feeds")
-        for path, make in _site_wide_outputs(site, links, jobs)
+        for path, make in _site_wide_outputs(site, links, jobs, people)
     ]
     tasks = [task for task in site_wide if not (defer_search and writer.keep_previous(task.paths))]
     keys = page_keys(jobs, key, papers, cache.page_keys if cache is not None else None)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from digestgen import urls
 from digestgen.model import Paper, Site, Tag
 from digestgen.urls import Urls
-from digestgen.people import site_people
+from digestgen.people import People
 from digestgen.views import byline, paper_links, reader_order
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -133,10 +133,11 @@ def tag_feed(site: Site, links: Urls, tag: Tag, entries: FeedEntries | None = No
     return atom_feed(site, links, whole_digests(site, tag.papers), title, urls.tag_feed(tag.slug), urls.tag(tag.slug), entries)
 
 
-def group_feeds(site: Site, links: Urls, entries: FeedEntries | None = None) -> list[tuple[str, Callable[[], bytes]]]:
+def group_feeds(
+    site: Site, links: Urls, people: People, entries: FeedEntries | None = None
+) -> list[tuple[str, Callable[[], bytes]]]:
     """The Atom feed of each author with a page and of each organization."""
     entries = entries or FeedEntries(links)
-    people = site_people(site, site.config.author_pages.min_papers)
     outputs = []
     for kind, groups, feed_url, page_url in (
         ("Papers by", people.authors, urls.author_feed, urls.author),

@@ -275,11 +275,12 @@ def _trends(site: Site, links: Urls) -> PageJob:
 
 
 def plan_pages(
-    site: Site, links: Urls, md: MarkdownIt, fragments: Fragments = lambda card: card, known_cards: dict | None = None
+    site: Site, links: Urls, md: MarkdownIt, fragments: Fragments = lambda card: card, known_cards: dict | None = None,
+    people: People | None = None,
 ) -> list[PageJob]:
-    """Every HTML page; two pages claiming one output path is an error."""
+    """Every HTML page; two pages claiming one output path is an error. `people` (site_people) when the caller has it."""
     cards = _Cards(site, links, fragments, known_cards, md)
-    people = site_people(site, site.config.author_pages.min_papers)
+    people = people or site_people(site, site.config.author_pages.min_papers)
     jobs = [
         _home(site, links, cards),
         *_digests(site, links, cards),
