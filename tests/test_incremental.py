@@ -12,7 +12,8 @@ import pytest
 from conftest import FIXTURES, copy_repo_site
 
 from digestgen import load
-from digestgen.build import BuildCache, build_site
+from digestgen.build import BuildOptions, build_site
+from digestgen.incremental import Session
 from digestgen.errors import DigestgenError, Superseded
 from digestgen.output import MANIFEST
 
@@ -157,12 +158,13 @@ def test_a_changed_taxonomy_retags_every_page_that_shows_tags(built, tmp_path):
 
 
 def test_a_long_lived_cache_gives_the_clean_output_after_every_kind_of_edit(tmp_path):
-    """What `serve` does: one BuildCache across builds into its own folder, told which files changed."""
+    """What `serve` does: one incremental.Session across builds into its own folder, told which files changed."""
     site = copy_repo_site(tmp_path / "site")
-    out, cache = tmp_path / "preview", BuildCache()
+    out = tmp_path / "preview"
+    session = Session(site, BuildOptions(out=out, workers=1, private=True))
 
     def rebuild_matches_clean(*changed: Path) -> None:
-        build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(p.resolve()) for p in changed])
+        session.build([str(p.resolve()) for p in changed])
         assert tree(out) == clean_build(site, tmp_path)
 
     rebuild_matches_clean()
@@ -201,12 +203,13 @@ def test_a_long_lived_cache_gives_the_clean_output_after_every_kind_of_edit(tmp_
 
 def test_a_content_problem_seen_through_changed_paths_is_reported_like_a_full_read(tmp_path):
     site = copy_repo_site(tmp_path / "site")
-    out, cache = tmp_path / "preview", BuildCache()
-    build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[])
+    out = tmp_path / "preview"
+    session = Session(site, BuildOptions(out=out, workers=1, private=True))
+    session.build([])
     paper = first_paper(site)
     paper.write_text("---\ntitle: [unclosed\n---\nBody\n")
     with pytest.raises(DigestgenError) as caught:
-        build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(paper.resolve())])
+        session.build([str(paper.resolve())])
     with pytest.raises(DigestgenError) as full:
         build_site(site, out=tmp_path / "other")
     assert str(caught.value) == str(full.value) and paper.name in str(caught.value)
@@ -218,11 +221,12 @@ def test_a_superseded_build_writes_nothing_and_the_next_build_is_whole(tmp_path,
     site = copy_repo_site(tmp_path / "site")
     with (site / "digestgen.yaml").open("a") as config:
         config.write("\nsearch_shard_threshold: 10\n")  # the sharded index, which checks as it goes
-    out, cache = tmp_path / "preview", BuildCache()
-    build_site(site, out=out, workers=1, cache=cache, private_output=True)
+    out = tmp_path / "preview"
+    session = Session(site, BuildOptions(out=out, workers=1, private=True))
+    session.build()
     paper = first_paper(site)
     paper.write_text(re.sub(r"^title: .*$", "title: Superseded search", paper.read_text(), count=1, flags=re.M))
-    build_site(site, out=out, workers=1, cache=cache, private_output=True, defer_search=True)
+    session.build(search=False)
     before = tree(out)
     calls = []
 
@@ -232,18 +236,19 @@ def test_a_superseded_build_writes_nothing_and_the_next_build_is_whole(tmp_path,
             raise Superseded
 
     with pytest.raises(Superseded):
-        build_site(site, out=out, workers=1, cache=cache, private_output=True, check=check)
+        session.build(check=check)
     assert tree(out) == before
     assert not list(tmp_path.glob(".preview.new-*"))  # no staging folder left behind
-    build_site(site, out=out, workers=1, cache=cache, private_output=True)
+    session.build()
     assert tree(out) == clean_build(site, tmp_path) != before
 
 
 def test_a_private_build_that_fails_while_moving_files_leaves_nothing_trusted(tmp_path, monkeypatch):
     """serve's folder has no journal: after moves that stopped halfway, the next build makes every file again."""
     site = copy_repo_site(tmp_path / "site")
-    out, cache = tmp_path / "preview", BuildCache()
-    build_site(site, out=out, workers=1, cache=cache, private_output=True)
+    out = tmp_path / "preview"
+    session = Session(site, BuildOptions(out=out, workers=1, private=True))
+    session.build()
     paper = first_paper(site)
     original = paper.read_text()
     paper.write_text(re.sub(r"^title: .*$", "title: Moved in before the disk filled", original, count=1, flags=re.M))
@@ -256,25 +261,26 @@ def test_a_private_build_that_fails_while_moving_files_leaves_nothing_trusted(tm
 
     monkeypatch.setattr("digestgen.output.os.replace", disk_full_for_the_manifest)
     with pytest.raises(OSError):
-        build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(paper.resolve())])
+        session.build([str(paper.resolve())])
     monkeypatch.setattr("digestgen.output.os.replace", real_replace)
     paper.write_text(original)  # undone: the pages' keys are the previous build's again
-    build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(paper.resolve())])
+    session.build([str(paper.resolve())])
     assert tree(out) == clean_build(site, tmp_path)
 
 
 def test_told_which_file_changed_a_rebuild_reads_that_file_and_not_the_folder(tmp_path, monkeypatch):
     """serve's rebuild after one save costs one file, not a pass over every paper (which a full read is)."""
     site = copy_repo_site(tmp_path / "site")
-    out, cache = tmp_path / "preview", BuildCache()
-    build_site(site, out=out, workers=1, cache=cache, private_output=True)
+    out = tmp_path / "preview"
+    session = Session(site, BuildOptions(out=out, workers=1, private=True))
+    session.build()
     full_reads, parsed = [], []
     real_read_all, real_parse = load._read_all, load.paper_from_file
     monkeypatch.setattr(load, "_read_all", lambda *a: full_reads.append(1) or real_read_all(*a))
     monkeypatch.setattr(load, "paper_from_file", lambda *a: parsed.append(a[0].name) or real_parse(*a))
     paper = first_paper(site)
     paper.write_text(re.sub(r"^title: .*$", "title: Read on its own", paper.read_text(), count=1, flags=re.M))
-    build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str(paper.resolve())])
+    session.build([str(paper.resolve())])
     assert (full_reads, parsed) == ([], [paper.name])
-    build_site(site, out=out, workers=1, cache=cache, private_output=True, changed=[str((site / "content").resolve())])
+    session.build([str((site / "content").resolve())])
     assert full_reads == [1]  # a folder changed: everything is looked at again

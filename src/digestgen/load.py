@@ -417,18 +417,12 @@ class ContentScan:
 
 
 def _patched(site_dir: Path, scan: ContentScan, changed: Iterable[str], cache: FileCache | None) -> bool:
-    """Bring `scan` up to date by reading only the `changed` paths (absolute, as a watcher reports
-    them); False when that cannot be done for sure (a folder changed, a file has a problem)."""
-    root = site_dir.resolve()
+    """Bring `scan` up to date by reading only the `changed` content files (site-relative, e.g.
+    "content/papers/x.md": incremental.content_changes); False when that cannot be done for sure."""
     for name in changed:
-        try:
-            parts = Path(name).relative_to(root).parts
-        except ValueError:
-            continue  # outside the site: a taxonomy file elsewhere, say
-        if not parts or parts[0] != "content" or len(parts) > 3:
-            continue
-        if len(parts) < 3:
-            return False  # content/ or one of its folders itself: read it all again
+        parts = name.split("/")
+        if len(parts) != 3 or parts[0] != "content":
+            return False
         folder, file_name = parts[1], parts[2]
         if folder == PAPERS_DIR and file_name.endswith(".md"):
             found, key, read = scan.papers, file_name[:-3], paper_from_file
@@ -438,7 +432,7 @@ def _patched(site_dir: Path, scan: ContentScan, changed: Iterable[str], cache: F
             found, key, read = scan.digests, file_name, lambda path, _relative: digest_from_file(path)
         else:
             continue
-        path, relative = site_dir / "content" / folder / file_name, f"content/{folder}/{file_name}"
+        path = site_dir / name
         try:
             info = path.stat()
         except FileNotFoundError:
@@ -448,7 +442,7 @@ def _patched(site_dir: Path, scan: ContentScan, changed: Iterable[str], cache: F
             found.pop(key, None)
             continue
         try:
-            found[key] = _cached(info, relative, cache, lambda p=path, r=relative, read=read: read(p, r))
+            found[key] = _cached(info, name, cache, lambda p=path, r=name, read=read: read(p, r))
         except (ContentError, UnicodeDecodeError, OSError):
             return False
     return True
@@ -473,8 +467,8 @@ def load_site(
     """The model of a site's content, or one DigestgenError listing every bad file.
 
     A long-lived caller (serve) passes the same `cache` dict every time so unchanged files are not
-    parsed again, and the same `scan` with the paths its watcher saw `changed` since the last call,
-    so that only those are looked at (without `changed`, everything is read as usual).
+    parsed again, and the same `scan` with the content files (site-relative) that `changed` since
+    the last call, so that only those are looked at (without `changed`, everything is read as usual).
     """
     papers, digests, problems, unreadable = _read_content(site_dir, cache, scan, changed)
     digests = _complete_digests(papers, digests, problems, unreadable)

@@ -29,6 +29,7 @@ class PageJob:
     shape: str = ""  # anything else the page shows that its papers do not determine
     fixed: bool = False  # shows site-wide lists: always rendered
     description: str = ""  # the page's own summary for search engines and link previews
+    cards: bool = False  # lists paper cards, whose HTML (from _macros.html) is made before the page
     output: str = field(init=False)  # the file, e.g. "papers/slug/index.html"
 
     def __post_init__(self) -> None:
@@ -43,17 +44,22 @@ class PageJob:
         return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 
-def page_keys(jobs: list[PageJob], site_key: str, papers: dict[str, Paper], memo: dict | None = None) -> list[str | None]:
-    """Every page's key. `memo`, kept by a long-lived caller, skips the hashing for pages whose
+def page_keys(
+    jobs: list[PageJob], site_key: str, papers: dict[str, Paper], memo: dict | None = None, cards_key: str = ""
+) -> list[str | None]:
+    """Every page's key (incremental.PageKeys adds what rendering it loaded); a page listing cards
+    follows `cards_key` too. `memo`, kept by a long-lived caller, skips the hashing for pages whose
     inputs are the very objects they were last time (unchanged papers stay the same objects)."""
+    with_cards = site_key + cards_key
     if memo is None:
-        return [job.key(site_key, papers) for job in jobs]
+        return [job.key(with_cards if job.cards else site_key, papers) for job in jobs]
     previous, keys = dict(memo), []
     memo.clear()
     for job in jobs:
-        inputs = (site_key, job.template, job.title, job.shape, job.description, tuple(map(papers.__getitem__, job.depends)))
+        site = with_cards if job.cards else site_key
+        inputs = (site, job.template, job.title, job.shape, job.description, tuple(map(papers.__getitem__, job.depends)))
         known = previous.get(job.url)
-        key = known[1] if known is not None and known[0] == inputs else job.key(site_key, papers)
+        key = known[1] if known is not None and known[0] == inputs else job.key(site, papers)
         memo[job.url] = (inputs, key)
         keys.append(key)
     return keys
@@ -117,7 +123,8 @@ def _home(site: Site, links: Urls, cards: _Cards) -> PageJob:
     shape = repr([(d.date, d.title, len(d.shown)) for d in recent])
     if latest:
         shape += _curation(site, len(site.digests) - 1) + _chips_of(cards, latest.shown)
-    return PageJob(urls.home(), "home.html", site.config.title, context, depends, shape, description=site.config.description)
+    return PageJob(urls.home(), "home.html", site.config.title, context, depends, shape, description=site.config.description,
+                   cards=True)
 
 
 def _digests(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
@@ -139,6 +146,7 @@ def _digests(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
                     digest.slugs,
                     f"{shape}|{number}|{pages}",
                     description=_digest_description(site, digest),
+                    cards=True,
                 )
             )
     return jobs
@@ -208,7 +216,7 @@ def _tag_pages(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
             noun = "paper" if len(tag.papers) == 1 else "papers"
             description = f"{len(tag.papers)} {noun} tagged {tag.label} on {site.config.title}, newest first" + (
                 f"; page {number} of {len(pages)}." if len(pages) > 1 else ".")
-            jobs.append(PageJob(urls.tag(tag.slug, number), "tag.html", title, context, slugs, shape, description=description))
+            jobs.append(PageJob(urls.tag(tag.slug, number), "tag.html", title, context, slugs, shape, description=description, cards=True))
     return jobs
 
 
@@ -237,7 +245,8 @@ def _group_pages(site: Site, links: Urls, cards: _Cards, groups: tuple[Group, ..
             title += f" (page {number})" if number > 1 else ""
             description = f"{title} on {site.config.title}: {len(group.papers)} {noun}, newest first."
             shape = f"{group.name}|{number}|{len(pages)}|{len(group.papers)}"
-            jobs.append(PageJob(page_url(group.slug, number), f"{kind}.html", title, context, slugs, shape, description=description))
+            jobs.append(PageJob(page_url(group.slug, number), f"{kind}.html", title, context, slugs, shape, description=description,
+                               cards=True))
     return jobs
 
 

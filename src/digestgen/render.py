@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-import json
-import multiprocessing
-import os
-import selectors
+import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,6 +12,7 @@ import jinja2
 
 from digestgen import urls
 from digestgen.errors import DigestgenError
+from digestgen.forkpool import run_forked
 from digestgen.output import Placed, SiteWriter, place
 from digestgen.pages import PageJob
 from digestgen.theme import CSP, Asset, default_dir
@@ -23,13 +20,54 @@ from digestgen.urls import Urls
 from digestgen.words import plural
 
 
-def make_environment(site_templates: Path) -> jinja2.Environment:
+@dataclass
+class Reads:
+    """The collector of one page: the template and asset names it loaded while it was rendered."""
+
+    templates: set[str] = field(default_factory=set)
+    assets: set[str] = field(default_factory=set)
+
+
+class RecordingEnvironment(jinja2.Environment):
+    """Jinja2's environment that notes in the collector handed to `reading` every template a page
+    loads: its own, its `{% extends %}`, imports and includes, compiled or taken from the cache."""
+
+    reads: Reads | None = None
+
+    def reading(self, reads: Reads | None) -> "_Reading":
+        return _Reading(self, reads)
+
+    def get_template(self, name: Any, parent: Any = None, globals: Any = None) -> jinja2.Template:
+        if self.reads is not None and isinstance(name, str):
+            self.reads.templates.add(self.join_path(name, parent) if parent is not None else name)
+        return super().get_template(name, parent, globals)
+
+    def select_template(self, names: Any, parent: Any = None, globals: Any = None) -> jinja2.Template:
+        if self.reads is not None:  # every candidate: which of them exists decides the page
+            self.reads.templates.update(n for n in names if isinstance(n, str))
+        return super().select_template(names, parent, globals)
+
+
+class _Reading:
+    """`with env.reading(reads):` one page's render, what it loads noted in `reads`."""
+
+    def __init__(self, env: RecordingEnvironment, reads: Reads | None):
+        self.env, self.reads = env, reads
+
+    def __enter__(self) -> None:
+        self.env.reads = self.reads
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.env.reads = None
+
+
+def make_environment(site_templates: Path) -> RecordingEnvironment:
     """The site's templates win over the default theme's; 'default/base.html' names the theme's own."""
     default = jinja2.FileSystemLoader(str(default_dir("templates")))
     loader = jinja2.ChoiceLoader(
         [jinja2.PrefixLoader({"default": default}), jinja2.FileSystemLoader(str(site_templates)), default]
     )
-    env = jinja2.Environment(
+    env = RecordingEnvironment(
         loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -86,12 +124,32 @@ def card_fragments(env: jinja2.Environment, globals_: dict[str, Any]) -> Callabl
     return add
 
 
-def render_page(env: jinja2.Environment, job: PageJob, globals_: dict[str, Any]) -> bytes:
-    """One page's bytes; a template error becomes a one-line DigestgenError naming the template."""
+def recording_globals(globals_: dict[str, Any], reads: Reads) -> dict[str, Any]:
+    """The site's globals with an `asset` that notes in `reads` every asset name a page asks for."""
+    asset = globals_["asset"]
+
+    def noted(name: str) -> str:
+        reads.assets.add(name)
+        return asset(name)
+
+    return {**globals_, "asset": noted}
+
+
+def render_page(
+    env: jinja2.Environment, job: PageJob, globals_: dict[str, Any], reads: Reads | None = None,
+    context: dict[str, Any] | None = None,
+) -> bytes:
+    """One page's bytes; a template error becomes a one-line DigestgenError naming the template.
+
+    With `reads` (and a RecordingEnvironment), the templates and assets the page loaded are noted there.
+    """
     try:
-        template = env.get_template(job.template)
-        page = {"title": job.title, "url": job.url, "path": globals_["url"](job.url), "description": job.description}
-        html = template.render(**globals_, page=page, **job.make_context())
+        if reads is not None:
+            globals_ = recording_globals(globals_, reads)
+        with _reading(env, reads):
+            template = env.get_template(job.template)
+            page = {"title": job.title, "url": job.url, "path": globals_["url"](job.url), "description": job.description}
+            html = template.render(**globals_, page=page, **(context if context is not None else job.make_context()))
     except jinja2.TemplateSyntaxError as exc:
         raise DigestgenError(f"template syntax error: {exc.message}", path=exc.filename or exc.name, line=exc.lineno) from None
     except jinja2.TemplateNotFound as exc:
@@ -103,25 +161,41 @@ def render_page(env: jinja2.Environment, job: PageJob, globals_: dict[str, Any])
     return html.encode("utf-8")
 
 
+def _reading(env: jinja2.Environment, reads: Reads | None) -> Any:
+    return env.reading(reads) if isinstance(env, RecordingEnvironment) else contextlib.nullcontext()
+
+
 @dataclass(frozen=True)
 class Task:
-    """Output files made together: their paths, the key of their inputs, and how to make them."""
+    """Output files made together: their paths, the key of their inputs, and how to make them.
+
+    `keyed`, when given, is called after `make` for the key to record instead: a page's key
+    includes the templates and assets that rendering it loaded.
+    """
 
     paths: tuple[str, ...]
     key: str | None
     make: Callable[[], dict[str, bytes]]  # path -> bytes, for exactly `paths`
     kind: str = "page"
+    keyed: Callable[[], str | None] | None = None
+
+    def made(self) -> tuple[dict[str, bytes], str | None]:
+        """The files and the key to record for them."""
+        files = self.make()
+        if set(files) != set(self.paths):
+            raise DigestgenError(f"internal error: a task promised {sorted(self.paths)[:3]} but made {sorted(files)[:3]}")
+        return files, self.keyed() if self.keyed is not None else self.key
 
 
-def page_task(env: jinja2.Environment, job: PageJob, key: str | None, globals_: dict[str, Any]) -> Task:
-    return Task((job.output,), key, lambda: {job.output: render_page(env, job, globals_)})
-
-
-def _made(task: Task) -> dict[str, bytes]:
-    files = task.make()
-    if set(files) != set(task.paths):
-        raise DigestgenError(f"internal error: a task promised {sorted(task.paths)[:3]} but made {sorted(files)[:3]}")
-    return files
+def page_task(
+    env: jinja2.Environment, job: PageJob, key: str | None, globals_: dict[str, Any],
+    keyed: Callable[[Reads], str | None] | None = None,
+) -> Task:
+    """A page's task; with `keyed`, the key recorded is keyed(what the page loaded)."""
+    if keyed is None:
+        return Task((job.output,), key, lambda: {job.output: render_page(env, job, globals_)})
+    reads = Reads()
+    return Task((job.output,), key, lambda: {job.output: render_page(env, job, globals_, reads)}, keyed=lambda: keyed(reads))
 
 
 def render_into(
@@ -145,8 +219,9 @@ def render_into(
     for task in todo:
         check()
         started = time.perf_counter()
-        for path, data in _made(task).items():
-            writer.put(path, data, task.key)
+        files, key = task.made()
+        for path, data in files.items():
+            writer.put(path, data, key)
         spent[task.kind] = spent.get(task.kind, 0.0) + time.perf_counter() - started
         tick()
     return spent
@@ -155,92 +230,39 @@ def render_into(
 PARALLEL_THRESHOLD = 100  # below this, forking costs more than it saves
 
 
-def quiet_collector() -> None:
-    """In a short-lived forked worker: no cyclic garbage collection.
-
-    Rendering and loading leave no reference cycles (measured: none in thousands of pages), while
-    each collection walks the inherited site and touches its memory, which then gets copied.
-    """
-    gc.freeze()
-    gc.disable()
+@dataclass(frozen=True)
+class _PlacedRecord:
+    placed: Placed
+    kind: str
+    seconds: float
+    last: bool  # the task's last file
 
 
 def _make_forked(writer: SiteWriter, todo: list[Task], workers: int, tick: Callable[[], None]) -> dict[str, float]:
-    """Make tasks in forked children that share the loaded site.
-
-    Children take the next task from a shared counter, so a long task (the search index) does not
-    hold up the others, and each reports one line per file; the parent reads all pipes as they come.
-    """
+    """Make tasks in forked children (forkpool) that place their files themselves and report them."""
     for task in todo:
         for path in task.paths:
             writer._claim(path)
-    counter = multiprocessing.get_context("fork").Value("i", 0)
-    streams: dict[int, tuple[int, Any]] = {}
-    for _ in range(min(workers, len(todo))):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child: work, report, and leave without running the parent's cleanup
-            os.close(read_end)
-            quiet_collector()
-            os._exit(_child(writer, todo, counter, write_end))
-        os.close(write_end)
-        streams[read_end] = (pid, os.fdopen(read_end, "r", encoding="utf-8"))
     spent: dict[str, float] = {}
-    errors = _collect(writer, streams, spent, tick)
-    if errors:
-        raise DigestgenError(errors[0])
+
+    def make(task: Task) -> list[_PlacedRecord]:
+        started = time.perf_counter()
+        files, key = task.made()
+        records = []
+        for number, (path, data) in enumerate(sorted(files.items())):
+            placed = place(writer.staging, writer.out, writer.old.get(path, {}), path, data, key, not writer.trust_previous)
+            seconds = time.perf_counter() - started if number == 0 else 0.0
+            records.append(_PlacedRecord(placed, task.kind, seconds, number == len(files) - 1))
+        return records
+
+    def received(record: _PlacedRecord) -> None:
+        writer.record(record.placed)
+        spent[record.kind] = spent.get(record.kind, 0.0) + record.seconds
+        if record.last:
+            tick()
+
+    run_forked(todo, make, workers, received)
     missing = [path for task in todo for path in task.paths if path not in writer.placed]
     if missing:
         raise DigestgenError(f"a rendering process stopped before writing {missing[0]}")
     return spent
-
-
-def _collect(writer: SiteWriter, streams: dict[int, tuple[int, Any]], spent: dict[str, float], tick: Callable[[], None]) -> list[str]:
-    errors: list[str] = []
-    with selectors.DefaultSelector() as selector:
-        for fd, (_, stream) in streams.items():
-            selector.register(stream, selectors.EVENT_READ)
-        while selector.get_map():
-            for selected, _ in selector.select():
-                line = selected.fileobj.readline()
-                if not line:
-                    selector.unregister(selected.fileobj)
-                    continue
-                record = json.loads(line)
-                if "error" in record:
-                    errors.append(record["error"])
-                    continue
-                writer.record(Placed(record["path"], record["sha256"], record["key"], record["written"]))
-                spent[record["kind"]] = spent.get(record["kind"], 0.0) + record["seconds"]
-                if record["last"]:
-                    tick()
-    for pid, stream in streams.values():
-        stream.close()
-        os.waitpid(pid, 0)
-    return errors
-
-
-def _child(writer: SiteWriter, todo: list[Task], counter: Any, fd: int) -> int:
-    with os.fdopen(fd, "w", encoding="utf-8", buffering=1) as out:
-        try:
-            while True:
-                with counter.get_lock():
-                    index = counter.value
-                    counter.value += 1
-                if index >= len(todo):
-                    return 0
-                task = todo[index]
-                started = time.perf_counter()
-                files = _made(task)
-                for number, (path, data) in enumerate(sorted(files.items())):
-                    placed = place(writer.staging, writer.out, writer.old.get(path, {}), path, data, task.key, not writer.trust_previous)
-                    seconds = time.perf_counter() - started if number == 0 else 0.0
-                    record = {"path": placed.path, "sha256": placed.sha256, "key": placed.key, "written": placed.written,
-                              "kind": task.kind, "seconds": seconds, "last": number == len(files) - 1}
-                    out.write(json.dumps(record) + "\n")
-        except DigestgenError as exc:
-            out.write(json.dumps({"error": str(exc)}) + "\n")
-            return 1
-        except BaseException as exc:  # a bug in a child must still reach the parent as one line
-            out.write(json.dumps({"error": f"internal error while rendering: {type(exc).__name__}: {exc}"}) + "\n")
-            return 1

@@ -34,9 +34,10 @@ from urllib.parse import unquote
 from watchdog import events as fs_events
 from watchdog.observers import Observer
 
-from digestgen.build import BuildCache, BuildResult, build_site
+from digestgen.build import BuildOptions, BuildResult
 from digestgen.config import CONFIG_NAME, Config, load_config
 from digestgen.errors import DigestgenError, Superseded
+from digestgen.incremental import Session
 from digestgen.theme import default_dir
 
 Say = Callable[[str], None]
@@ -394,7 +395,7 @@ def _text(path: str | bytes) -> str:
 
 
 def build_preview(
-    site: Path, out: Path, base_url: str | None, warn: Say, cache: BuildCache, defer_search: bool,
+    site: Path, out: Path, base_url: str | None, warn: Say, session: Session, defer_search: bool,
     check: Callable[[], None] = lambda: None, changed: list[str] | None = None,
 ) -> BuildResult:
     """A build into `out`, exactly as `digestgen build` would write it plus the reload script.
@@ -404,10 +405,8 @@ def build_preview(
     """
     config, _ = load_config(site, base_url)  # the base path decides the script's URL
     # One process: forking a process that runs server and watcher threads can deadlock.
-    return build_site(
-        site, out=out, base_url=base_url, warn=warn, extra_scripts=(script_url(config.base_path),),
-        workers=1, cache=cache, defer_search=defer_search, private_output=True, check=check, changed=changed,
-    )
+    options = BuildOptions(out=out, base_url=base_url, extra_scripts=(script_url(config.base_path),), workers=1, private=True)
+    return session.build(changed, search=not defer_search, options=options, warn=warn, check=check)
 
 
 def error_page(message: str, number: int, base_path: str) -> bytes:
@@ -651,7 +650,7 @@ class Preview:
         self.httpd: PreviewServer | None = None
         self._threads: list[threading.Thread] = []
         self._last_warnings: list[str] = []
-        self.cache = BuildCache()
+        self.session = Session(site)  # what is kept between builds
         self.search_stale = False  # the served search files lag behind the pages
         self.untidy = False  # builds have run since the last garbage collection
 
@@ -740,7 +739,7 @@ class Preview:
         started = time.perf_counter()
         try:
             # Only the changed content files are read again; the search catch-up reads them all.
-            result = build_preview(self.site, served, self.base_url, warnings.append, self.cache, defer_search=True,
+            result = build_preview(self.site, served, self.base_url, warnings.append, self.session, defer_search=True,
                                    changed=changed)
             config = result.config
         except DigestgenError as exc:
@@ -763,7 +762,7 @@ class Preview:
         """Bring the search files up to date after the changed pages are already being served."""
         self.search_stale = False
         try:
-            build_preview(self.site, served, self.base_url, lambda message: None, self.cache, defer_search=False,
+            build_preview(self.site, served, self.base_url, lambda message: None, self.session, defer_search=False,
                           check=self._give_way)
         except Superseded:  # an edit came in: its pages first, the search files at the next pause
             self.search_stale = True
@@ -780,7 +779,7 @@ class Preview:
 
     def _failed(self, previous: Snapshot, number: int, message: str) -> Snapshot:
         # The failed build may not have read the files its burst named: the next one reads them all.
-        self.cache.scan.complete = False
+        self.session.missed()
         snapshot = replace(previous, number=number, error=message)
         if previous.root is None:  # no good build yet: at least put the error page where the site will be
             snapshot = replace(snapshot, base_path=self._configured_base_path(previous.base_path))
