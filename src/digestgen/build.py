@@ -212,17 +212,29 @@ def _site_wide_outputs(
 
 
 
-def render_site(
-    site_dir: Path, site: Site, writer: SiteWriter, timings: dict[str, float], options: BuildOptions, workers: int,
-    cache: BuildCache | None, defer_search: bool, check: Callable[[], None],
-) -> int:
-    """Plan and render every output of the site into `writer`; return the number of HTML pages."""
+@dataclass(frozen=True)
+class SitePlan:
+    """Every output of a site, planned but not yet made, with what rendering and keying them needs."""
+
+    env: Any  # jinja2.Environment (incremental's, kept by a Session)
+    globals: dict[str, Any]
+    assets: dict[str, Any]  # name -> theme.Asset
+    jobs: list[PageJob]
+    cores: list[str | None]  # each page's key before what it loads (incremental.PageKeys)
+    keys: PageKeys
+    site_wide: list[Task]  # search files, feeds, sitemap, robots.txt, papers.json
+
+
+def plan_site(
+    site_dir: Path, site: Site, extra_scripts: tuple[str, ...], cache: BuildCache | None = None,
+    check: Callable[[], None] = lambda: None,
+) -> SitePlan:
+    """The pages and site-wide outputs of `site`, each with its key (tests/test_keys.py audits them)."""
     links = Urls(site.config.base_url)
     assets = collect_assets(site_dir / "static")
-    started = time.perf_counter()
     env = environment_of(site_dir, templates_digest(site_dir), cache)
-    globals_ = site_globals(site.config, links, assets, options.extra_scripts)
-    key = site_key(site_dir, site, options.extra_scripts)
+    globals_ = site_globals(site.config, links, assets, extra_scripts)
+    key = site_key(site_dir, site, extra_scripts)
     cards = cards_key(key, env, assets)
     people = site_people(site, site.config.author_pages.min_papers)  # for the pages and the feeds alike
     known_cards = cache.cards_for(cards) if cache is not None else None
@@ -234,18 +246,28 @@ def render_site(
         Task((path,), f"{every_paper}:{path}", lambda path=path, make=make: {path: make()}, "feeds")
         for path, make in _site_wide_outputs(site, links, jobs, people)
     ]
-    tasks = [task for task in site_wide if not (defer_search and writer.keep_previous(task.paths))]
     cores = page_keys(jobs, key, dict(site.papers), cache.page_keys if cache is not None else None, cards)
-    keys = PageKeys(env, assets)
+    return SitePlan(env, globals_, assets, jobs, cores, PageKeys(env, assets), site_wide)
+
+
+def render_site(
+    site_dir: Path, site: Site, writer: SiteWriter, timings: dict[str, float], options: BuildOptions, workers: int,
+    cache: BuildCache | None, defer_search: bool, check: Callable[[], None],
+) -> int:
+    """Render every output of the site that changed into `writer`; return the number of HTML pages."""
+    started = time.perf_counter()
+    plan = plan_site(site_dir, site, options.extra_scripts, cache, check)
+    tasks = [task for task in plan.site_wide if not (defer_search and writer.keep_previous(task.paths))]
+    keys = plan.keys
     # Unchanged pages are kept here, before any task is made for them: most pages, after an edit.
-    for job, core in zip(jobs, cores, strict=True):
+    for job, core in zip(plan.jobs, plan.cores, strict=True):
         if not writer.reuse((job.output,), keys.now(core, writer.old.get(job.output, {}).get("key"))):
-            tasks.append(page_task(env, job, None, globals_, keyed=lambda reads, core=core: keys.after(core, reads)))
+            tasks.append(page_task(plan.env, job, None, plan.globals, keyed=lambda reads, core=core: keys.after(core, reads)))
     counter = _Progress(len(tasks), options.progress)
     spent = render_into(writer, tasks, workers, counter.tick, check)
     timings["render+search"] = time.perf_counter() - started
     timings.update({f"{kind} (cpu)": round(seconds, 3) for kind, seconds in sorted(spent.items())})
     writer.put(".nojekyll", b"")
-    for asset in assets.values():
+    for asset in plan.assets.values():
         writer.put(asset.output, asset.data)
-    return len(jobs)
+    return len(plan.jobs)

@@ -99,11 +99,11 @@ class _Cards:
         return self.cards[key]
 
 
-def _curation(site: Site, index: int) -> str:
+def _curation(site: Site, index: int, links: Urls) -> str:
     """What a digest page shows besides its papers' files: the curator's fields and its neighbours."""
     digest = site.digests[index]
     picks = [(p.slug, p.note) for p in digest.picks]
-    return repr((digest.title, digest.intro, picks, digest.order, digest.hide, _neighbours(site, index)))
+    return repr((digest.title, digest.intro, picks, digest.order, digest.hide, _neighbours(site, index, links)))
 
 
 def _chips_of(cards: _Cards, slugs: tuple[str, ...]) -> str:
@@ -122,7 +122,7 @@ def _home(site: Site, links: Urls, cards: _Cards) -> PageJob:
     recent = site.digests[-site.config.recent_digests :]
     shape = repr([(d.date, d.title, len(d.shown)) for d in recent])
     if latest:
-        shape += _curation(site, len(site.digests) - 1) + _chips_of(cards, latest.shown)
+        shape += _curation(site, len(site.digests) - 1, links) + _chips_of(cards, latest.shown)
     return PageJob(urls.home(), "home.html", site.config.title, context, depends, shape, description=site.config.description,
                    cards=True)
 
@@ -133,7 +133,7 @@ def _digests(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
         pages = views.digest_pages(site, digest)
         title = views.digest_title(digest)
         # Every page depends on every paper of the digest: upvotes decide which page a paper is on.
-        shape = _curation(site, index) + _chips_of(cards, digest.shown)
+        shape = _curation(site, index, links) + _chips_of(cards, digest.shown)
         for number in range(1, pages + 1):
             jobs.append(
                 PageJob(
@@ -160,14 +160,12 @@ def _digest_description(site: Site, digest) -> str:
     return views.snippet(f"{count} in the digest of {views.long_date(digest.date)}" + (f": {titles}" if titles else "."), 200)
 
 
-def _neighbours(site: Site, index: int) -> str:
-    """What a digest page shows of other digests: the previous and next dates."""
-    before = site.digests[index - 1].date if index > 0 else None
-    after = site.digests[index + 1].date if index + 1 < len(site.digests) else None
-    return f"{before}|{after}"
+def _neighbours(site: Site, index: int, links: Urls) -> str:
+    """What a digest page shows of other digests: the previous and next ones, as the view builds them."""
+    return repr(views.neighbour_summaries(site, index, links))
 
 
-def _papers(site: Site, links: Urls, md: MarkdownIt, people: People) -> list[PageJob]:
+def _papers(site: Site, links: Urls, cards: _Cards, people: People) -> list[PageJob]:
     keys = bibtex.citation_keys(site)
     neighbours = views.digest_neighbours(site)
     jobs = []
@@ -179,11 +177,12 @@ def _papers(site: Site, links: Urls, md: MarkdownIt, people: People) -> list[Pag
         # Besides its own file: the digests it appeared in, its neighbours there, its BibTeX key
         # (which other papers' keys decide) and which of its authors have pages.
         related = site.related.get(p.slug, ())  # their titles, dates and bylines show, in this order
-        shape = repr((p.digests, around, keys[p.slug], authors, org, related))
+        chips = cards.chips(p.slug)  # which follow from other papers' tags too
+        shape = repr((p.digests, around, keys[p.slug], authors, org, related, chips))
 
-        def context(p=p, around=around) -> dict[str, Any]:
+        def context(p=p, around=around, chips=chips) -> dict[str, Any]:
             return {
-                "paper": views.paper_page(site, p, links, md, keys[p.slug], people, around),
+                "paper": views.paper_page(site, p, links, cards.md, keys[p.slug], people, around, chips),
                 "related": views.related_rows(site, p, links),
             }
 
@@ -244,7 +243,7 @@ def _group_pages(site: Site, links: Urls, cards: _Cards, groups: tuple[Group, ..
             title = ("Papers by " if kind == "author" else "Papers from ") + group.name
             title += f" (page {number})" if number > 1 else ""
             description = f"{title} on {site.config.title}: {len(group.papers)} {noun}, newest first."
-            shape = f"{group.name}|{number}|{len(pages)}|{len(group.papers)}"
+            shape = f"{group.name}|{number}|{len(pages)}|{len(group.papers)}" + _chips_of(cards, slugs)
             jobs.append(PageJob(page_url(group.slug, number), f"{kind}.html", title, context, slugs, shape, description=description,
                                cards=True))
     return jobs
@@ -293,7 +292,7 @@ def plan_pages(
     jobs = [
         _home(site, links, cards),
         *_digests(site, links, cards),
-        *_papers(site, links, md, people),
+        *_papers(site, links, cards, people),
         *_tag_pages(site, links, cards),
         *_group_pages(site, links, cards, people.authors, "author"),
         *_group_pages(site, links, cards, people.orgs, "org"),

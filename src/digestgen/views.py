@@ -232,9 +232,10 @@ def _short_ref(site: Site, slug: str | None, links: Urls) -> dict[str, str] | No
 def paper_page(
     site: Site, paper: Paper, links: Urls, md: MarkdownIt, cite_key: str | None = None,
     people: People | None = None, neighbours: list[tuple[dt.date, str | None, str | None]] = (),
+    chips: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """Everything a paper page shows; `cite_key` is its site-wide BibTeX key (bibtex.citation_keys)."""
-    view = paper_card(site, paper, links)
+    view = paper_card(site, paper, links, chips=chips)
     around = {date: (before, after) for date, before, after in neighbours}
     org_slug = people.org_slug(paper.organization) if people and paper.organization else None
     view.update(
@@ -366,9 +367,15 @@ def digest_page(
         page_urls=[links.path(urls.digest(digest.date, n)) for n in range(1, pages + 1)],
         hidden=len(digest.slugs) - len(digest.shown),
     )
-    view["previous"] = digest_summary(site.digests[index - 1], links) if index > 0 else None
-    view["next"] = digest_summary(site.digests[index + 1], links) if index + 1 < len(site.digests) else None
+    view["previous"], view["next"] = neighbour_summaries(site, index, links)
     return view
+
+
+def neighbour_summaries(site: Site, index: int, links: Urls) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The digests before and after the one at `index`, as its page shows them (also the page's key part)."""
+    before = digest_summary(site.digests[index - 1], links) if index > 0 else None
+    after = digest_summary(site.digests[index + 1], links) if index + 1 < len(site.digests) else None
+    return before, after
 
 
 def home_view(
