@@ -94,6 +94,58 @@ def test_template_and_stylesheet_edits_give_the_clean_output(built, tmp_path):
     assert tree(built / "_site") == clean_build(built, tmp_path)
 
 
+THEME = Path(__file__).resolve().parents[1]
+
+
+def edit_tag_template(site: Path) -> None:
+    (site / "templates").mkdir(exist_ok=True)
+    default = (THEME / "templates" / "tag.html").read_text()
+    (site / "templates" / "tag.html").write_text(default.replace("</h1>", "</h1>\n<p class=\"edited\">Edited.</p>", 1))
+
+
+def add_unused_static_file(site: Path) -> None:
+    (site / "static").mkdir(exist_ok=True)
+    (site / "static" / "extra.css").write_text("body { margin: 0; }\n")
+
+
+def edit_stylesheet(site: Path) -> None:
+    (site / "static").mkdir(exist_ok=True)
+    (site / "static" / "style.css").write_text((THEME / "static" / "style.css").read_text() + "\n/* edited */\n")
+
+
+ALWAYS_RENDERED = 5  # tags/, archive/, search/, 404.html, trends/: drawn from the whole site
+
+
+@pytest.mark.parametrize("edit", [edit_tag_template, add_unused_static_file, edit_stylesheet])
+def test_a_template_or_static_edit_renders_only_what_loads_it_and_gives_the_clean_output(built, tmp_path, edit):
+    before = tree(built / "_site")
+    edit(built)
+    result = build_site(built)
+    after = tree(built / "_site")
+    assert after == clean_build(built, tmp_path)
+    html = sorted(path for path in after if path.endswith(".html") and before.get(path) != after[path])
+    tag_pages = [path for path in after if path.startswith("tags/") and path.endswith(".html") and path != "tags/index.html"]
+    if edit is edit_tag_template:
+        assert html == sorted(tag_pages) and result.counts["rendered"] == len(tag_pages) + ALWAYS_RENDERED
+        assert all('<p class="edited">' in after[path].decode() for path in tag_pages)
+    elif edit is add_unused_static_file:
+        assert html == [] and result.counts["rendered"] == ALWAYS_RENDERED
+        assert any(path.startswith("assets/extra.") and path.endswith(".css") for path in after)  # copied, linked by none
+    else:
+        assert result.counts["rendered"] == result.pages and len(html) == result.pages  # each page links the new name
+
+
+@pytest.mark.parametrize("edit", [edit_tag_template, add_unused_static_file, edit_stylesheet])
+def test_a_session_after_a_template_or_static_edit_gives_the_clean_output(tmp_path, edit):
+    site = copy_repo_site(tmp_path / "site")
+    session = Session(site, BuildOptions(out=tmp_path / "preview", workers=1, private=True))
+    first = session.build([])
+    edit(site)
+    result = session.build([str((site / "templates").resolve()), str((site / "static").resolve())])
+    assert tree(tmp_path / "preview") == clean_build(site, tmp_path)
+    assert result.counts["rendered"] < first.counts["rendered"] or edit is edit_stylesheet
+
+
 def test_a_new_listing_and_a_deleted_paper_give_the_clean_output(built, tmp_path):
     listing = FIXTURES / "site" / "listings" / "2025-10-31.txt"
     result = subprocess.run([sys.executable, "-m", "digestgen", "ingest", str(listing), "--date", "2025-11-01", "--site", str(built)], capture_output=True, text=True)
