@@ -262,14 +262,16 @@ def _group_indexes(site: Site, links: Urls, people: People) -> list[PageJob]:
 
 
 def _fixed(site: Site, links: Urls) -> list[PageJob]:
+    """The index pages: each shows one small list, which is also its key part (not every paper)."""
+    by_count, years, tags = views.tags_by_count(site, links), views.archive_view(site, links), views.tag_summaries(site, links)
     return [
-        PageJob(urls.tags_index(), "tags.html", "Tags", lambda: {"tags": views.tags_by_count(site, links)}, fixed=True,
+        PageJob(urls.tags_index(), "tags.html", "Tags", lambda: {"tags": by_count}, shape=repr(by_count),
                 description=f"Every tag of {site.config.title}, with its number of papers."),
-        PageJob(urls.archive(), "archive.html", "Archive", lambda: {"years": views.archive_view(site, links)}, fixed=True,
+        PageJob(urls.archive(), "archive.html", "Archive", lambda: {"years": years}, shape=repr(years),
                 description=f"Every digest of {site.config.title}, by year and month."),
-        PageJob(urls.search(), "search.html", "Search", lambda: {"tags": views.tag_summaries(site, links)}, fixed=True,
+        PageJob(urls.search(), "search.html", "Search", lambda: {"tags": tags}, shape=repr(tags),
                 description=f"Search the titles, abstracts and tags of the papers on {site.config.title}."),
-        PageJob(urls.NOT_FOUND, "404.html", "Page not found", dict, fixed=True, description="There is no page at this address."),
+        PageJob(urls.NOT_FOUND, "404.html", "Page not found", dict, description="There is no page at this address."),
     ]
 
 
