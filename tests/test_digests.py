@@ -139,6 +139,8 @@ def test_a_300_paper_digest_is_paged_in_compact_rows_and_re_sortable_without_los
     for page in pages:
         assert 'class="paper-row"' in page and 'class="paper-card"' not in page
         assert element_count(page) <= 1400
+        # the reader's sort only reaches the papers on screen, and the control says so
+        assert ">Sort this page by</label>" in page
 
 
 def test_a_95_paper_digest_fits_one_page_and_home_stays_small(seed_built_root):

@@ -77,6 +77,7 @@ def test_a_reader_re_sorts_a_digest_under_the_strict_csp(strict_page, fixture_bu
                   "Graph Neural Networks for Molecule Retrieval", "Contrastive Pre-training of Vision Transformers"]
     assert titles(page) == by_upvotes
     expect(page.locator(".sort-control")).to_be_visible()
+    expect(page.locator("label[for=sort-select]")).to_have_text("Sort by")
     page.select_option("#sort-select", "listing")
     assert titles(page) == [by_upvotes[1], by_upvotes[2], by_upvotes[0]]
     page.select_option("#sort-select", "date")  # Oct 30, 2025; Oct 28, 2025; Oct 29, 2024
