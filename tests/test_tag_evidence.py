@@ -48,14 +48,18 @@ def test_judged_set_floors() -> None:
     quality = bench_module().measure(default_taxonomy())
     print("\n" + quality.summary())
     assert len(quality.papers) >= 40
-    assert quality.precision >= 0.83  # measured 0.835
+    assert quality.precision >= 0.84  # measured 0.849
     assert quality.wrong <= 0.02 * quality.shown
-    assert quality.missed_per_ten_papers <= 2.8  # measured 2.65
+    assert quality.missed_per_ten_papers <= 1.8  # measured 1.63
 
 
 def test_judged_set_names_only_real_tags() -> None:
     known = {rule.tag for rule in default_taxonomy().rules}
-    for entry in bench_module().judged_papers():
+    bench = bench_module()
+    entries = [entry for path in (bench.JUDGED, bench.HELD_OUT, bench.HELD_OUT_2) for entry in bench.judged_papers(path)]
+    titles = [entry["title"] for entry in entries]
+    assert len(set(titles)) == len(titles)  # no paper is judged twice
+    for entry in entries:
         assert set(entry["right"]) - known == set(), entry["title"]
         assert set(entry.get("wrong", ())) - known == set(), entry["title"]
         assert set(entry["right"]) & set(entry.get("wrong", ())) == set(), entry["title"]
@@ -387,9 +391,20 @@ def test_held_out_judged_set_floors() -> None:
     quality = bench.measure(default_taxonomy(), bench.judged_papers(bench.HELD_OUT))
     print("\n" + quality.summary())
     assert len(quality.papers) >= 28
-    assert quality.precision >= 0.78  # measured 0.793
+    assert quality.precision >= 0.79  # measured 0.798
     assert quality.wrong <= 0.03 * quality.shown
-    assert quality.missed_per_ten_papers <= 5.2  # measured 5.00
+    assert quality.missed_per_ten_papers <= 4.5  # measured 4.29
+
+
+def test_second_held_out_judged_set_floors() -> None:
+    # the last 18 seed papers, judged before the tagger was run on them
+    bench = bench_module()
+    quality = bench.measure(default_taxonomy(), bench.judged_papers(bench.HELD_OUT_2))
+    print("\n" + quality.summary())
+    assert len(quality.papers) >= 18
+    assert quality.precision >= 0.86  # measured 0.875
+    assert quality.wrong <= 0.03 * quality.shown
+    assert quality.missed_per_ten_papers <= 8.9  # measured 8.33
 
 
 def _rl_weight(abstract: str) -> float:
@@ -431,7 +446,7 @@ def test_a_sentence_that_reports_results_weighs_less_than_any_other() -> None:
         "Cells are hard. Our counter achieves the best accuracy on reinforcement learning benchmarks.",
         "Cells are hard. We conduct extensive experiments on reinforcement learning tasks.",
     ):
-        assert _rl_weight(results) == 0.5, results
+        assert _rl_weight(results) == TagSettings().result_weight < 1.0, results
     # two passing mentions in the results no longer make a tag
     twice = "Cells are hard. Experiments show gains in reinforcement learning. We compare with reinforcement learning."
     assert "reinforcement-learning" not in tags("Counting cells", twice, default_taxonomy())

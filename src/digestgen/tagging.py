@@ -25,7 +25,7 @@ How the matches become tags (the numbers are `TagSettings`, set in the config's 
   fine-tuning", "unlike GANs", "rather than pre-training", "compared to LLMs") or glued to
   "-free" ("tuning-free") does not count;
 * a sentence that reports results ("experiments show ...", "we evaluate ...", "... outperforms ...")
-  weighs `result_weight` (0.5): what it names is seldom what the paper is about;
+  weighs `result_weight` (0.75): what it names is seldom what the paper is about;
 * a rule's `support` phrases, and its `claims` outside a claim, weigh half of `abstract_weight`, only
   when the tag has other evidence, and add at most `abstract_weight` in all;
 * a tag is given when its weight reaches `min_weight` (2), or the rule's own `min_weight`:
@@ -163,7 +163,7 @@ class TagSettings:
     claim_weight: float = 2.0  # a sentence that says what the paper does: "we propose ...", "this paper studies ..."
     topic_weight: float = 1.5  # the abstract's first sentence, which usually names the field
     abstract_weight: float = 1.0  # any other sentence of the abstract
-    result_weight: float = 0.5  # a sentence that reports results: "experiments show ...", "we evaluate ..."
+    result_weight: float = 0.75  # a sentence that reports results: "experiments show ...", "we evaluate ..."
     negation_window: int = 4  # words before a mention that a negating word may stand in
     negations: tuple[str, ...] = DEFAULT_NEGATIONS
 
