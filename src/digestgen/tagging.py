@@ -577,9 +577,9 @@ def _rule_matches(
 ) -> dict[int, list[tuple[int, int, str, str]]]:
     """Rule number -> (start, end, phrase, kind) of every match in `text` no exclude phrase vetoes.
 
-    Matches of one rule do not overlap: where two of its phrases cover the same words, one that no
-    other tag lists is kept over a shared one, then a phrase or claim over a support phrase, then the
-    longer, then the earlier one.
+    Matches of one rule do not overlap: where two of its phrases cover the same words, a phrase or claim
+    is kept over a support phrase, then one that no other tag lists over a shared one, then the longer,
+    then the earlier one.
     """
     found: dict[int, list[tuple[int, int, str, str]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
