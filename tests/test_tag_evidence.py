@@ -56,7 +56,8 @@ def test_judged_set_floors() -> None:
 def test_judged_set_names_only_real_tags() -> None:
     known = {rule.tag for rule in default_taxonomy().rules}
     bench = bench_module()
-    entries = [entry for path in (bench.JUDGED, bench.HELD_OUT, bench.HELD_OUT_2) for entry in bench.judged_papers(path)]
+    sets = (bench.JUDGED, bench.HELD_OUT, bench.HELD_OUT_2)
+    entries = [entry for path in sets for entry in bench.judged_papers(path)]
     titles = [entry["title"] for entry in entries]
     assert len(set(titles)) == len(titles)  # no paper is judged twice
     for entry in entries:
@@ -419,6 +420,14 @@ def test_a_list_of_examples_is_a_passing_mention_even_in_a_claim() -> None:
     # the list ends with its clause: what follows is claimed again
     after = "Cells are hard. We study tasks (e.g. parsing) and propose reinforcement learning for counting."
     assert "reinforcement-learning" in tags("Counting cells", after, taxonomy)
+
+
+def test_an_acronym_in_parentheses_does_not_end_a_list_of_examples() -> None:
+    listed = "Transformers serve many fields, including Natural Language Processing (NLP), reinforcement learning."
+    assert _rl_weight(listed) == 1.0  # a passing mention, not the first sentence's field (1.5)
+    # a list in parentheses still ends with them
+    assert _rl_weight("Cells are hard. Many tasks (e.g. parsing) need reinforcement learning for counting.") == 1.0
+    assert _rl_weight("Reinforcement learning helps (e.g. for parsing) cells.") == 1.5
 
 
 def test_the_second_verb_of_the_authors_sentence_is_a_claim() -> None:

@@ -86,7 +86,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'])")
 # A sentence in which the authors say what they did, as opposed to background or results.
 _CLAIM = re.compile(
     r"\b(?:we|this (?:paper|work|study|article))(?:\s+\w+){0,3}?\s+(?<!\bthe\s)(?<!\bour\s)(?<!\bthis\s)(?<!\bits\s)(?<!\ba\s)(?<!\ban\s)(?:propose|introduce|present|develop|design|devise|"
-    r"create|build|construct|collect|release|curate|stud(?:y|ie)|investigate|explore|address|tackle|focus|formulate|aim|offer|"
+    r"create|build|construct|collect|release|curate|stud(?:y|ie)|investigate|explore|address|tackle|focus|"
+    r"formulate|aim|offer|"
     r"describe)(?:es|s|d|ed)?\b"
     # "we study the performance of ..." reports an evaluation, not what the paper is about
     r"(?!\s+(?:the|its|their)\s+(?:performance|effectiveness|efficacy|accuracy)\b)"
@@ -104,7 +105,7 @@ _CLAIM_OBJECT_WORDS = 10
 # settings) is seldom what the paper is about.
 _RESULTS = re.compile(
     r"\b(?:experiments?|experimental results?|results|evaluations?|analyses|studies|findings)\s+(?:\w+\s+){0,5}?"
-    r"(?:show|shows|demonstrate|demonstrates|indicate|indicates|reveal|reveals|confirm|confirms|suggest|suggests|verify|verifies)\b"
+    r"(?:show|demonstrate|indicate|reveal|confirm|suggest|verif(?:y|ie))s?\b"
     r"|\bwe\s+(?:\w+ly\s+)?(?:evaluate|validate|test|benchmark|experiment|compare|report)\b"
     r"|\bwe\s+(?:conduct|perform|run|carry out)\s+(?:\w+\s+){0,2}?(?:experiments|evaluations?|ablations?|studies)\b"
     r"|\b(?:outperform|outperforms|outperforming|surpass|surpasses|achieves|achieving)\b"
@@ -334,7 +335,8 @@ def _merged_entry(rule: TagRule, entry: Mapping) -> dict:
     merged.setdefault("label", rule.label)
     if rule.min_weight is not None:
         merged.setdefault("min_weight", rule.min_weight)
-    for key, own in (("phrases", rule.phrases), ("claims", rule.claims), ("support", rule.support), ("exclude", rule.exclude)):
+    for key in _LIST_KEYS:
+        own = getattr(rule, key)
         added = entry.get(key)
         merged[key] = [*own, *added] if isinstance(added, list) else own if added is None else added
         if key != "phrases" and not merged[key]:
@@ -370,8 +372,10 @@ def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | No
         problems.extend(f"tag {tag!r} {text}" for text in found)
         return None
     weight = float(min_weight) if min_weight is not None else None
-    return TagRule(tag=str(tag), label=str(label).strip(), phrases=phrases, exclude=exclude, min_weight=weight, claims=claims,
-                   support=support)
+    return TagRule(
+        tag=str(tag), label=str(label).strip(), phrases=phrases, exclude=exclude, min_weight=weight, claims=claims,
+        support=support,
+    )
 
 
 def _phrase_list(
@@ -514,7 +518,7 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
                 supporting = False
                 if not negation and kind == "support":
                     negation, supporting = _SUPPORT_ONLY, True
-                elif not negation and kind == "claim" and not any(w_start <= start < w_end for w_start, w_end in windows):
+                elif not negation and kind == "claim" and not any(w0 <= start < w1 for w0, w1 in windows):
                     negation, supporting = _OUTSIDE_CLAIM, True
                 weight = 0.0
                 if supporting:
@@ -602,7 +606,7 @@ def _rule_matches(
         chosen: list[tuple[int, int, str, str]] = []
         owners = taxonomy._owners
         # A phrase of this tag alone beats one it shares; then the longer, then the earlier one.
-        ranked = sorted(hits, key=lambda hit: (hit[3] == "support", _owner_count(hit[2], owners), hit[0] - hit[1], hit[0]))
+        ranked = sorted(hits, key=lambda h: (h[3] == "support", _owner_count(h[2], owners), h[0] - h[1], h[0]))
         for start, end, phrase, kind in ranked:
             if any(start < v_end and v_start < end for v_start, v_end in spans):
                 continue
@@ -633,7 +637,14 @@ def _example_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each list of examples: from "such as", "e.g." ... to the end of its clause."""
     spans = []
     for marker in _EXAMPLES.finditer(text):
-        stop = _EXAMPLES_END.search(text, marker.end())
+        position = marker.end()
+        while (stop := _EXAMPLES_END.search(text, position)) is not None:
+            # a parenthesis opened inside the list ("Natural Language Processing (NLP), ...") does not end it
+            inside = text[marker.end():stop.start()]
+            if stop[0] == ")" and inside.count("(") > inside.count(")"):
+                position = stop.end()
+                continue
+            break
         spans.append((marker.end(), stop.start() if stop else len(text)))
     return spans
 
@@ -663,7 +674,9 @@ def _claim_object_end(text: str, begin: int) -> int:
         position = stop.end()
 
 
-def _acronym_uses(text: str, hits: list[tuple[int, int, str, str]], taxonomy: Taxonomy) -> list[tuple[int, int, str, str]]:
+def _acronym_uses(
+    text: str, hits: list[tuple[int, int, str, str]], taxonomy: Taxonomy
+) -> list[tuple[int, int, str, str]]:
     """Later uses of an acronym a match defines: "parameter-efficient fine-tuning (PEFT) ... PEFT"."""
     uses = []
     for _start, end, phrase, kind in hits:
@@ -671,7 +684,8 @@ def _acronym_uses(text: str, hits: list[tuple[int, int, str, str]], taxonomy: Ta
         if defined is None or defined[1].lower() in taxonomy._index:
             continue  # an acronym that is itself a phrase is counted as one already
         pattern = re.compile(rf"(?<![^\W_]){re.escape(defined[1])}s?(?![^\W_])")
-        uses += [(use.start(), use.end(), f"{defined[1]} ({phrase})", kind) for use in pattern.finditer(text, defined.end())]
+        named = f"{defined[1]} ({phrase})"
+        uses += [(use.start(), use.end(), named, kind) for use in pattern.finditer(text, defined.end())]
     return uses
 
 
