@@ -76,7 +76,7 @@ _CLAUSE_END = re.compile(r"[.;:!?()\[\]]|,\s|\s[-\u2013\u2014]\s")
 _FREE_AFTER = re.compile(r"\s*[-\u2010\u2011]?\s*free(?![^\W_])", re.IGNORECASE)
 _EPSILON = 1e-9
 _OUTSIDE_CLAIM = "(not where the authors say what they did)"
-_SUPPORT_ONLY = "(support, and no other evidence)"
+_SUPPORT_ONLY = "(support only: the tag has no other evidence)"
 # A support phrase, or a claim phrase outside a claim ("fine-tuning" in the results), weighs this share of
 # abstract_weight, and only when the tag has other evidence: it backs a tag up but never gives one. All of them
 # together add at most abstract_weight.
