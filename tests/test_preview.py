@@ -161,10 +161,13 @@ def test_configured_taxonomy_file_is_watched(live: Live) -> None:
 def test_editor_temporary_files_do_not_rebuild(live: Live) -> None:
     before = live.number
     papers = live.site / "content/papers"
-    for name in (f".#{PAPER}.md", f".{PAPER}.md.swp", f"{PAPER}.md~", "4913"):
-        (papers / name).write_text("scratch")
+    for name in (f".#{PAPER}.md", f".{PAPER}.md.swp", f"{PAPER}.md~", "4913", f"._{PAPER}.md", "notes.txt"):
+        (papers / name).write_text("scratch")  # editors' and the system's litter, and a file no build reads
     settle()
     assert live.number == before
+    set_title(live.site, "Edited beside the litter")  # and a build beside them reads the papers alone
+    wait_until(lambda: paper_shows(live, "Edited beside the litter"))
+    assert not live.err, live.err
 
 
 def test_broken_front_matter_shows_an_error_page_until_fixed(live: Live) -> None:
