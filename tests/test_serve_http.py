@@ -1,10 +1,9 @@
 """The HTTP room of the preview: a real server on loopback serving a published snapshot, real
 requests. No build runs here: the server only reads what it is given (serve_http knows nothing of
-builds), so these tests publish a folder built once for the session."""
+builds), so these tests publish a folder written by hand in the shape a build writes."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -41,11 +40,32 @@ class Served(Client):
         self.httpd.server_close()
 
 
+# A published folder in the shape a build writes, made by hand: the HTTP room serves what it is given.
+SERVED_FILES = {
+    "index.html": "<!DOCTYPE html><html><head><title>Home</title></head><body><p>Home</p></body></html>\n",
+    "archive/index.html": "<!DOCTYPE html><html><head><title>Archive</title></head><body></body></html>\n",
+    "papers/a-paper/index.html": "<!DOCTYPE html><html><head><title>A paper</title></head><body>"
+    '<script src="/repo/__digestgen/livereload.js" defer></script></body></html>\n',
+    "404.html": "<!DOCTYPE html><html><head><title>Page not found</title></head><body>Page not found</body></html>\n",
+    "feed.xml": '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"/>\n',
+    "sitemap.xml": '<?xml version="1.0" encoding="utf-8"?><urlset/>\n',
+    "papers.json": '{"papers": []}\n',
+    "search/index.json": "{}\n",
+    "robots.txt": "User-agent: *\n",
+    "assets/lunr.LICENSE.txt": "a licence\n",
+    "assets/style.0123abcd.css": "body { margin: 0 }\n",
+    "assets/search.4567ef01.js": "export {};\n",
+    "assets/favicon.89ab2345.svg": '<svg xmlns="http://www.w3.org/2000/svg"/>\n',
+}
+
+
 @pytest.fixture(scope="module")
-def sub(seed_built_sub: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The seed site as built for https://example.org/repo/, served under /repo/ (a copy: tests add files)."""
+def sub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A published folder served under /repo/ (tests add files to it)."""
     root = tmp_path_factory.mktemp("served") / "site"
-    shutil.copytree(seed_built_sub, root)
+    for relative, text in SERVED_FILES.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text, encoding="utf-8")
     server = Served(root)
     yield server
     server.close()
@@ -243,15 +263,8 @@ def test_events_stream_announces_each_published_number(sub: Served) -> None:
 
 def test_served_pages_name_the_snapshot_that_wrote_them(sub: Served) -> None:
     """The reload script's URL carries the build number, so a build finishing mid-load still reloads."""
-    page = next(p for p in sub.root.rglob("index.html"))
-    original = page.read_bytes()
-    page.write_bytes(original.replace(b"</body>", b'<script src="/repo/__digestgen/livereload.js" defer></script></body>'))
-    try:
-        relative = page.relative_to(sub.root).parent.as_posix()
-        status, _, body = sub.get(BASE + ("" if relative == "." else relative + "/"))
-        number = sub.state.current().root_number
-        assert status == 200 and f"livereload.js?build={number}".encode() in body
-        status, headers, script = sub.get(BASE + "__digestgen/livereload.js")
-        assert status == 200 and headers["content-type"].startswith("text/javascript") and b"EventSource" in script
-    finally:
-        page.write_bytes(original)
+    status, _, body = sub.get(BASE + "papers/a-paper/")
+    number = sub.state.current().root_number
+    assert status == 200 and f"livereload.js?build={number}".encode() in body
+    status, headers, script = sub.get(BASE + "__digestgen/livereload.js")
+    assert status == 200 and headers["content-type"].startswith("text/javascript") and b"EventSource" in script
