@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, missing_tool
 from digestgen.build import build_site
 from digestgen.theme import CSP
 from test_digests import write_big_site
@@ -164,7 +164,7 @@ def axe_violations(page) -> list[str]:
 @pytest.mark.parametrize("width", [360, 1440])
 def test_axe_finds_nothing_on_any_page_kind(browser, serve_static, fixture_built, big_built, scheme, width):
     if not Path(AXE).is_file():
-        pytest.fail(f"axe-core is missing at {AXE}: scripts/test installs it")
+        missing_tool(f"axe-core is missing at {AXE}: scripts/test installs it")
     fixture, big = serve_static(fixture_built), serve_static(big_built)
     # The axe script is injected inline, which the theme's own CSP meta tag forbids: bypass it for this check only.
     context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme, bypass_csp=True)
