@@ -222,3 +222,19 @@ def test_changed_settings_compute_every_list_again(tmp_path):
     with (site / "digestgen.yaml").open("a") as config:
         config.write("related:\n  min_similarity: 0.99\n")
     assert not any(related_of(build_site(site).out).values())
+
+
+def test_papers_json_follows_the_lists_when_the_state_file_is_deleted_and_no_paper_changed(tmp_path):
+    site, _ = make_site(tmp_path)
+    out = build_site(site).out
+    new = add_comet_paper(site)
+    build_site(site)  # the old comet lists are kept: they do not name the new paper
+    comet = slug_of(CLUSTERS["comet"][0][0])
+    assert new not in related_of(out)[comet]
+    related.state_path(out).unlink()
+    touched = site / "content" / "papers" / f"{comet}.md"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))  # read again, same text
+    build_site(site)  # no state: every list computed again, though no paper changed
+    page = (out / "papers" / comet / "index.html").read_text("utf-8")
+    assert f'href="/papers/{new}/"' in page[page.index('<section class="related"') :]
+    assert new in related_of(out)[comet]  # papers.json says what the page says
