@@ -343,12 +343,12 @@ def update(state: State, papers: list[Paper], settings: RelatedConfig) -> tuple[
         return state, None  # the very same: nothing to write
     fresh = [papers[i] for i in seen.fresh]
     fresh_slugs = {p.slug for p in fresh}
-    filtered = {}  # removed papers leave every list
+    filtered = {}  # removed papers leave every list that stays
     if seen.removed:
         filtered = {
             owner: tuple(s for s in kept if s not in seen.removed)
             for owner, kept in state.lists.items()
-            if owner not in seen.removed and not seen.removed.isdisjoint(kept)
+            if owner not in seen.removed and owner not in fresh_slugs and not seen.removed.isdisjoint(kept)
         }
     # Places each paper holds in the lists that stay: counted over all, then the lists that go or change.
     incoming = Counter(itertools.chain.from_iterable(state.lists.values()))
