@@ -77,6 +77,11 @@ def make_site(root: Path, config: str = "") -> tuple[Path, dict[str, set[str]]]:
     return site, expected
 
 
+def touch(path: Path) -> None:
+    """A newer modification time, the same text: the build reads the file again."""
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+
+
 def related_of(out: Path) -> dict[str, list[str]]:
     return {p["slug"]: p["related"] for p in json.loads((out / "papers.json").read_text("utf-8"))["papers"]}
 
@@ -171,20 +176,27 @@ def test_incremental_equals_force_when_nothing_new_and_for_a_fresh_output(tmp_pa
     forced = tree(build_site(site, out=tmp_path / "a", force=True).out)
     assert tree(build_site(site, out=tmp_path / "b").out) == forced  # no kept state: the full computation
     touched = sorted((site / "content" / "papers").glob("*.md"))[0]
-    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))  # read again, same text
+    touch(touched)  # read again, same text
     assert tree(build_site(site, out=tmp_path / "a").out) == forced  # kept state, nothing new: the same lists
+
+
+def edit_the_outlier_and_remove(site: Path, abstract: str, removed_title: str) -> tuple[str, str]:
+    """The outlier's abstract replaced and a paper removed (also from its digest); their slugs."""
+    outlier = slug_of(OUTLIER[0])
+    path = site / "content" / "papers" / f"{outlier}.md"
+    path.write_text(path.read_text().replace(OUTLIER[1], abstract))
+    removed = slug_of(removed_title)
+    (site / "content" / "papers" / f"{removed}.md").unlink()
+    digest = yaml.safe_load((site / "content" / "digests" / "2025-10-27.yaml").read_text())
+    write_digest(site, "2025-10-27", [s for s in digest["papers"] if s != removed])
+    return outlier, removed
 
 
 def test_an_edited_abstract_gets_a_new_list_and_a_removed_paper_leaves_every_list(tmp_path):
     site, expected = make_site(tmp_path)
     out = build_site(site).out
-    outlier = slug_of(OUTLIER[0])
-    path = site / "content" / "papers" / f"{outlier}.md"
-    path.write_text(path.read_text().replace(OUTLIER[1], CLUSTERS["reef"][0][1] + " " + CLUSTERS["reef"][1][1]))
-    removed = slug_of(CLUSTERS["bread"][0][0])
-    (site / "content" / "papers" / f"{removed}.md").unlink()
-    digest = yaml.safe_load((site / "content" / "digests" / "2025-10-27.yaml").read_text())
-    write_digest(site, "2025-10-27", [s for s in digest["papers"] if s != removed])
+    reef = CLUSTERS["reef"][0][1] + " " + CLUSTERS["reef"][1][1]
+    outlier, removed = edit_the_outlier_and_remove(site, reef, CLUSTERS["bread"][0][0])
     found = related_of(build_site(site).out)
     reefs = {slug_of(t) for t, _ in CLUSTERS["reef"]}
     assert reefs <= set(found[outlier]) | reefs and set(found[outlier]) & reefs
@@ -234,7 +246,7 @@ def test_papers_json_follows_the_lists_when_the_state_file_is_deleted_and_no_pap
     assert new not in related_of(out)[comet]
     related.state_path(out).unlink()
     touched = site / "content" / "papers" / f"{comet}.md"
-    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))  # read again, same text
+    touch(touched)  # read again, same text
     build_site(site)  # no state: every list computed again, though no paper changed
     page = (out / "papers" / comet / "index.html").read_text("utf-8")
     assert f'href="/papers/{new}/"' in page[page.index('<section class="related"') :]
@@ -253,7 +265,7 @@ def test_an_ordinary_build_appends_what_it_changed_to_the_state_and_reads_it_bac
     lists = related_of(out)
     assert related.load_state(path).state.lists == {slug: tuple(found) for slug, found in lists.items() if found}
     touched = site / "content" / "papers" / f"{new}.md"
-    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    touch(touched)
     build_site(site)  # reads the base and the part: the same lists, nothing appended
     assert related_of(out) == lists and path.read_bytes() == grown
 
@@ -276,7 +288,7 @@ def test_a_build_stopped_while_appending_leaves_the_state_the_previous_build_kep
     kept = related.load_state(path)
     assert kept is not None and kept.parts == 0 and new not in kept.state.lists  # the broken part is not trusted
     touched = site / "content" / "papers" / f"{new}.md"
-    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    touch(touched)
     build_site(site)  # the new paper is new again, and gets the same list
     assert tree(out) == after
     kept = related.load_state(path)
@@ -321,7 +333,8 @@ def test_a_paper_whose_file_changed_but_not_its_title_or_abstract_keeps_its_list
 def test_equal_scores_go_by_slug_in_an_ordinary_build_as_in_a_full_one(tmp_path):
     site, _ = make_site(tmp_path, "related:\n  count: 1\n  max_lists: 100\n")
     title, abstract = CLUSTERS["reef"][0]
-    twins = [write_paper(site, title, abstract, slug=f"a-twin-{letter}") for letter in "bcde"]  # before the original by slug
+    # Slugs before the original's, so that it is not first among the equal scores.
+    twins = [write_paper(site, title, abstract, slug=f"a-twin-{letter}") for letter in "bcde"]
     write_digest(site, "2025-10-28", twins)
     out = build_site(site).out
     # A twin earlier by slug than the kept ones, and a paper alike to all five, come in one build: five
@@ -335,13 +348,8 @@ def test_equal_scores_go_by_slug_in_an_ordinary_build_as_in_a_full_one(tmp_path)
 def test_edits_and_removals_are_kept_in_the_state_for_the_next_builds(tmp_path):
     site, _ = make_site(tmp_path)
     out = build_site(site).out
-    outlier = slug_of(OUTLIER[0])
-    path = site / "content" / "papers" / f"{outlier}.md"
-    path.write_text(path.read_text().replace(OUTLIER[1], CLUSTERS["bread"][0][1] + " " + CLUSTERS["bread"][2][1]))
-    removed = slug_of(CLUSTERS["bread"][1][0])
-    (site / "content" / "papers" / f"{removed}.md").unlink()
-    digest = yaml.safe_load((site / "content" / "digests" / "2025-10-27.yaml").read_text())
-    write_digest(site, "2025-10-27", [s for s in digest["papers"] if s != removed])
+    bread = CLUSTERS["bread"][0][1] + " " + CLUSTERS["bread"][2][1]
+    outlier, removed = edit_the_outlier_and_remove(site, bread, CLUSTERS["bread"][1][0])
     build_site(site)
     lists = related_of(out)
     assert set(lists[outlier]) and set(lists[outlier]) <= {slug_of(t) for t, _ in CLUSTERS["bread"]} - {removed}
