@@ -10,9 +10,10 @@ An ordinary build keeps what the last computation decided: the vocabulary, the w
 paper's vector and its list live in a state file beside the output folder. Only papers that are
 new (or whose title or abstract changed) get a list, compared against all the others with the
 kept vocabulary; every other list stays as it was, so adding a paper re-renders no old page.
-`build --force` computes everything again. The state file is the full computation's part followed
-by one appended part per ordinary build that changed something (its new rows and changed lists),
-so a build writes what it changed, not the whole; every few dozen parts it is written whole again.
+`build --force` computes everything again. The state file is the full computation's record (the
+base) followed by one appended part per ordinary build that changed something (its new rows and
+changed lists), so a build writes what it changed, not the whole; every few dozen parts it is
+written whole again.
 
 Similarities are rounded to `_SCALE` and ties broken by slug, so lists are byte-identical
 whatever PYTHONHASHSEED or the number of cores (scipy's sparse products are single-threaded).
