@@ -249,8 +249,10 @@ def _package_data(name: str) -> Path:
 
 
 def content_key(key: str, site: Site) -> str:
-    """Changes when any paper does: for outputs that list every paper (search, feeds, papers.json)."""
+    """Changes when any paper or related list does: for outputs that list every paper (search, feeds, papers.json)."""
     digest = hashlib.blake2b(key.encode(), digest_size=16)
+    # A full computation of the related lists can change them with no paper changed (its kept state was deleted).
+    digest.update(repr(sorted(site.related.items())).encode())
     # Feeds list digests in their order, picks first, hidden papers left out.
     digest.update(repr([(d.date, d.slugs, d.order, d.hide, [p.slug for p in d.picks]) for d in site.digests]).encode())
     for slug, paper in site.papers.items():
