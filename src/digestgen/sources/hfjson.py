@@ -96,9 +96,13 @@ def _names(value: Any) -> tuple[str, ...]:
         return ()
     names = []
     for author in value:
-        name = author.get("name") if isinstance(author, dict) else author
-        if isinstance(name, str) and clean_line(name) and not (isinstance(author, dict) and author.get("hidden") is True):
-            names.append(clean_line(name))
+        if isinstance(author, dict):
+            if author.get("hidden") is True:
+                continue
+            author = author.get("name")
+        name = clean_line(author) if isinstance(author, str) else ""
+        if name:
+            names.append(name)
     return tuple(names)
 
 
