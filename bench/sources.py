@@ -1,9 +1,10 @@
 """Source-format budgets: parse a 2,000-entry arXiv feed; ingest 10,000 papers from JSON next to text.
 
     python bench/sources.py                       # this checkout
-    python bench/sources.py --previous /work/main # also time the text ingest with that checkout's code
+    python bench/sources.py --previous /work/main # also time both ingests with that checkout's code
 
-Each ingest is a fresh `digestgen ingest` process into a fresh site, run in turns (text, JSON, text, …)
+Each ingest is a fresh `digestgen ingest` process into a fresh site, run in turns (text, JSON, text, …;
+with --previous, this checkout's pair then the other's)
 so the machine's load falls on both alike; the best CPU time of the rounds is reported, with the wall times.
 """
 
@@ -109,7 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--previous", type=Path, help="another checkout whose text ingest is timed alongside")
+    parser.add_argument("--previous", type=Path, help="another checkout whose text and JSON ingests are timed alongside")
     args = parser.parse_args()
 
     for name, text, parse in (("RSS feed", rss_feed(2000), parse_arxiv_feed), ("API response", api_feed(2000), parse_arxiv_api)):
@@ -125,14 +126,12 @@ def main() -> None:
             sources = read_sources([str(p) for p in sorted((work / name / "listings").iterdir())])
             seconds = best_of(3, lambda: [parse_source(s, None, None, None, DEFAULT_ANNOUNCE, None, []) for s in sources])
             print(f"parse {args.papers:,} papers from {name} (no writing): best {seconds:.2f} s")
-        runs = {"text": [], "json": []}
-        if args.previous:
-            runs["text, previous code"] = []
+        trees = [("", ROOT / "src")] + ([(", previous code", args.previous / "src")] if args.previous else [])
+        runs: dict[str, list[tuple[float, float]]] = {f"{name}{label}": [] for label, _ in trees for name in ("text", "json")}
         for _ in range(args.rounds):
-            runs["text"].append(ingest_seconds(ROOT / "src", work / "text" / "listings", work))
-            runs["json"].append(ingest_seconds(ROOT / "src", work / "json" / "listings", work))
-            if args.previous:
-                runs["text, previous code"].append(ingest_seconds(args.previous / "src", work / "text" / "listings", work))
+            for label, src in trees:
+                for name in ("text", "json"):
+                    runs[f"{name}{label}"].append(ingest_seconds(src, work / name / "listings", work))
         for name, measured in runs.items():
             walls = ", ".join(f"{wall:.2f}" for wall, _ in measured)
             cpus = ", ".join(f"{cpu:.2f}" for _, cpu in measured)
