@@ -225,22 +225,19 @@ _KEYS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}(?:\n[A-Za-z_][A-Za-z0-9_-]{0,9
 def _plain_lines(items: Any, pattern: re.Pattern[str]) -> str | None:
     """The strings `items` one a line, if all of them are strings that `pattern` and the resolvers let stand plain."""
     for item in items:
-        if type(item) is not str:
+        if type(item) is not str or not item:
+            return None
+        resolvers = _RESOLVERS.get(item[0])
+        if resolvers is not None and resolvers.match(item):
             return None
     lines = "\n".join(items)
     if len(lines) > _LONGEST_SCALAR or lines.count("\n") != len(items) - 1 or not pattern.fullmatch(lines):
         return None
-    for item in items:
-        resolvers = _RESOLVERS.get(item[0])
-        if resolvers is not None and resolvers.match(item):
-            return None
     return lines
 
 
 def _entries(data: dict[Any, Any], text_of: Callable[[Any], str | None], separator: str) -> list[str] | None:
-    """`key` + `separator` + the text of its value, for every entry; None if a key or value is not simple."""
-    if _plain_lines(data, _KEYS) is None:
-        return None
+    """`key` + `separator` + the text of its value, for every entry (keys already checked); None if a value is not simple."""
     entries = []
     for key, value in data.items():
         text = text_of(value)
@@ -250,10 +247,17 @@ def _entries(data: dict[Any, Any], text_of: Callable[[Any], str | None], separat
     return entries
 
 
-def _flat_mapping(data: dict[Any, Any], indent: str) -> str | None:
-    """`key: scalar` lines, the first without `indent` and the last without its line break; None if not simple."""
-    entries = _entries(data, _scalar, ": ")
-    return None if entries is None else f"\n{indent}".join(entries)
+def _flat_mappings(items: list[dict[Any, Any]], indent: str) -> list[str] | None:
+    """`key: scalar` lines of each mapping (all keys checked in one go), joined by `indent`; None if not simple."""
+    if _plain_lines([key for item in items for key in item], _KEYS) is None:
+        return None
+    blocks = []
+    for item in items:
+        entries = _entries(item, _scalar, ": ")
+        if entries is None:
+            return None
+        blocks.append(f"\n{indent}".join(entries))
+    return blocks
 
 
 def _sequence(items: list[Any]) -> str | None:
@@ -261,15 +265,15 @@ def _sequence(items: list[Any]) -> str | None:
     if not items:
         return " []\n"
     lines = _plain_lines(items, _PLAIN_ITEMS)
-    if lines is not None:
+    if lines is not None:  # the usual list of names: checked, and written, in one go
         return "\n- " + lines.replace("\n", "\n- ") + "\n"
-    out = []
-    for item in items:
-        text = _flat_mapping(item, "  ") if type(item) is dict and item else _scalar(item)
-        if text is None:
-            return None
-        out.append(text)
-    return "\n- " + "\n- ".join(out) + "\n"
+    if all(type(item) is dict and item for item in items):
+        blocks = _flat_mappings(items, "  ")
+    else:
+        blocks = [_scalar(item) for item in items]  # type: ignore[misc]  (None is looked for below)
+    if blocks is None or None in blocks:
+        return None
+    return "\n- " + "\n- ".join(blocks) + "\n"
 
 
 def _value(value: Any) -> str | None:
@@ -280,8 +284,8 @@ def _value(value: Any) -> str | None:
     if kind is dict:
         if not value:
             return " {}\n"
-        text = _flat_mapping(value, "  ")
-        return None if text is None else f"\n  {text}\n"
+        blocks = _flat_mappings([value], "  ")
+        return None if blocks is None else f"\n  {blocks[0]}\n"
     text = _scalar(value)
     return None if text is None else f" {text}\n"
 
@@ -292,7 +296,7 @@ def simple_yaml(data: Any) -> str | None:
     A mapping of one-line scalars, lists of them, lists of flat mappings (links) and flat mappings;
     None for anything else (multi-line or very long text, characters PyYAML escapes, floats, deeper
     nesting), which PyYAML then writes. Repeated lists are written out again, never as aliases."""
-    if type(data) is not dict or not data:
+    if type(data) is not dict or not data or _plain_lines(data, _KEYS) is None:
         return None
     entries = _entries(data, _value, ":")
     return None if entries is None else "".join(entries)

@@ -136,9 +136,9 @@ def record(index: int, line: int, value: Any, *, html: bool = False) -> PaperRec
     summary = _get(value, paper, "summary")
     if not title:
         return f"item {index} has no title"
-    if not isinstance(summary, str) or not unwrap(summary):
+    abstract = unwrap(summary) if isinstance(summary, str) else ""
+    if not abstract:
         return f"item {index} ({title[:60]!r}) has no abstract"
-    abstract = unwrap(summary)
     if html:
         abstract = fix_highlight_spacing(abstract)
     ident = split_arxiv_id(str(paper.get("id", ""))) if isinstance(paper.get("id"), str) else None
