@@ -58,6 +58,16 @@ def test_every_source_s_front_matter_is_written_directly_to_the_bytes_pyyaml_wri
         assert split_front_matter(text)[0] == dump_yaml(data, direct=False), path.name
 
 
+def test_lone_surrogates_in_json_escapes_are_dropped_not_a_crash(site, tmp_path):
+    item = {"paper": {"id": "2510.00001", "title": "Broken \ud800pair", "summary": "An abstract\udfff.", "authors": [{"name": "Ada \ud83d"}]}}
+    listing = tmp_path / "hf-2025-10-31.json"
+    listing.write_text(json.dumps([item]), encoding="utf-8")  # json.dumps writes them as \\u escapes
+    result = ingest(site, listing)
+    assert result.returncode == 0, result.stderr
+    data, body = paper(site, "broken-pair")
+    assert data["title"] == "Broken pair" and data["authors"] == ["Ada"] and body_abstract(body) == "An abstract."
+
+
 def test_rich_fields_reach_the_front_matter(site):
     assert ingest(site, SOURCES / "arxiv-api.xml", "--date", "2025-10-31").returncode == 0
     data, body = paper(site, WIDGETS)
