@@ -4,6 +4,8 @@
     python -c "import sys; sys.path.insert(0, 'bench'); from corpus import name_authors; from pathlib import Path; name_authors(Path('/tmp/s10k'))"
     python bench/compare_trees.py /tmp/s10k 3 /path/to/main/src src
 
+A tree may name its own site as TREE=SITE: an older tree that cannot read the named authors builds
+the same corpus ingested by itself (`PYTHONPATH=/path/to/old/src python -m digestgen ingest ...`).
 Each tree is put first on PYTHONPATH of a fresh interpreter that runs bench/run.py's build probe
 (a forced build into an empty folder); the median wall and CPU seconds and the peak memory are printed.
 """
@@ -30,13 +32,16 @@ def main(site: str, runs: int, trees: list[str]) -> None:
             for number, tree in enumerate(trees):
                 out = Path(scratch) / f"out-{number}"
                 shutil.rmtree(out, ignore_errors=True)
-                env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
-                done = subprocess.run([sys.executable, "-c", BUILD_PROBE, site, str(out), "force"], capture_output=True, text=True, env=env)
+                source, _, own_site = tree.partition("=")
+                env = {**os.environ, "PYTHONPATH": str(Path(source).resolve())}
+                command = [sys.executable, "-c", BUILD_PROBE, own_site or site, str(out), "force"]
+                done = subprocess.run(command, capture_output=True, text=True, env=env)
                 if done.returncode:
                     sys.exit(f"{tree}: {done.stderr[-2000:]}")
                 data = json.loads(done.stdout.strip().splitlines()[-1])
                 results[tree].append(data)
-                print(f"{tree}: {data['wall']:.2f} s wall, {data['cpu']:.2f} s CPU, {data['pages']} pages", flush=True)
+                stages = ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in data["timings"].items())
+                print(f"{tree}: {data['wall']:.2f} s wall, {data['cpu']:.2f} s CPU, {data['pages']} pages ({stages})", flush=True)
     for tree, found in results.items():
         wall = statistics.median(r["wall"] for r in found)
         cpu = statistics.median(r["cpu"] for r in found)

@@ -2,6 +2,11 @@
 
     python bench/related.py                 # 10,000 papers full; 50,000 + 100 incremental
     python bench/related.py 2000 5000       # smaller: FULL INCREMENTAL_BASE
+    python bench/related.py --child full 10000          # one figure only
+    python bench/related.py --child incremental 50000
+
+Side by side with another tree (its bench and its code):
+    PYTHONPATH=/path/to/other/src python /path/to/other/bench/related.py
 
 Each figure runs in its own process, so its peak memory is its own. The synthetic papers have
 topics: each takes its title and most of its sentences from one of the seed's 95 papers, with a
@@ -9,15 +14,19 @@ third of the words of each sentence dropped at random and two sentences from oth
 in, so that papers of one topic are alike without being copies and the vocabulary has clusters
 (bench/corpus.py's abstracts are sentences drawn from the whole seed, where every paper is
 about equally like every other, which would make the neighbour search look easier than it is).
+Each paper has a fingerprint of its text, as the load stage gives every paper one of its file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import random
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,8 +58,10 @@ def synthetic_papers(count: int, start: int = 0, seed: int = 11) -> list:
         words = title.split()
         title = " ".join(w for w in words if rng.random() > 0.3) or title
         slug = f"paper-{number:06d}"
+        file = hashlib.blake2b(f"{slug}\n{title} {number}\n{abstract}".encode(), digest_size=12).hexdigest()
         papers.append(Paper(slug, f"{title} {number}", abstract, abstract, dt.date(2025, 1, 1), 0, (), None, (), None,
-                            (dt.date(2025, 1, 1),), (), f"content/papers/{slug}.md", comment=f"topic {topic}"))
+                            (dt.date(2025, 1, 1),), (), f"content/papers/{slug}.md", comment=f"topic {topic}",
+                            fingerprint=file))
     return papers
 
 
@@ -72,6 +83,7 @@ def measure_full(count: int) -> dict:
     before = _peak_mb()
     cpu, wall = time.process_time(), time.perf_counter()
     state = related.related_lists(site, None, force=True)
+    state = state[0] if isinstance(state, tuple) else state  # (state, part) since the state file has parts
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     lists = list(state.lists.values())
     topic = {p.slug: p.comment for p in site.papers.values()}
@@ -83,24 +95,40 @@ def measure_full(count: int) -> dict:
 
 
 def measure_incremental(base: int, added: int = 100) -> dict:
-    """The step as an ordinary build runs it: read the kept state, compare the new papers, write it."""
+    """The step as an ordinary build runs it: read the kept state, compare the new papers, write it.
+    Also: the same with no fingerprints (every text hashed), a build in which nothing changed, and
+    writing the state whole (what every few dozen builds do)."""
     from digestgen import related
 
     old = synthetic_papers(base)
     new = synthetic_papers(added, start=base)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "_site"
+        path = related.state_path(out)
         related.relate_site(site_of(old), out, force=True)
-        size = related.state_path(out).stat().st_size
+        size = path.stat().st_size
+        shutil.copy(path, Path(folder) / "base")
         site = site_of(old + new)
         cpu, wall = time.process_time(), time.perf_counter()
         related.relate_site(site, out)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        grown = path.stat().st_size - size
         again = time.process_time()
         related.relate_site(site_of(old + new), out)  # a build in which no paper's text changed
         again = time.process_time() - again
-    return {"papers": base, "added": added, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3), "state_mb": round(size / 2**20, 1),
-            "unchanged_cpu_s": round(again, 3)}
+        result = {"papers": base, "added": added, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3),
+                  "state_mb": round(size / 2**20, 1), "state_grew_kb": round(grown / 2**10, 1),
+                  "unchanged_cpu_s": round(again, 3)}
+        if hasattr(related, "file_key"):
+            shutil.copy(Path(folder) / "base", path)
+            blank = site_of([dataclasses.replace(p, fingerprint="") for p in old + new])
+            hashed = time.process_time()
+            related.relate_site(blank, out)
+            result["no_fingerprints_cpu_s"] = round(time.process_time() - hashed, 3)
+            whole = time.process_time()
+            related.save_state(path, related.load_state(path).state)
+            result["read_and_write_whole_cpu_s"] = round(time.process_time() - whole, 3)
+    return result
 
 
 def in_child(kind: str, *args: int) -> dict:

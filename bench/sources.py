@@ -1,9 +1,10 @@
 """Source-format budgets: parse a 2,000-entry arXiv feed; ingest 10,000 papers from JSON next to text.
 
     python bench/sources.py                       # this checkout
-    python bench/sources.py --previous /work/main # also time the text ingest with that checkout's code
+    python bench/sources.py --previous /work/main # also time both ingests with that checkout's code
 
-Each ingest is a fresh `digestgen ingest` process into a fresh site, run in turns (text, JSON, text, …)
+Each ingest is a fresh `digestgen ingest` process into a fresh site, run in turns (text, JSON, text, …;
+with --previous, this checkout's pair then the other's)
 so the machine's load falls on both alike; the best CPU time of the rounds is reported, with the wall times.
 """
 
@@ -76,13 +77,15 @@ def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def best_of(rounds: int, action) -> float:
-    times = []
+def best_of(rounds: int, action) -> tuple[float, float]:
+    """The best (wall, CPU) seconds of `rounds` runs of `action` in this process."""
+    walls, cpus = [], []
     for _ in range(rounds):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         action()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - started_cpu)
+    return min(walls), min(cpus)
 
 
 def ingest_seconds(src: Path, listings: Path, work: Path) -> tuple[float, float]:
@@ -109,13 +112,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--papers", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--previous", type=Path, help="another checkout whose text ingest is timed alongside")
+    parser.add_argument("--previous", type=Path, help="another checkout whose text and JSON ingests are timed alongside")
     args = parser.parse_args()
 
     for name, text, parse in (("RSS feed", rss_feed(2000), parse_arxiv_feed), ("API response", api_feed(2000), parse_arxiv_api)):
         papers = len(parse(text).papers)
-        seconds = best_of(5, lambda: parse(text))
-        print(f"parse a 2,000-entry arXiv {name} ({len(text) / 1e6:.1f} MB, {papers} papers kept): {seconds:.3f} s")
+        wall, cpu = best_of(5, lambda: parse(text))
+        print(f"parse a 2,000-entry arXiv {name} ({len(text) / 1e6:.1f} MB, {papers} papers kept): {wall:.3f} s wall, {cpu:.3f} s CPU")
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -123,16 +126,14 @@ def main() -> None:
         write_json_corpus(args.papers, work / "json")
         for name in ("text", "json"):
             sources = read_sources([str(p) for p in sorted((work / name / "listings").iterdir())])
-            seconds = best_of(3, lambda: [parse_source(s, None, None, None, DEFAULT_ANNOUNCE, None, []) for s in sources])
-            print(f"parse {args.papers:,} papers from {name} (no writing): best {seconds:.2f} s")
-        runs = {"text": [], "json": []}
-        if args.previous:
-            runs["text, previous code"] = []
+            wall, cpu = best_of(3, lambda: [parse_source(s, None, None, None, DEFAULT_ANNOUNCE, None, []) for s in sources])
+            print(f"parse {args.papers:,} papers from {name} (no writing): best {wall:.2f} s wall, {cpu:.2f} s CPU")
+        trees = [("", ROOT / "src")] + ([(", previous code", args.previous / "src")] if args.previous else [])
+        runs: dict[str, list[tuple[float, float]]] = {f"{name}{label}": [] for label, _ in trees for name in ("text", "json")}
         for _ in range(args.rounds):
-            runs["text"].append(ingest_seconds(ROOT / "src", work / "text" / "listings", work))
-            runs["json"].append(ingest_seconds(ROOT / "src", work / "json" / "listings", work))
-            if args.previous:
-                runs["text, previous code"].append(ingest_seconds(args.previous / "src", work / "text" / "listings", work))
+            for label, src in trees:
+                for name in ("text", "json"):
+                    runs[f"{name}{label}"].append(ingest_seconds(src, work / name / "listings", work))
         for name, measured in runs.items():
             walls = ", ".join(f"{wall:.2f}" for wall, _ in measured)
             cpus = ", ".join(f"{cpu:.2f}" for _, cpu in measured)

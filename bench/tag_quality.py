@@ -3,6 +3,7 @@
     python bench/tag_quality.py            # the totals and every tag that is not clearly right
     python bench/tag_quality.py --all      # every paper with its tags marked
     python bench/tag_quality.py --judged tests/judged/tags-heldout.yaml   # the held-out papers
+    python bench/tag_quality.py --judged tests/judged/tags-heldout2.yaml  # the second held-out set
 
 precision: the share of shown tags that the judged set marks right (tags marked neither right nor
 wrong count as not right); wrong: the shown tags it marks clearly wrong; missed: right tags not
@@ -89,6 +90,7 @@ def judged_papers(path: Path = JUDGED) -> list[dict]:
 
 
 HELD_OUT = REPO / "tests" / "judged" / "tags-heldout.yaml"
+HELD_OUT_2 = REPO / "tests" / "judged" / "tags-heldout2.yaml"
 
 
 def measure(taxonomy: Taxonomy, judged: list[dict] | None = None) -> Quality:

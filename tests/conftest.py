@@ -1,7 +1,9 @@
-"""Shared fixtures: the repository's own site built once, a loopback HTTP server, headless Chromium."""
+"""Shared fixtures: the repository's own site built once, a loopback HTTP server, headless Chromium;
+the test lanes (fast, integration, browser), missing system tools, golden comparisons."""
 
 from __future__ import annotations
 
+import difflib
 import functools
 import http.server
 import json
@@ -16,6 +18,77 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+VNU_JAR = os.environ.get("DIGESTGEN_VNU_JAR") or str(REPO / ".tools/node_modules/vnu-jar/build/dist/vnu.jar")
+# A test that asks for one of these leaves the fast lane: it writes files, runs servers or drives a browser.
+OUTSIDE_THE_FAST_LANE = frozenset({"tmp_path", "tmp_path_factory", "serve_static", "browser"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden", action="store_true",
+        help="rewrite the golden files in tests/golden/ from this run's output (then read git diff tests/golden)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The lanes: a test is `integration` when it says so or uses the file system, servers or a browser;
+    what is neither integration nor browser is the fast lane (pure logic)."""
+    for item in items:
+        if item.get_closest_marker("browser") is None and OUTSIDE_THE_FAST_LANE & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+def missing_tool(message: str) -> None:
+    """A system tool a test needs is absent: skipped with the reason on a developer's machine, a failure under CI=true."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message} (CI=true: a missing tool fails the run instead of skipping)")
+    pytest.skip(message)
+
+
+def require_command(name: str, package: str) -> str:
+    """The path of the program `name`, or the missing_tool outcome naming what installs it."""
+    found = shutil.which(name)
+    if found is None:
+        missing_tool(f"{name} is missing: install {package} (scripts/test does)")
+    return found  # type: ignore[return-value]
+
+
+def vnu_command() -> list[str]:
+    """The Nu HTML checker's command line (java and the jar scripts/test fetches), or missing_tool."""
+    java = require_command("java", "a Java runtime (Debian's default-jre-headless)")
+    if not Path(VNU_JAR).is_file():
+        missing_tool(f"the Nu HTML checker is missing at {VNU_JAR}: scripts/test fetches it")
+    return [java, "-jar", VNU_JAR]
+
+
+@pytest.fixture(scope="session")
+def regen_golden(pytestconfig: pytest.Config) -> bool:
+    """Whether golden files are to be rewritten: --regen-golden (or DIGESTGEN_REGEN_GOLDEN=1, as before)."""
+    return bool(pytestconfig.getoption("--regen-golden") or os.environ.get("DIGESTGEN_REGEN_GOLDEN"))
+
+
+REGENERATE = "regenerate on purpose with scripts/test --regen-golden -k golden, then read git diff tests/golden"
+
+
+def golden_diff(built: dict[str, bytes], golden: dict[str, bytes], shown: int = 3) -> str:
+    """Which files differ from their golden copy, with a unified diff of the first few; "" when none do."""
+    differing = sorted(path for path in built.keys() | golden.keys() if built.get(path) != golden.get(path))
+    if not differing:
+        return ""
+    lines = [f"{len(differing)} file(s) differ from the golden copy: {', '.join(differing[:20])}\n"]
+    for path in differing[:shown]:
+        old = golden.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        new = built.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        lines += (line if line.endswith("\n") else line + "\n" for line in difflib.unified_diff(old, new, f"golden/{path}", f"built/{path}"))
+    lines.append(REGENERATE + "\n")
+    return "".join(lines)
+
+
+def assert_matches_golden(built: dict[str, bytes], golden: dict[str, bytes]) -> None:
+    """Fail with a unified diff when `built` (path -> bytes) differs from `golden`."""
+    difference = golden_diff(built, golden)
+    if difference:
+        pytest.fail(difference, pytrace=False)
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEED = FIXTURES / "seed-digest.txt"
 CHROMIUM = os.environ.get("DIGESTGEN_CHROMIUM", "/usr/bin/chromium")
@@ -33,9 +106,7 @@ CHROMIUM_ARGS = [
 
 def run_node_json(script: Path, args: list[str], requests: object, timeout: float = 300) -> object:
     """Run a node script that reads JSON requests on stdin and prints JSON answers."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is missing: install Node.js (scripts/test does)")
+    node = require_command("node", "Node.js")
     done = subprocess.run([node, str(script), *args], check=False, input=json.dumps(requests), capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     assert "Version mismatch" not in done.stderr  # lunr.js read an index made for another version
@@ -148,7 +219,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
+        missing_tool(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser

@@ -16,7 +16,7 @@ from digestgen import output
 from digestgen.build import build_site
 from digestgen.errors import DigestgenError
 
-from conftest import FIXTURES, copy_repo_site
+from conftest import FIXTURES, assert_matches_golden, copy_repo_site, vnu_command
 
 FIXTURE_SITE = FIXTURES / "site"
 GOLDEN = FIXTURES.parent / "golden" / "site"
@@ -45,14 +45,12 @@ def fixture_site(tmp_path: Path) -> Path:
     return site
 
 
-def test_fixture_site_matches_the_golden_output(fixture_site):
+def test_fixture_site_matches_the_golden_output(fixture_site, regen_golden):
     out = build_site(fixture_site).out
-    if os.environ.get("DIGESTGEN_REGEN_GOLDEN"):
+    if regen_golden:
         shutil.rmtree(GOLDEN, ignore_errors=True)
         shutil.copytree(out, GOLDEN, ignore=shutil.ignore_patterns("assets", output.MANIFEST))
-    built, golden = tree(out), tree(GOLDEN)
-    differing = sorted(path for path in built.keys() | golden.keys() if built.get(path) != golden.get(path))
-    assert differing == [], "build output changed; regenerate on purpose with DIGESTGEN_REGEN_GOLDEN=1"
+    assert_matches_golden(tree(out), tree(GOLDEN))
 
 
 def test_fixture_site_pages_and_theme_override(fixture_site):
@@ -262,11 +260,9 @@ def test_markdown_body_renders_safely(tmp_path):
 
 
 def test_html_is_valid_according_to_the_nu_checker(seed_built_sub, tmp_path):
-    jar = os.environ.get("DIGESTGEN_VNU_JAR") or str(Path(__file__).resolve().parents[1] / ".tools/node_modules/vnu-jar/build/dist/vnu.jar")
-    assert Path(jar).is_file(), "the Nu HTML checker is missing: run scripts/test, which installs it"
     pages = sorted(str(p) for p in seed_built_sub.rglob("*.html") if "/papers/" not in str(p))
     pages += sorted(str(p) for p in seed_built_sub.rglob("papers/*/index.html"))[:10]
-    result = subprocess.run(["java", "-jar", jar, "--errors-only", "--format", "text", *pages], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([*vnu_command(), "--errors-only", "--format", "text", *pages], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[:3000]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import shutil
@@ -139,6 +140,8 @@ def test_a_300_paper_digest_is_paged_in_compact_rows_and_re_sortable_without_los
     for page in pages:
         assert 'class="paper-row"' in page and 'class="paper-card"' not in page
         assert element_count(page) <= 1400
+        # the reader's sort only reaches the papers on screen, and the control says so
+        assert ">Sort this page by</label>" in page
 
 
 def test_a_95_paper_digest_fits_one_page_and_home_stays_small(seed_built_root):
@@ -212,3 +215,40 @@ def test_curation_edits_re_render_the_pages_that_show_them(tmp_path):
         build_site(site)
         assert tree(site / "_site") == clean_build(site, tmp_path / "clean"), old
     assert "A Study of Nothing" in (site / "_site" / CURATED).read_text()
+
+
+def test_author_feeds_read_the_digests_as_the_site_and_tag_feeds_do():
+    """FeedOrder (kept once for thousands of author feeds) picks what whole_digests picks, in its order:
+    whole digests newest first, picks first, hidden papers out, a paper at its newest digest, unlisted last."""
+    import random
+
+    from digestgen.config import Config
+    from digestgen.feeds import FEED_SIZE, FeedOrder, whole_digests
+    from digestgen.model import Digest, Paper, Pick, Site
+
+    rng = random.Random(3)
+    papers = {}
+    for n in range(400):
+        slug = f"p{n:03d}"
+        papers[slug] = Paper(slug=slug, title=f"Paper {n}", body="", text="x", published=dt.date(2025, 1, 1) + dt.timedelta(days=n % 90),
+                             upvotes=rng.choice([0, 0, 3, 7, 12]), authors=(), organization=None, links=(), arxiv=None,
+                             digests=(), manual_tags=(), source=f"{slug}.md")
+    listed, digests = list(papers)[:340], []
+    for day in range(12):
+        slugs = tuple(rng.sample(listed, rng.randint(5, 70)))  # papers recur across digests
+        order = ("auto", "listing", "upvotes", "curated")[day % 4]
+        picks = tuple(Pick(s) for s in rng.sample(slugs, 2))
+        digests.append(Digest(dt.date(2025, 6, 1) + dt.timedelta(days=day), slugs, "d.yaml", picks=picks, order=order,
+                              hide=tuple(rng.sample(slugs, 3))))
+    seen_in = {}
+    for digest in digests:
+        for slug in digest.slugs:
+            seen_in.setdefault(slug, []).append(digest.date)
+    papers = {s: dataclasses.replace(p, digests=tuple(seen_in.get(s, ()))) for s, p in papers.items()}
+    site = Site.create(Config(), papers, digests)
+    order = FeedOrder(site)
+    everyone = tuple(papers)
+    subsets = [everyone, everyone[::7], everyone[330:], ()] + [tuple(rng.sample(everyone, rng.randint(1, 200))) for _ in range(60)]
+    for only in subsets:
+        assert [p.slug for p in order.whole_digests(only)] == [p.slug for p in whole_digests(site, only)]
+    assert len(whole_digests(site, everyone)) > FEED_SIZE  # whole days past the usual 50 are covered too

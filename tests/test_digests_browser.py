@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, missing_tool
 from digestgen.build import build_site
 from digestgen.theme import CSP
 from test_digests import write_big_site
@@ -77,6 +77,7 @@ def test_a_reader_re_sorts_a_digest_under_the_strict_csp(strict_page, fixture_bu
                   "Graph Neural Networks for Molecule Retrieval", "Contrastive Pre-training of Vision Transformers"]
     assert titles(page) == by_upvotes
     expect(page.locator(".sort-control")).to_be_visible()
+    expect(page.locator("label[for=sort-select]")).to_have_text("Sort by")
     page.select_option("#sort-select", "listing")
     assert titles(page) == [by_upvotes[1], by_upvotes[2], by_upvotes[0]]
     page.select_option("#sort-select", "date")  # Oct 30, 2025; Oct 28, 2025; Oct 29, 2024
@@ -163,7 +164,7 @@ def axe_violations(page) -> list[str]:
 @pytest.mark.parametrize("width", [360, 1440])
 def test_axe_finds_nothing_on_any_page_kind(browser, serve_static, fixture_built, big_built, scheme, width):
     if not Path(AXE).is_file():
-        pytest.fail(f"axe-core is missing at {AXE}: scripts/test installs it")
+        missing_tool(f"axe-core is missing at {AXE}: scripts/test installs it")
     fixture, big = serve_static(fixture_built), serve_static(big_built)
     # The axe script is injected inline, which the theme's own CSP meta tag forbids: bypass it for this check only.
     context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme, bypass_csp=True)

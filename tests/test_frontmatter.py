@@ -8,12 +8,22 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digestgen.config import parse_config
 from digestgen.errors import DigestgenError
-from digestgen.frontmatter import YamlError, escape_markdown, load_yaml, read_front_matter, unescape_markdown, write_front_matter
+from digestgen.frontmatter import (
+    YamlError,
+    dump_yaml,
+    escape_markdown,
+    load_yaml,
+    read_front_matter,
+    simple_yaml,
+    unescape_markdown,
+    write_front_matter,
+)
 from digestgen.load import load_site
 from digestgen.views import markdown_renderer
 
@@ -122,7 +132,70 @@ def test_config_errors_are_reported_together_and_unknown_keys_warned():
 def test_the_fast_yaml_emitter_writes_the_same_text_as_the_reference_one(data):
     from digestgen.frontmatter import dump_yaml
 
-    assert dump_yaml(data, fast=True) == dump_yaml(data, fast=False)
+    assert dump_yaml(data, fast=True, direct=False) == dump_yaml(data, fast=False)
+
+
+# Strings PyYAML has to quote, or nearly has to: indicators first, last and inside, document markers,
+# what the resolvers read as bool, null, numbers and dates, quotes, line breaks, tabs, controls, unicode.
+AWKWARD = TRICKY + [
+    "", "-", "?", ":", "-x", "?x", ":x", "- x", "? x", ": x", "--x", "..x", ".x", "x.", "x-", "x?", "a:", "a :b", "a:b",
+    "a #b", "a#b", "#", "a,b", ",a", "[", "]x", "x]", "{", "}", "x'y", "it's", "''", '"', "<<", "=", "1e3", ".inf", "-.INF",
+    ".NaN", "0o17", "+1", "-1", "1_000", "0b101", "190:20:30", "2024-01-01", "2024-01-01 10:00:00", "2024-1-1",
+    "Null", "NULL", "True", "FALSE", "Off", "y", "n", "Y", "N", "é", "Zoë Ågård", "O'Brien", "\u00a0x", "x\u00a0",
+    "a  b", "\u2028", "a\u2029b", "\ufeffx", "\x85", "\x7f", "\x00", "a\rb", "a\r\nb", "\n", "\t", "x\n", "\ud7ff\ue000\ufffd",
+    "x" * 1200, ("word " * 900).strip(),
+]
+
+
+def _written_as_pyyaml_writes(data):
+    text = dump_yaml(data)
+    assert text == dump_yaml(data, direct=False)  # the bytes PyYAML (libyaml) writes
+    if simple_yaml(data) is not None:
+        assert text == dump_yaml(data, fast=False)  # and its pure-Python emitter
+    assert yaml.safe_load(text) == data and load_yaml(text) == data
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_the_direct_writer_writes_awkward_strings_as_pyyaml_does(value):
+    for data in (
+        {"title": value},
+        {"authors": [value]},
+        {"authors": ["Ada Lovelace", value, "Alan Turing"]},
+        {"links": [{"kind": "code", "url": value}, {"kind": value, "url": "https://example.org"}]},
+        {"extra": {"note": value}},
+        {value: "x"},
+        {"extra": {value: 1}},
+    ):
+        _written_as_pyyaml_writes(data)
+
+
+def test_the_direct_writer_quotes_only_what_yaml_would_misread():
+    assert simple_yaml({"title": "yes", "id": "2024-01-01", "n": "007", "k": "key: value", "e": ""}) == (
+        "title: 'yes'\nid: '2024-01-01'\nn: '007'\nk: 'key: value'\ne: ''\n"
+    )
+    assert simple_yaml({"authors": ["Nadia Okafor", "No", "O'Brien"], "tags": [], "x": {}}) == (
+        "authors:\n- Nadia Okafor\n- 'No'\n- O'Brien\ntags: []\nx: {}\n"
+    )
+    # Not one-line text it can vouch for: PyYAML writes these.
+    assert simple_yaml({"title": "a\nb"}) is None and simple_yaml({"title": "\t"}) is None and simple_yaml({"x": 1.5}) is None
+
+
+_awkward_char = st.one_of(st.sampled_from(list(" -:#'\"?,.[]{}&*!|>%@`~=<+_\t\n\r\x85\u2028\ufeff0123456789eExXoObBnNyYtTfF")), st.characters(blacklist_categories=["Cs"]))
+_awkward_text = st.one_of(st.sampled_from(AWKWARD), st.text(_awkward_char, max_size=12))
+_keys = st.one_of(st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,8}", fullmatch=True), _awkward_text)
+_scalars = st.one_of(_awkward_text, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
+_values = st.one_of(
+    _scalars,
+    st.lists(_scalars, max_size=5),
+    st.lists(st.one_of(_scalars, st.dictionaries(_keys, _scalars, min_size=1, max_size=3)), max_size=4),
+    st.dictionaries(_keys, _scalars, max_size=3),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.dictionaries(_keys, _values, max_size=6))
+def test_any_front_matter_is_written_as_pyyaml_writes_it_and_read_back_the_same(data):
+    _written_as_pyyaml_writes(data)
 
 
 def test_a_paper_file_name_that_is_not_a_slug_is_refused(tmp_path):

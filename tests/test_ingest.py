@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 from digestgen.frontmatter import read_front_matter
 from digestgen.ingest import body_abstract
 
-from conftest import FIXTURES, SEED
+from conftest import FIXTURES, SEED, assert_matches_golden
 
 GOLDEN = FIXTURES.parent / "golden" / "seed-content"
 ENTRY = """{title}
@@ -51,7 +50,7 @@ def paper(site: Path, slug: str) -> tuple[dict, str]:
     return read_front_matter((site / "content" / "papers" / f"{slug}.md").read_text(encoding="utf-8"))
 
 
-def test_seed_ingests_into_95_files_matching_the_golden_snapshot(site):
+def test_seed_ingests_into_95_files_matching_the_golden_snapshot(site, regen_golden):
     result = run("ingest", str(SEED), "--site", str(site))
     assert result.returncode == 0, result.stderr
     assert "95 new, 0 updated, 0 unchanged, 0 skipped" in result.stdout
@@ -59,12 +58,10 @@ def test_seed_ingests_into_95_files_matching_the_golden_snapshot(site):
     content = snapshot(site / "content")
     papers = [name for name in content if name.startswith("papers/") and name.endswith(".md")]
     assert len(papers) == 95
-    if os.environ.get("DIGESTGEN_REGEN_GOLDEN"):
+    if regen_golden:
         shutil.rmtree(GOLDEN, ignore_errors=True)
         shutil.copytree(site / "content", GOLDEN)
-    golden = snapshot(GOLDEN)
-    differing = sorted(path for path in content.keys() | golden.keys() if content.get(path) != golden.get(path))
-    assert differing == [], "ingest output changed; regenerate on purpose with DIGESTGEN_REGEN_GOLDEN=1"
+    assert_matches_golden(content, snapshot(GOLDEN))
 
 
 def test_abstract_body_renders_back_to_the_listing_text(site):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from digestgen.frontmatter import dump_yaml, read_front_matter, simple_yaml, split_front_matter
 from digestgen.ingest import body_abstract
 
 from conftest import FIXTURES
@@ -42,6 +43,29 @@ def test_each_format_ingests_and_a_second_ingest_changes_no_byte(site, name, pap
     again = ingest(site, SOURCES / name, "--date", "2025-10-31")
     assert again.returncode == 0 and f"0 new, 0 updated, {papers} unchanged" in again.stdout
     assert snapshot(site / "content") == before
+
+
+def test_every_source_s_front_matter_is_written_directly_to_the_bytes_pyyaml_writes(site):
+    """The fast writer is what ingest uses for every format's papers, and it changes no byte of them."""
+    names = [p for p in sorted(SOURCES.iterdir()) if p.name != "ids.txt"]  # an ID list needs the arXiv API
+    assert ingest(site, *names, "--date", "2025-10-31").returncode == 0
+    papers = sorted((site / "content" / "papers").glob("*.md"))
+    assert len(papers) == 5  # the fixtures share papers across sources
+    for path in papers:
+        text = path.read_text(encoding="utf-8")
+        data, _ = read_front_matter(text)
+        assert simple_yaml(data) is not None, path.name
+        assert split_front_matter(text)[0] == dump_yaml(data, direct=False), path.name
+
+
+def test_lone_surrogates_in_json_escapes_are_dropped_not_a_crash(site, tmp_path):
+    item = {"paper": {"id": "2510.00001", "title": "Broken \ud800pair", "summary": "An abstract\udfff.", "authors": [{"name": "Ada \ud83d"}]}}
+    listing = tmp_path / "hf-2025-10-31.json"
+    listing.write_text(json.dumps([item]), encoding="utf-8")  # json.dumps writes them as \\u escapes
+    result = ingest(site, listing)
+    assert result.returncode == 0, result.stderr
+    data, body = paper(site, "broken-pair")
+    assert data["title"] == "Broken pair" and data["authors"] == ["Ada"] and body_abstract(body) == "An abstract."
 
 
 def test_rich_fields_reach_the_front_matter(site):

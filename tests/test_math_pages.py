@@ -4,13 +4,14 @@ papers.json, search, <title> and the newsletter; literal text and a build warnin
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from conftest import vnu_command
 
 from digestgen.build import build_site
 from digestgen.searchtext import index_text
@@ -129,8 +130,6 @@ def test_formulas_render_in_chromium_under_the_csp(built, browser, serve_static)
 
 def test_math_pages_pass_the_nu_checker(built):
     _, out, _ = built
-    jar = os.environ.get("DIGESTGEN_VNU_JAR") or str(Path(__file__).resolve().parents[1] / ".tools/node_modules/vnu-jar/build/dist/vnu.jar")
-    assert Path(jar).is_file(), "the Nu HTML checker is missing: run scripts/test, which installs it"
     pages = sorted(str(p) for p in out.rglob("*.html"))
-    result = subprocess.run(["java", "-jar", jar, "--errors-only", "--format", "text", *pages], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([*vnu_command(), "--errors-only", "--format", "text", *pages], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[:3000]

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import assert_matches_golden
+
 from digestgen.errors import DigestgenError
 from digestgen.mail import html_size_as_sent
 from tests.test_newsletter import BASE, SUFFIXES, Recorder, free_port, listing, make_newsletter, new_site, set_config
@@ -61,15 +63,17 @@ def curated(curated_site: Path, tmp_path_factory: pytest.TempPathFactory):
     return make_newsletter(curated_site, tmp_path_factory.mktemp("curated-out"), NAME)
 
 
-def test_the_curated_edition_matches_the_golden_files(curated) -> None:
+def test_the_curated_edition_matches_the_golden_files(curated, regen_golden) -> None:
     # .eml and .html differ from the golden ones only through what they share with .fragment.html and .txt.
+    produced, golden = {}, {}
     for suffix in (".txt", ".md", ".fragment.html"):
-        produced = curated.text(suffix)
-        golden = GOLDEN / f"{NAME}{suffix}"
-        if os.environ.get("DIGESTGEN_REGEN_GOLDEN"):
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_text(produced, encoding="utf-8")
-        assert produced == golden.read_text(encoding="utf-8"), f"{suffix} changed; regenerate with DIGESTGEN_REGEN_GOLDEN=1"
+        name = f"{NAME}{suffix}"
+        produced[name] = curated.text(suffix).encode("utf-8")
+        if regen_golden:
+            (GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / name).write_bytes(produced[name])
+        golden[name] = (GOLDEN / name).read_bytes() if (GOLDEN / name).is_file() else b""
+    assert_matches_golden(produced, golden)
 
 
 def test_intro_then_picks_with_notes_then_top_papers_in_the_digests_order(curated) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from digestgen.errors import DigestgenError
 from digestgen.model import Paper, Site
 from digestgen.people import site_people
 
-from conftest import FIXTURES
+from conftest import FIXTURES, assert_matches_golden, require_command, vnu_command
 
 ARXIV_SITE = FIXTURES / "site-arxiv"
 GOLDEN = FIXTURES.parent / "golden" / "site-arxiv"
@@ -143,7 +142,7 @@ def test_bibtex_compiles_the_hostile_titles_without_a_warning(tmp_path):
 
 def run_bibtex(folder: Path, items: list[str], style: str = "plain") -> tuple[str, str]:
     """Real BibTeX (TeX Live) over the entries; fails the test on any warning or error."""
-    assert shutil.which("bibtex"), "bibtex is missing: scripts/test installs TeX Live's texlive-binaries and texlive-base"
+    require_command("bibtex", "TeX Live's texlive-binaries and texlive-base")
     (folder / "refs.bib").write_text("\n\n".join(items) + "\n", encoding="utf-8")
     (folder / "doc.aux").write_text(f"\\citation{{*}}\n\\bibdata{{refs}}\n\\bibstyle{{{style}}}\n", encoding="utf-8")
     result = subprocess.run(["bibtex", "doc"], cwd=folder, capture_output=True, text=True, timeout=60)
@@ -154,7 +153,7 @@ def run_bibtex(folder: Path, items: list[str], style: str = "plain") -> tuple[st
 
 def test_pdflatex_typesets_the_hostile_titles(tmp_path):
     """The failure readers met: `$\\pi_0$` or `Cost^2` stopped pdflatex, an unbalanced brace lost entries."""
-    assert shutil.which("pdflatex"), "pdflatex is missing: scripts/test installs TeX Live's texlive-latex-base"
+    require_command("pdflatex", "TeX Live's texlive-latex-base")
     papers = [paper(t, f"p{i}", authors=("Zoë Ångström", "Bo Li")) for i, t in enumerate(HOSTILE_TITLES)]
     keys = bibtex.citation_keys(site_of(*papers))
     run_bibtex(tmp_path, [bibtex.entry(p, keys[p.slug]) for p in papers])
@@ -378,18 +377,16 @@ def test_min_papers_is_a_config_key(tmp_path):
 # --- golden output and the copy button ------------------------------------------------------
 
 
-def test_arxiv_fixture_matches_the_golden_output(tmp_path):
+def test_arxiv_fixture_matches_the_golden_output(tmp_path, regen_golden):
     site = tmp_path / "site"
     shutil.copytree(ARXIV_SITE, site)
     out = build_site(site).out
-    if os.environ.get("DIGESTGEN_REGEN_GOLDEN"):
+    if regen_golden:
         shutil.rmtree(GOLDEN, ignore_errors=True)
         shutil.copytree(out, GOLDEN, ignore=shutil.ignore_patterns("assets", output.MANIFEST))
     tree = lambda folder: {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))  # noqa: E731
                            if p.is_file() and not p.relative_to(folder).as_posix().startswith(("assets/", output.MANIFEST))}
-    built, golden = tree(out), tree(GOLDEN)
-    assert sorted(p for p in built.keys() | golden.keys() if built.get(p) != golden.get(p)) == [], \
-        "build output changed; regenerate on purpose with DIGESTGEN_REGEN_GOLDEN=1"
+    assert_matches_golden(tree(out), tree(GOLDEN))
 
 
 @pytest.mark.browser
@@ -416,8 +413,6 @@ def test_copy_button_copies_the_entry_under_the_strict_csp(arxiv_built, serve_st
 
 def test_arxiv_fixture_pages_pass_the_nu_checker(arxiv_built):
     """Authors, facts, links row, neighbours and the author and organization pages are valid HTML."""
-    jar = os.environ.get("DIGESTGEN_VNU_JAR") or str(Path(__file__).resolve().parents[1] / ".tools/node_modules/vnu-jar/build/dist/vnu.jar")
-    assert Path(jar).is_file(), "the Nu HTML checker is missing: run scripts/test, which installs it"
     pages = sorted(str(p) for p in arxiv_built.rglob("*.html"))
-    result = subprocess.run(["java", "-jar", jar, "--errors-only", "--format", "text", *pages], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([*vnu_command(), "--errors-only", "--format", "text", *pages], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[:3000]

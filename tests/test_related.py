@@ -45,9 +45,10 @@ def slug_of(title: str) -> str:
 
 
 def write_paper(
-    site: Path, title: str, abstract: str, upvotes: int = 0, digest: str = "2025-10-27", tags: list[str] | None = None
+    site: Path, title: str, abstract: str, upvotes: int = 0, digest: str = "2025-10-27", tags: list[str] | None = None,
+    slug: str | None = None,
 ) -> str:
-    slug = slug_of(title)
+    slug = slug or slug_of(title)
     front = {"title": title, "slug": slug, "published": "2025-10-01", "upvotes": upvotes, "authors": ["Ada Lovelace"],
              "links": [], "digests": [digest], "tags": tags or []}
     (site / "content" / "papers" / f"{slug}.md").write_text(f"---\n{yaml.safe_dump(front, sort_keys=False)}---\n{abstract}\n", encoding="utf-8")
@@ -74,6 +75,11 @@ def make_site(root: Path, config: str = "") -> tuple[Path, dict[str, set[str]]]:
     expected[outlier] = set()
     write_digest(site, "2025-10-27", slugs + [outlier])
     return site, expected
+
+
+def touch(path: Path) -> None:
+    """A newer modification time, the same text: the build reads the file again."""
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
 
 
 def related_of(out: Path) -> dict[str, list[str]]:
@@ -170,20 +176,27 @@ def test_incremental_equals_force_when_nothing_new_and_for_a_fresh_output(tmp_pa
     forced = tree(build_site(site, out=tmp_path / "a", force=True).out)
     assert tree(build_site(site, out=tmp_path / "b").out) == forced  # no kept state: the full computation
     touched = sorted((site / "content" / "papers").glob("*.md"))[0]
-    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))  # read again, same text
+    touch(touched)  # read again, same text
     assert tree(build_site(site, out=tmp_path / "a").out) == forced  # kept state, nothing new: the same lists
+
+
+def edit_the_outlier_and_remove(site: Path, abstract: str, removed_title: str) -> tuple[str, str]:
+    """The outlier's abstract replaced and a paper removed (also from its digest); their slugs."""
+    outlier = slug_of(OUTLIER[0])
+    path = site / "content" / "papers" / f"{outlier}.md"
+    path.write_text(path.read_text().replace(OUTLIER[1], abstract))
+    removed = slug_of(removed_title)
+    (site / "content" / "papers" / f"{removed}.md").unlink()
+    digest = yaml.safe_load((site / "content" / "digests" / "2025-10-27.yaml").read_text())
+    write_digest(site, "2025-10-27", [s for s in digest["papers"] if s != removed])
+    return outlier, removed
 
 
 def test_an_edited_abstract_gets_a_new_list_and_a_removed_paper_leaves_every_list(tmp_path):
     site, expected = make_site(tmp_path)
     out = build_site(site).out
-    outlier = slug_of(OUTLIER[0])
-    path = site / "content" / "papers" / f"{outlier}.md"
-    path.write_text(path.read_text().replace(OUTLIER[1], CLUSTERS["reef"][0][1] + " " + CLUSTERS["reef"][1][1]))
-    removed = slug_of(CLUSTERS["bread"][0][0])
-    (site / "content" / "papers" / f"{removed}.md").unlink()
-    digest = yaml.safe_load((site / "content" / "digests" / "2025-10-27.yaml").read_text())
-    write_digest(site, "2025-10-27", [s for s in digest["papers"] if s != removed])
+    reef = CLUSTERS["reef"][0][1] + " " + CLUSTERS["reef"][1][1]
+    outlier, removed = edit_the_outlier_and_remove(site, reef, CLUSTERS["bread"][0][0])
     found = related_of(build_site(site).out)
     reefs = {slug_of(t) for t, _ in CLUSTERS["reef"]}
     assert reefs <= set(found[outlier]) | reefs and set(found[outlier]) & reefs
@@ -222,3 +235,127 @@ def test_changed_settings_compute_every_list_again(tmp_path):
     with (site / "digestgen.yaml").open("a") as config:
         config.write("related:\n  min_similarity: 0.99\n")
     assert not any(related_of(build_site(site).out).values())
+
+
+def test_papers_json_follows_the_lists_when_the_state_file_is_deleted_and_no_paper_changed(tmp_path):
+    site, _ = make_site(tmp_path)
+    out = build_site(site).out
+    new = add_comet_paper(site)
+    build_site(site)  # the old comet lists are kept: they do not name the new paper
+    comet = slug_of(CLUSTERS["comet"][0][0])
+    assert new not in related_of(out)[comet]
+    related.state_path(out).unlink()
+    touched = site / "content" / "papers" / f"{comet}.md"
+    touch(touched)  # read again, same text
+    build_site(site)  # no state: every list computed again, though no paper changed
+    page = (out / "papers" / comet / "index.html").read_text("utf-8")
+    assert f'href="/papers/{new}/"' in page[page.index('<section class="related"') :]
+    assert new in related_of(out)[comet]  # papers.json says what the page says
+
+
+def test_an_ordinary_build_appends_what_it_changed_to_the_state_and_reads_it_back(tmp_path):
+    site, _ = make_site(tmp_path)
+    out = build_site(site).out
+    path = related.state_path(out)
+    base = path.read_bytes()
+    new = add_comet_paper(site)
+    build_site(site)
+    grown = path.read_bytes()
+    assert grown.startswith(base) and len(grown) > len(base)  # the full computation's part is not written again
+    lists = related_of(out)
+    assert related.load_state(path).state.lists == {slug: tuple(found) for slug, found in lists.items() if found}
+    touched = site / "content" / "papers" / f"{new}.md"
+    touch(touched)
+    build_site(site)  # reads the base and the part: the same lists, nothing appended
+    assert related_of(out) == lists and path.read_bytes() == grown
+
+
+@pytest.mark.parametrize("damage", ["cut short", "a byte changed"])
+def test_a_build_stopped_while_appending_leaves_the_state_the_previous_build_kept(tmp_path, damage):
+    site, _ = make_site(tmp_path)
+    out = build_site(site).out
+    path = related.state_path(out)
+    base = path.read_bytes()
+    new = add_comet_paper(site)
+    build_site(site)
+    after = tree(out)
+    appended = path.read_bytes()
+    if damage == "cut short":
+        path.write_bytes(appended[: len(base) + (len(appended) - len(base)) // 2])
+    else:
+        middle = len(base) + (len(appended) - len(base)) // 2
+        path.write_bytes(appended[:middle] + bytes([appended[middle] ^ 0xFF]) + appended[middle + 1 :])
+    kept = related.load_state(path)
+    assert kept is not None and kept.parts == 0 and new not in kept.state.lists  # the broken part is not trusted
+    touched = site / "content" / "papers" / f"{new}.md"
+    touch(touched)
+    build_site(site)  # the new paper is new again, and gets the same list
+    assert tree(out) == after
+    kept = related.load_state(path)
+    assert kept.parts == 1 and kept.end == path.stat().st_size  # written over the broken part
+
+
+def test_writing_the_state_whole_again_changes_no_list(tmp_path, monkeypatch):
+    sites = [make_site(tmp_path / name)[0] for name in ("parts", "whole")]
+    for site in sites:
+        build_site(site)
+    for number, (title, abstract) in enumerate(p for papers in CLUSTERS.values() for p in papers[:2]):
+        found = []
+        for site, most in zip(sites, (1000, 1)):  # the second writes its state whole on every build
+            monkeypatch.setattr(related, "_MAX_PARTS", most)
+            slug = write_paper(site, f"{title}, Revisited", abstract, digest=f"2025-11-{number + 1:02d}")
+            write_digest(site, f"2025-11-{number + 1:02d}", [slug])
+            found.append(related_of(build_site(site).out))
+        assert found[0] == found[1]
+    assert related.load_state(related.state_path(sites[0] / "_site")).parts == 6
+    assert related.load_state(related.state_path(sites[1] / "_site")).parts == 0
+
+
+def test_a_paper_whose_file_changed_but_not_its_title_or_abstract_keeps_its_list(tmp_path):
+    site, _ = make_site(tmp_path)
+    out = build_site(site).out
+    comet = slug_of(CLUSTERS["comet"][0][0])
+    new = add_comet_paper(site)
+    build_site(site)
+    kept = related_of(out)[comet]
+    assert new not in kept
+    path = site / "content" / "papers" / f"{comet}.md"
+    path.write_text(path.read_text().replace("upvotes: 0", "upvotes: 42"))
+    build_site(site)
+    assert related_of(out)[comet] == kept  # not a new list: the text it is compared by did not change
+    assert '42' in (out / "papers" / comet / "index.html").read_text("utf-8")
+    edited = path.read_text().replace("We image comet tails", "We image comet tails and dust")
+    path.write_text(edited)
+    build_site(site)
+    assert new in related_of(out)[comet]  # an edited abstract: a new list, against every paper
+
+
+def test_equal_scores_go_by_slug_in_an_ordinary_build_as_in_a_full_one(tmp_path):
+    site, _ = make_site(tmp_path, "related:\n  count: 1\n  max_lists: 100\n")
+    title, abstract = CLUSTERS["reef"][0]
+    # Slugs before the original's, so that it is not first among the equal scores.
+    twins = [write_paper(site, title, abstract, slug=f"a-twin-{letter}") for letter in "bcde"]
+    write_digest(site, "2025-10-28", twins)
+    out = build_site(site).out
+    # A twin earlier by slug than the kept ones, and a paper alike to all five, come in one build: five
+    # equal scores where four candidates are kept, so the order of rows in the state must not decide.
+    added = [write_paper(site, title, abstract, slug=slug, digest="2025-11-03") for slug in ("a-twin-a", "query")]
+    write_digest(site, "2025-11-03", added)
+    assert related_of(build_site(site).out)["query"] == ["a-twin-a"]
+    assert related_of(build_site(site, out=tmp_path / "forced", force=True).out)["query"] == ["a-twin-a"]
+
+
+def test_edits_and_removals_are_kept_in_the_state_for_the_next_builds(tmp_path):
+    site, _ = make_site(tmp_path)
+    out = build_site(site).out
+    bread = CLUSTERS["bread"][0][1] + " " + CLUSTERS["bread"][2][1]
+    outlier, removed = edit_the_outlier_and_remove(site, bread, CLUSTERS["bread"][1][0])
+    build_site(site)
+    lists = related_of(out)
+    assert set(lists[outlier]) and set(lists[outlier]) <= {slug_of(t) for t, _ in CLUSTERS["bread"]} - {removed}
+    new = write_paper(site, "Sourdough Crust and Crumb", CLUSTERS["bread"][1][1], digest="2025-11-03")
+    write_digest(site, "2025-11-03", [new])
+    build_site(site)  # reads the state with the edit and the removal in it
+    after = related_of(out)
+    assert {s: l for s, l in after.items() if s != new} == lists
+    assert outlier in after[new] and removed not in after[new]  # the edited text is what is compared

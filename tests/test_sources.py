@@ -21,7 +21,7 @@ from digestgen.sources.arxiv_mail import parse_arxiv_mail
 from digestgen.sources.hfjson import parse_hf_json
 from digestgen.sources.hfpage import parse_hf_page
 from digestgen.sources.idlist import parse_id_list, read_id
-from digestgen.sources.text import clean_line, tex_name, unwrap
+from digestgen.sources.text import clean, clean_line, tex_name, unwrap
 
 from conftest import FIXTURES
 
@@ -181,6 +181,7 @@ def test_id_list_reads_every_documented_form():
 
 def test_text_cleaning():
     assert clean_line("Safe\u202e txet\u2066 title\u200b\x07\ufdd0\uffff") == "Safe txet title"
+    assert clean_line("Lone \ud800surrogate\udfff") == "Lone surrogate" and clean("a\udc00b") == "ab"
     assert unwrap("  one\n  two\n\n\n three\r\nfour ") == "one two\n\nthree four"
     assert tex_name(r"Sa\v{s}a Petrovi\'c") == "Saša Petrović" and tex_name("R&D Group") == "R&D Group"
     assert tex_name(r"{\O}ystein M\"uller") == "Øystein Müller"

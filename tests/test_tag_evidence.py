@@ -48,14 +48,19 @@ def test_judged_set_floors() -> None:
     quality = bench_module().measure(default_taxonomy())
     print("\n" + quality.summary())
     assert len(quality.papers) >= 40
-    assert quality.precision >= 0.83  # measured 0.835
+    assert quality.precision >= 0.83  # measured 0.840
     assert quality.wrong <= 0.02 * quality.shown
-    assert quality.missed_per_ten_papers <= 2.8  # measured 2.65
+    assert quality.missed_per_ten_papers <= 1.8  # measured 1.63
 
 
 def test_judged_set_names_only_real_tags() -> None:
     known = {rule.tag for rule in default_taxonomy().rules}
-    for entry in bench_module().judged_papers():
+    bench = bench_module()
+    sets = (bench.JUDGED, bench.HELD_OUT, bench.HELD_OUT_2)
+    entries = [entry for path in sets for entry in bench.judged_papers(path)]
+    titles = [entry["title"] for entry in entries]
+    assert len(set(titles)) == len(titles)  # no paper is judged twice
+    for entry in entries:
         assert set(entry["right"]) - known == set(), entry["title"]
         assert set(entry.get("wrong", ())) - known == set(), entry["title"]
         assert set(entry["right"]) & set(entry.get("wrong", ())) == set(), entry["title"]
@@ -381,15 +386,23 @@ def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
     assert tags("Contrastive Pre-training of Vision Transformers", "", default_taxonomy()) >= {"contrastive-learning", "pre-training"}
 
 
-def test_held_out_judged_set_floors() -> None:
-    # judged after tuning on tests/judged/tags.yaml and never used to tune: how the rules generalise
+@pytest.mark.parametrize(
+    ("judged", "papers", "precision", "missed"),
+    [
+        # judged after tuning on tests/judged/tags.yaml and never used to tune: how the rules generalise
+        ("HELD_OUT", 28, 0.78, 4.5),  # measured 0.789 and 4.29
+        # the last 18 seed papers, judged before the tagger was run on them
+        ("HELD_OUT_2", 18, 0.85, 7.0),  # measured 0.867 and 6.67
+    ],
+)
+def test_held_out_judged_set_floors(judged: str, papers: int, precision: float, missed: float) -> None:
     bench = bench_module()
-    quality = bench.measure(default_taxonomy(), bench.judged_papers(bench.HELD_OUT))
+    quality = bench.measure(default_taxonomy(), bench.judged_papers(getattr(bench, judged)))
     print("\n" + quality.summary())
-    assert len(quality.papers) >= 28
-    assert quality.precision >= 0.78  # measured 0.793
+    assert len(quality.papers) >= papers
+    assert quality.precision >= precision
     assert quality.wrong <= 0.03 * quality.shown
-    assert quality.missed_per_ten_papers <= 5.2  # measured 5.00
+    assert quality.missed_per_ten_papers <= missed
 
 
 def _rl_weight(abstract: str) -> float:
@@ -409,6 +422,14 @@ def test_a_list_of_examples_is_a_passing_mention_even_in_a_claim() -> None:
     assert "reinforcement-learning" in tags("Counting cells", after, taxonomy)
 
 
+def test_an_acronym_in_parentheses_does_not_end_a_list_of_examples() -> None:
+    listed = "Transformers serve many fields, including Natural Language Processing (NLP), reinforcement learning."
+    assert _rl_weight(listed) == 1.0  # a passing mention, not the first sentence's field (1.5)
+    # a list in parentheses still ends with them
+    assert _rl_weight("Cells are hard. Many tasks (e.g. parsing) need reinforcement learning for counting.") == 1.0
+    assert _rl_weight("Reinforcement learning helps (e.g. for parsing) cells.") == 1.5
+
+
 def test_the_second_verb_of_the_authors_sentence_is_a_claim() -> None:
     abstract = "Cells are hard. We benchmark several counting methods on this dataset and propose reinforcement learning."
     assert _rl_weight(abstract) == 2.0
@@ -418,5 +439,68 @@ def test_the_second_verb_of_the_authors_sentence_is_a_claim() -> None:
 def test_the_proposed_method_is_not_a_claim_of_the_sentence() -> None:
     # "we evaluate the proposed ..." reports results; "proposed" is an adjective there
     abstract = "Cells are hard. We evaluate the proposed counter with reinforcement learning on cells."
-    assert _rl_weight(abstract) == 1.0
+    assert _rl_weight(abstract) == TagSettings().result_weight  # a sentence that reports an evaluation
     assert _rl_weight(abstract.replace("We evaluate the proposed counter", "We propose a counter")) == 2.0
+
+
+def test_a_sentence_that_reports_results_weighs_less_than_any_other() -> None:
+    background = "Cells are hard. Reinforcement learning counts cells."
+    assert _rl_weight(background) == 1.0
+    for results in (
+        "Cells are hard. Experiments show that our counter helps reinforcement learning agents on cells.",
+        "Cells are hard. We compare our counter with reinforcement learning on cells.",
+        "Cells are hard. Our counter achieves the best accuracy on reinforcement learning benchmarks.",
+        "Cells are hard. We conduct extensive experiments on reinforcement learning tasks.",
+    ):
+        assert _rl_weight(results) == TagSettings().result_weight < 1.0, results
+    # two passing mentions in the results no longer make a tag
+    twice = "Cells are hard. Experiments show gains in reinforcement learning. We compare with reinforcement learning."
+    assert "reinforcement-learning" not in tags("Counting cells", twice, default_taxonomy())
+    # the first sentence names the field even when it reports a result
+    assert _rl_weight("Reinforcement learning achieves much. Cells are hard.") == 1.5
+
+
+def test_a_study_of_the_performance_is_not_a_claim() -> None:
+    assert _rl_weight("Cells are hard. We study reinforcement learning for counting.") == 2.0
+    assert _rl_weight("Cells are hard. This paper studies reinforcement learning for counting.") == 2.0
+    assert _rl_weight("Cells are hard. This paper addresses reinforcement learning for counting.") == 2.0
+    # "we study the performance of ..." is an evaluation: what follows is mentioned in passing
+    assert _rl_weight("Cells are hard. We study the performance of this counter in reinforcement learning.") == 1.0
+
+
+def test_the_object_of_a_claim_reaches_past_aim_to_and_a_generic_head() -> None:
+    taxonomy = default_taxonomy()
+
+    def fine_tuning_counts(abstract: str) -> bool:
+        return "transfer-learning" in tags("Counting cells", abstract, taxonomy)
+
+    assert fine_tuning_counts("Cells are hard. We aim to study fine-tuning for counting.")
+    assert fine_tuning_counts("Cells are hard. This paper aims to understand fine-tuning on cells.")
+    assert fine_tuning_counts("Cells are hard. We focus on fine-tuning of counters.")
+    assert fine_tuning_counts("Cells are hard. We introduce a framework for the fine-tuning of counters.")
+    assert fine_tuning_counts("Cells are hard. We address the problem of fine-tuning counters.")
+    # a preposition after a head noun that says something still ends the object
+    assert not fine_tuning_counts("Cells are hard. We introduce a counter for cells after fine-tuning.")
+    assert not fine_tuning_counts("Cells are hard. We propose a counter trained with fine-tuning.")
+
+
+def test_a_claim_phrase_outside_a_claim_backs_up_other_evidence_only() -> None:
+    taxonomy = default_taxonomy()
+    alone = "Cells are hard. Counters are fine-tuned. Fine-tuning helps. Fine-tuning on cells helps more."
+    assert "transfer-learning" not in tags("Counting cells", alone, taxonomy)
+    backed = "Cells are hard. Transfer learning helps counters. Fine-tuning helps. Fine-tuning on cells helps more."
+    score = next(s for s in score_tags("Counting cells", backed, taxonomy) if s.tag == "transfer-learning")
+    assert score.fired and score.weight == 2.0
+    assert [m.weight for m in score.matches] == [1.0, 0.5, 0.5]
+    # however many there are, they add at most one plain mention's weight
+    many = backed + " Fine-tuning is all. Fine-tuning again. Fine-tuned models."
+    assert next(s for s in score_tags("Counting cells", many, taxonomy) if s.tag == "transfer-learning").weight == 2.0
+
+
+def test_support_phrases_of_a_site_taxonomy_never_give_a_tag_alone() -> None:
+    taxonomy = parse_taxonomy(
+        {"cells": {"label": "Cells", "phrases": ["cell counting"], "support": ["microscope"]}}, "test"
+    )
+    assert tags("A paper", "Microscopes help. A microscope is used. Microscope images.", taxonomy) == set()
+    assert tags("A paper", "Cell counting matters. A microscope is used. Microscope images.", taxonomy) == {"cells"}
+    assert taxonomy.describe()["cells"]["support"] == ["microscope"]

@@ -124,6 +124,31 @@ def whole_digests(site: Site, only: tuple[str, ...] | None = None) -> list[Paper
     return chosen
 
 
+class FeedOrder:
+    """Where each paper first comes when whole_digests reads the digests newest first: worked out
+    once, so that the feeds of thousands of authors do not each read every digest again."""
+
+    def __init__(self, site: Site):
+        self.site = site
+        self.place: dict[str, tuple[int, int]] = {}  # slug -> (digests before its newest, its position there)
+        for age, digest in enumerate(reversed(site.digests)):
+            for position, slug in enumerate(reader_order(site, digest)):
+                self.place.setdefault(slug, (age, position))
+
+    def whole_digests(self, only: tuple[str, ...]) -> list[Paper]:
+        """whole_digests(site, only), in the same order, from the kept places."""
+        placed = sorted((self.place[slug], slug) for slug in set(only) if slug in self.place)
+        chosen: list[Paper] = []
+        for number, ((age, _), slug) in enumerate(placed):
+            if len(chosen) >= FEED_SIZE and age != placed[number - 1][0][0]:
+                break  # the digest before filled the feed; this one starts the next
+            chosen.append(self.site.papers[slug])
+        if len(chosen) < FEED_SIZE:
+            unlisted = [p for p in map(self.site.papers.__getitem__, only) if not p.digests]
+            chosen += sorted(unlisted, key=lambda p: p.sort_key, reverse=True)[: FEED_SIZE - len(chosen)]
+        return chosen
+
+
 def site_feed(site: Site, links: Urls, entries: FeedEntries | None = None) -> bytes:
     return atom_feed(site, links, whole_digests(site), site.config.title, urls.FEED, urls.home(), entries)
 
@@ -138,6 +163,7 @@ def group_feeds(
 ) -> list[tuple[str, Callable[[], bytes]]]:
     """The Atom feed of each author with a page and of each organization."""
     entries = entries or FeedEntries(links)
+    order = FeedOrder(site)
     outputs = []
     for kind, groups, feed_url, page_url in (
         ("Papers by", people.authors, urls.author_feed, urls.author),
@@ -146,7 +172,7 @@ def group_feeds(
         for group in groups:
             title = f"{site.config.title}: {kind} {group.name}"
             outputs.append((feed_url(group.slug), lambda g=group, t=title, f=feed_url, u=page_url: atom_feed(
-                site, links, whole_digests(site, g.papers), t, f(g.slug), u(g.slug), entries)))
+                site, links, order.whole_digests(g.papers), t, f(g.slug), u(g.slug), entries)))
     return outputs
 
 

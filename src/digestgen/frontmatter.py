@@ -8,7 +8,7 @@ bad date such as 2024-02-30 is reported by the model, not raised by PyYAML.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -163,8 +163,153 @@ def _has_astral(data: Any) -> bool:
     return False
 
 
-def dump_yaml(data: Any, *, fast: bool = True) -> str:
-    """YAML text for `data`; libyaml writes it when it would write the same text (it escapes emoji)."""
+# What the writer below emits without asking PyYAML: printable characters on one line, none of the
+# ones _represent_str double-quotes (C1 controls, U+2028/2029, BOM) and nothing beyond U+FFFF.
+_ONE_LINE = re.compile("[\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd]*")
+# What keeps a one-line string from being a plain scalar in block context (PyYAML's analyze_scalar):
+# a leading indicator or space, a leading '-', '?' or ':' then a space, a document marker, ': ', ' #',
+# a trailing ':' or space.
+_LEADING_INDICATORS = frozenset(" #,[]{}&*!|>'\"%@`")
+# Longer lines are folded by the emitter at its width; the writer below leaves those to it.
+_LONGEST_SCALAR = 1000
+# The dumper's implicit resolvers (bool, int, float, null, timestamp, merge, …) by first character, one pattern each.
+_RESOLVERS = {
+    first: re.compile("|".join(f"(?{'x' if rx.flags & re.X else ''}:{rx.pattern})" for _tag, rx in resolvers))
+    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
+}
+
+
+def _scalar(value: Any) -> str | None:
+    """`value` as PyYAML writes it in block context, or None when it is not a one-line scalar of this kind."""
+    kind = type(value)
+    if kind is str:
+        if len(value) > _LONGEST_SCALAR or not (value.isprintable() if value.isascii() else _ONE_LINE.fullmatch(value)):
+            return None
+        if value and _may_be_plain(value) and _reads_as_text(value):
+            return value
+        return "'" + value.replace("'", "''") + "'"
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return None  # floats, dates, tuples, subclasses: PyYAML's representer decides
+
+
+def _may_be_plain(value: str) -> bool:
+    """No indicator stops this non-empty one-line `value` from being written plain."""
+    first = value[0]
+    if first in _LEADING_INDICATORS or value[-1] in " :" or ": " in value or " #" in value:
+        return False
+    if first in "-?:" and (len(value) == 1 or value[1] == " "):
+        return False
+    return not value.startswith(("---", "..."))
+
+
+def _reads_as_text(value: str) -> bool:
+    """A plain `value` would be read back as a string, not as a number, bool, null or date (the dumper's rules)."""
+    resolvers = _RESOLVERS.get(value[0])
+    return resolvers is None or not resolvers.match(value)
+
+
+# A run of items, one a line, that are all plain as they stand (the usual list of author names, a
+# mapping's keys), checked in one match. Stricter than _may_be_plain (no ':' or '#' at all, no leading
+# '-', '?' or '.'), so a string it refuses is only looked at again on its own.
+_SAFE = "\x20-\x22\x24-\x39\x3b-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd"
+_ITEM = f"(?![ ,\\[\\]{{}}&*!|>'\"%@`?.-])[{_SAFE}]+(?<! )"
+_PLAIN_ITEMS = re.compile(f"{_ITEM}(?:\n{_ITEM})*")
+_KEYS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}(?:\n[A-Za-z_][A-Za-z0-9_-]{0,99})*")
+
+
+def _plain_lines(items: Any, pattern: re.Pattern[str]) -> str | None:
+    """The strings `items` one a line, if all of them are strings that `pattern` and the resolvers let stand plain."""
+    for item in items:
+        if type(item) is not str or not item:
+            return None
+        resolvers = _RESOLVERS.get(item[0])
+        if resolvers is not None and resolvers.match(item):
+            return None
+    lines = "\n".join(items)
+    if len(lines) > _LONGEST_SCALAR or lines.count("\n") != len(items) - 1 or not pattern.fullmatch(lines):
+        return None
+    return lines
+
+
+def _entries(data: dict[Any, Any], text_of: Callable[[Any], str | None], separator: str) -> list[str] | None:
+    """`key` + `separator` + the text of its value, for every entry (keys already checked); None if a value is not simple."""
+    entries = []
+    for key, value in data.items():
+        text = text_of(value)
+        if text is None:
+            return None
+        entries.append(f"{key}{separator}{text}")
+    return entries
+
+
+def _flat_mappings(items: list[dict[Any, Any]], indent: str) -> list[str] | None:
+    """`key: scalar` lines of each mapping (all keys checked in one go), joined by `indent`; None if not simple."""
+    if _plain_lines([key for item in items for key in item], _KEYS) is None:
+        return None
+    blocks = []
+    for item in items:
+        entries = _entries(item, _scalar, ": ")
+        if entries is None:
+            return None
+        blocks.append(f"\n{indent}".join(entries))
+    return blocks
+
+
+def _sequence(items: list[Any]) -> str | None:
+    """The text after `key:` for a list: `[]`, or one `- item` line each (flat mappings for links)."""
+    if not items:
+        return " []\n"
+    lines = _plain_lines(items, _PLAIN_ITEMS)
+    if lines is not None:  # the usual list of names: checked, and written, in one go
+        return "\n- " + lines.replace("\n", "\n- ") + "\n"
+    if all(type(item) is dict and item for item in items):
+        blocks = _flat_mappings(items, "  ")
+    else:
+        blocks = [_scalar(item) for item in items]  # type: ignore[misc]  (None is looked for below)
+    if blocks is None or None in blocks:
+        return None
+    return "\n- " + "\n- ".join(blocks) + "\n"
+
+
+def _value(value: Any) -> str | None:
+    """The text after `key:` for one mapping value; None if it is not a shape written here."""
+    kind = type(value)
+    if kind is list:
+        return _sequence(value)
+    if kind is dict:
+        if not value:
+            return " {}\n"
+        blocks = _flat_mappings([value], "  ")
+        return None if blocks is None else f"\n  {blocks[0]}\n"
+    text = _scalar(value)
+    return None if text is None else f" {text}\n"
+
+
+def simple_yaml(data: Any) -> str | None:
+    """The text `dump_yaml` writes, made without PyYAML's representer, for the shapes front matter has.
+
+    A mapping of one-line scalars, lists of them, lists of flat mappings (links) and flat mappings;
+    None for anything else (multi-line or very long text, characters PyYAML escapes, floats, deeper
+    nesting), which PyYAML then writes. Repeated lists are written out again, never as aliases."""
+    if type(data) is not dict or not data or _plain_lines(data, _KEYS) is None:
+        return None
+    entries = _entries(data, _value, ":")
+    return None if entries is None else "".join(entries)
+
+
+def dump_yaml(data: Any, *, fast: bool = True, direct: bool = True) -> str:
+    """YAML text for `data`; libyaml writes it when it would write the same text (it escapes emoji).
+
+    With `fast` and `direct`, `simple_yaml` writes the usual front matter itself, to the same bytes."""
+    if fast and direct:
+        text = simple_yaml(data)
+        if text is not None:
+            return text
     dumper = _FastDumper if fast and not _has_astral(data) else _Dumper
     return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
 

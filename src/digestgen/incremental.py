@@ -28,7 +28,7 @@ import jinja2.meta
 from digestgen import __version__
 from digestgen.config import Config
 from digestgen.forkpool import run_forked
-from digestgen.ingest import PAPERS_DIR
+from digestgen.layout import CONTENT_DIR, PAPERS_DIR, content_files
 from digestgen.load import ContentError, ContentScan, paper_from_file
 from digestgen.model import Paper, Site
 from digestgen.output import read_manifest
@@ -79,7 +79,7 @@ def content_changes(site_dir: Path, changed: Iterable[str] | None) -> list[str] 
             parts = Path(name).relative_to(root).parts
         except ValueError:
             continue  # outside the site: a taxonomy file elsewhere, say
-        if not parts or parts[0] != "content" or len(parts) > 3:
+        if not parts or parts[0] != CONTENT_DIR or len(parts) > 3:
             continue
         if len(parts) < 3:
             return None  # content/ or one of its folders itself: read it all again
@@ -143,8 +143,7 @@ def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache 
     """Parse and tag the paper files in forked workers (forkpool); the result fills a BuildCache
     that the ordinary (serial) loading then finds every paper in. Files a worker cannot read are
     left out: the serial pass reads them again and reports them as usual."""
-    found = (p for p in (site_dir / "content" / PAPERS_DIR).glob("*.md") if not p.name.startswith(".") and p.is_file())
-    paths = sorted(found, key=lambda p: p.name)
+    paths = content_files(site_dir / CONTENT_DIR, PAPERS_DIR)
     if workers < 2 or len(paths) < PARALLEL_LOAD_THRESHOLD:
         return None
     cache = BuildCache()
@@ -195,8 +194,10 @@ def site_key(site_dir: Path, site: Site, extra_scripts: tuple[str, ...]) -> str:
 
 
 def content_key(key: str, site: Site) -> str:
-    """Changes when any paper does: for outputs that list every paper (search, feeds, papers.json)."""
+    """Changes when any paper or related list does: for outputs that list every paper (search, feeds, papers.json)."""
     digest = hashlib.blake2b(key.encode(), digest_size=16)
+    # A full computation of the related lists can change them with no paper changed (its kept state was deleted).
+    digest.update(repr(sorted(site.related.items())).encode())
     # Feeds list digests in their order, picks first, hidden papers left out.
     digest.update(repr([(d.date, d.slugs, d.order, d.hide, [p.slug for p in d.picks]) for d in site.digests]).encode())
     for slug, paper in site.papers.items():
@@ -351,7 +352,8 @@ class Session:
                 self.site_dir, self.options, warn, self.cache, content_changes(self.site_dir, changed), not search, check
             )
         except BaseException:
-            self.missed()  # it may not have read the files it was told of
+            if changed is not None:  # it may not have read the files it was told of
+                self.missed()
             raise
 
     def missed(self) -> None:

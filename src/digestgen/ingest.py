@@ -25,14 +25,13 @@ from digestgen.frontmatter import (
     unescape_markdown,
     write_front_matter,
 )
+from digestgen.layout import DIGESTS_DIR, PAPERS_DIR, content_files
 from digestgen.parse import Diagnostic, Listing, PaperRecord, parse_digest
 from digestgen.slugs import identity, normalise_title, short_hash, unique_slug
 from digestgen.sources import DEFAULT_ANNOUNCE, FORMATS, TRIED, IdList, detect, read_text
 from digestgen.sources.text import clean, clean_line
 from digestgen.words import plural
 
-PAPERS_DIR = "papers"
-DIGESTS_DIR = "digests"
 # A date anywhere in the name: 2025-10-31.txt, hf-2025-10-31.json, arxiv-cs.LG-2025-10-31.xml.
 _ISO_NAME = re.compile(r"(?<!\d)(\d{4}-\d{2}-\d{2})(?!\d)")
 _BINARY_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
@@ -311,14 +310,14 @@ class ContentStore:
 
     def _read(self) -> None:
         problems = []
-        for path in sorted(p for p in (self.content / PAPERS_DIR).glob("*.md") if p.is_file()):
+        for path in content_files(self.content, PAPERS_DIR):
             try:
                 self._add_existing(path)
             except YamlError as exc:
                 problems.append(f"{path}{':' + str(exc.line) if exc.line else ''}: {exc}")
             except UnicodeDecodeError:
                 problems.append(f"{path}: not UTF-8 text")
-        for path in sorted(p for p in (self.content / DIGESTS_DIR).glob("*.yaml") if p.is_file()):
+        for path in content_files(self.content, DIGESTS_DIR):
             try:
                 text = path.read_text(encoding="utf-8")
                 data = load_yaml(text)

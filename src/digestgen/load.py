@@ -19,7 +19,7 @@ from digestgen import mathtext
 from digestgen.config import Config
 from digestgen.errors import DigestgenError
 from digestgen.frontmatter import Lines, YamlError, load_yaml_lines, read_front_matter_lines, unescape_markdown
-from digestgen.ingest import DIGESTS_DIR, PAPERS_DIR
+from digestgen.layout import CONTENT_DIR, DIGESTS_DIR, PAPERS_DIR, content_entries, is_content_name
 from digestgen.links import KIND_LABELS, Link
 from digestgen.model import ORDERS, Digest, Paper, Pick, Site
 from digestgen.slugs import base_slug
@@ -286,17 +286,6 @@ DIGEST_FIELDS = frozenset("date source papers title intro picks order hide".spli
 FileCache = dict[str, tuple[int, int, Any]]  # relative path -> (mtime_ns, size, what the file was read as)
 
 
-def _content_files(folder: Path, suffix: str) -> list[os.DirEntry[str]]:
-    """The files in `folder` whose names end with `suffix`, by name; hidden ones (editors' locks,
-    macOS's ._ files) are not content, as serve's watcher agrees."""
-    try:
-        with os.scandir(folder) as entries:
-            found = [e for e in entries if e.name.endswith(suffix) and not e.name.startswith(".") and e.is_file()]
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(found, key=lambda entry: entry.name)
-
-
 def _cached(
     entry: os.DirEntry[str] | os.stat_result, relative: str, cache: FileCache | None, read: Callable[[], Any]
 ) -> Any:
@@ -320,8 +309,8 @@ def _read_all(
     unreadable: set[str] = set()
     papers: dict[str, Paper] = {}
     digests: dict[str, Digest] = {}
-    content = site_dir / "content"
-    for entry in _content_files(content / PAPERS_DIR, ".md"):
+    content = site_dir / CONTENT_DIR
+    for entry in content_entries(content, PAPERS_DIR):
         relative, slug = f"content/{PAPERS_DIR}/{entry.name}", entry.name[:-3]
         if not SLUG.fullmatch(slug):
             problems.append(f"{relative}: a paper's file name becomes its URL, so it may only use a-z, 0-9 and '-'")
@@ -335,7 +324,7 @@ def _read_all(
         except UnicodeDecodeError:
             problems.append(f"{relative}: not UTF-8 text")
             unreadable.add(slug)
-    for entry in _content_files(content / DIGESTS_DIR, ".yaml"):
+    for entry in content_entries(content, DIGESTS_DIR):
         relative = f"content/{DIGESTS_DIR}/{entry.name}"
         try:
             digests[entry.name] = _cached(entry, relative, cache, lambda e=entry: digest_from_file(Path(e.path)))
@@ -421,17 +410,17 @@ def _patched(site_dir: Path, scan: ContentScan, changed: Iterable[str], cache: F
     "content/papers/x.md": incremental.content_changes); False when that cannot be done for sure."""
     for name in changed:
         parts = name.split("/")
-        if len(parts) != 3 or parts[0] != "content":
+        if len(parts) != 3 or parts[0] != CONTENT_DIR:
             return False
         folder, file_name = parts[1], parts[2]
-        if folder == PAPERS_DIR and file_name.endswith(".md"):
+        if not is_content_name(folder, file_name):
+            continue  # not content (an editor's or the system's litter, another kind of file): no build reads it
+        if folder == PAPERS_DIR:
             found, key, read = scan.papers, file_name[:-3], paper_from_file
             if not SLUG.fullmatch(key):
                 return False
-        elif folder == DIGESTS_DIR and file_name.endswith(".yaml"):
-            found, key, read = scan.digests, file_name, lambda path, _relative: digest_from_file(path)
         else:
-            continue
+            found, key, read = scan.digests, file_name, lambda path, _relative: digest_from_file(path)
         path = site_dir / name
         try:
             info = path.stat()

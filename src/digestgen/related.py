@@ -10,7 +10,10 @@ An ordinary build keeps what the last computation decided: the vocabulary, the w
 paper's vector and its list live in a state file beside the output folder. Only papers that are
 new (or whose title or abstract changed) get a list, compared against all the others with the
 kept vocabulary; every other list stays as it was, so adding a paper re-renders no old page.
-`build --force` computes everything again.
+`build --force` computes everything again. The state file is the full computation's record (the
+base) followed by one appended part per ordinary build that changed something (its new rows and
+changed lists), so a build writes what it changed, not the whole; every few dozen parts it is
+written whole again.
 
 Similarities are rounded to `_SCALE` and ties broken by slug, so lists are byte-identical
 whatever PYTHONHASHSEED or the number of cores (scipy's sparse products are single-threaded).
@@ -20,10 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
+import itertools
 import json
 import math
 import os
 import re
+import struct
 import time
 import zipfile
 from collections import Counter
@@ -36,17 +42,20 @@ import numpy as np
 from lunr.stop_word_filter import WORDS as _STOP_WORDS
 from scipy import sparse
 
+from digestgen import __version__
 from digestgen.config import RelatedConfig
 from digestgen.model import Paper, Site
 from digestgen.search import _EDGE_PUNCTUATION, _LINK, _NUMERIC_NOISE, _LunrJsStemmer
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 _SCALE = 100_000  # similarities are compared as whole numbers of 1/100,000
 _CANDIDATES = 4  # neighbours considered per list place, so a full hub leaves room for the next
 _MAX_COMMON = 0.5  # a term in more than this share of the papers says nothing about likeness
 _BLOCK_CELLS = 4_000_000  # similarity cells computed at once (16 MB of float32)
 _TITLE_WEIGHT = 2  # the title's words count this many times: short, and chosen with care
 _MIN_SHARED = 2  # terms two papers must share: one rare word in common makes short abstracts look alike
+_MAX_PARTS = 32  # parts appended to the state file before it is written whole again
+_MAX_DEAD = 0.125  # share of rows left by removed or edited papers before it is written whole again
 
 # Search splits on whitespace, no-break spaces and hyphens; the Unicode dashes and a line-break
 # hyphen left in the text ("pre- trained") are split the same way here.
@@ -61,17 +70,46 @@ _DOMAIN_ENDINGS = ("com", "org", "io", "net", "ai", "co", "edu", "dev", "ly", "m
 
 
 @dataclass(frozen=True)
+class Rows:
+    """Papers' vectors with what tells an edit: the full computation's rows, or those a build added."""
+
+    slugs: tuple[str, ...]
+    files: tuple[str, ...]  # file_key of each paper: a file read again unchanged needs no hashing
+    hashes: tuple[str, ...]  # text_hash of each paper's title and abstract, to notice an edit
+    vectors: sparse.csr_matrix  # float32, unit rows
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one ordinary build changed, appended to the state file."""
+
+    rows: Rows  # new papers and the new text of edited ones
+    dead: np.ndarray  # int64: earlier rows no paper has any more (removed, or edited: the new text has a new row)
+    refreshed: Mapping[int, str]  # row -> file_key, for files read again whose title and abstract did not change
+    lists: Mapping[str, tuple[str, ...]]  # every list this build made or changed, whole
+    dropped: tuple[str, ...]  # removed papers: their lists go
+    stems: Mapping[str, str]  # pieces first met in this build
+
+
+@dataclass(frozen=True)
 class State:
     """What the last computation decided, kept between builds."""
 
     settings: str  # the settings and format it was made with; other settings mean a full computation
     terms: tuple[str, ...]  # the vocabulary, sorted
     idf: np.ndarray  # float32, one weight a term
-    slugs: tuple[str, ...]  # sorted; the rows of `vectors`
-    hashes: tuple[str, ...]  # of each paper's title and abstract, to notice an edit
-    vectors: sparse.csr_matrix  # float32, unit rows
+    rows: Rows  # sorted by slug after a full computation; rows added later follow in the order added
+    alive: np.ndarray  # bool, one a row: false for a row no paper has any more
     lists: Mapping[str, tuple[str, ...]]
     stems: Mapping[str, str] = dataclasses.field(default_factory=dict)  # piece -> stem, so new papers stem fast
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        return self.rows.slugs
+
+    @property
+    def vectors(self) -> sparse.csr_matrix:
+        return self.rows.vectors
 
 
 # --- Words ------------------------------------------------------------------------------------------
@@ -118,6 +156,12 @@ def text_hash(paper: Paper) -> str:
     return hashlib.blake2b(f"{paper.title}\0{paper.text}".encode(), digest_size=8).hexdigest()
 
 
+def file_key(paper: Paper) -> str:
+    """The load stage's fingerprint of the paper's file, with the version that read it (which decides
+    the title and text made of the same bytes); "" when unknown."""
+    return f"{__version__}:{paper.fingerprint}" if paper.fingerprint else ""
+
+
 # --- Vectors ----------------------------------------------------------------------------------------
 
 
@@ -156,31 +200,42 @@ def vectorize(documents: list[list[str]], terms: tuple[str, ...], idf: np.ndarra
 
 
 def candidates(
-    rows: sparse.csr_matrix, own: np.ndarray, everyone: sparse.csr_matrix, settings: RelatedConfig
+    rows: sparse.csr_matrix,
+    own: np.ndarray,
+    everyone: sparse.csr_matrix,
+    settings: RelatedConfig,
+    rank: np.ndarray | None = None,
+    alive: np.ndarray | None = None,
 ) -> list[tuple[int, int, int]]:
     """(similarity × _SCALE, source, target) for each row's nearest neighbours that pass the
-    minimum and the relative cut; `own` is each row's index among `everyone` (-1 for none)."""
+    minimum and the relative cut; `own` is each row's index among `everyone` (-1 for none).
+    Equal scores go to the target first in `rank` (each row's place in slug order; by default
+    the rows are in slug order); rows not `alive` are nobody's neighbour."""
     total = everyone.shape[0]
-    keep = min(total - 1, settings.count * _CANDIDATES)
+    rank = np.arange(total) if rank is None else rank
+    dead = np.zeros(0, dtype=np.int64) if alive is None else np.flatnonzero(~alive)
+    keep = min(total - len(dead) - 1, settings.count * _CANDIDATES)
     if keep < 1 or rows.shape[0] == 0:
         return []
     floor = max(1, math.ceil(settings.min_similarity * _SCALE))
-    columns = everyone.T.tocsc()
     step = max(1, _BLOCK_CELLS // total)
     terms = _TermSets(everyone)
     found: list[tuple[int, int, int]] = []
     for start in range(0, rows.shape[0], step):
-        block = (rows[start : start + step] @ columns).toarray()
+        # Sparse by dense, one column a source: the same sums in the same order of terms as sparse by
+        # sparse, so the same bits, and several times faster (almost every pair shares some term).
+        block = np.ascontiguousarray((everyone @ rows[start : start + step].T.toarray()).T)
         sources = own[start : start + step]
         present = np.nonzero(sources >= 0)[0]
         block[present, sources[present]] = -1  # never one's own neighbour
+        block[:, dead] = -1
         kth = np.partition(block, total - keep, axis=1)[:, total - keep]  # each row's keep-th largest
         # Whatever could round to the keep-th score and the floor or above (rounding moves a value by
         # half a step at most); the exact order, by rounded score and then by slug, is decided below.
         bound = np.maximum(kth, floor / _SCALE) - 1 / _SCALE
         hit_rows, hit_cols = np.nonzero(block >= bound[:, None])
         scores = np.rint(block[hit_rows, hit_cols] * _SCALE).astype(np.int64)
-        order = np.lexsort((hit_cols, -scores, hit_rows))
+        order = np.lexsort((rank[hit_cols], -scores, hit_rows))
         hit_rows, hit_cols, scores = hit_rows[order], hit_cols[order], scores[order]
         edges = np.searchsorted(hit_rows, np.arange(len(block) + 1)).tolist()
         for r in range(len(block)):
@@ -241,134 +296,362 @@ def compute_all(papers: list[Paper], settings: RelatedConfig) -> State:
     found = candidates(vectors, np.arange(len(papers)), vectors, settings)
     chosen = assign(found, settings.count, settings.max_lists)
     lists = {slugs[s]: tuple(slugs[t] for t in targets) for s, targets in sorted(chosen.items())}
-    return State(settings_text(settings), terms, idf, slugs, tuple(text_hash(p) for p in papers), vectors, lists, analyse.stems)
+    rows = Rows(slugs, tuple(map(file_key, papers)), tuple(map(text_hash, papers)), vectors)
+    return State(settings_text(settings), terms, idf, rows, np.ones(len(papers), dtype=bool), lists, analyse.stems)
 
 
-def update(state: State, papers: list[Paper], settings: RelatedConfig) -> State:
-    """The kept lists for papers the state knows unchanged; new or edited papers get a list against all."""
-    known = {slug: i for i, slug in enumerate(state.slugs)}
-    hashes = [text_hash(p) for p in papers]
-    fresh = [i for i, (p, h) in enumerate(zip(papers, hashes)) if p.slug not in known or state.hashes[known[p.slug]] != h]
-    slugs = tuple(p.slug for p in papers)
-    present = set(slugs)
-    fresh_slugs = {slugs[i] for i in fresh}
-    if all(slug in present for slug in state.slugs):
-        lists = {slug: kept for slug, kept in state.lists.items() if slug not in fresh_slugs}
-    else:  # papers were removed: they leave every list
-        lists = {
-            slug: tuple(s for s in kept if s in present)
-            for slug, kept in state.lists.items()
-            if slug in present and slug not in fresh_slugs
+@dataclass(frozen=True)
+class _Comparison:
+    """How the papers of this build stand against the kept state."""
+
+    fresh: list[int]  # papers (by index) to relate: new, or with an edited title or abstract
+    placed: list[int]  # each paper's row in the state, -1 for the fresh ones
+    dead: list[int]  # rows no paper has any more
+    refreshed: dict[int, str]  # row -> file_key: the file was read again, its title and abstract are as they were
+    removed: set[str]  # slugs of papers no longer in the site
+
+
+def compare(state: State, papers: list[Paper]) -> _Comparison:
+    """A paper whose file the state knows (same fingerprint) is unchanged without hashing its text."""
+    live = {state.slugs[row]: row for row in np.flatnonzero(state.alive).tolist()}
+    files, hashes = state.rows.files, state.rows.hashes
+    fresh: list[int] = []
+    placed: list[int] = []
+    dead: list[int] = []
+    refreshed: dict[int, str] = {}
+    for i, paper in enumerate(papers):
+        row = live.pop(paper.slug, -1)
+        key = file_key(paper)
+        if row >= 0 and not (key and key == files[row]):
+            if text_hash(paper) == hashes[row]:
+                if key:
+                    refreshed[row] = key
+            else:  # edited: its new text gets a new row
+                dead.append(row)
+                row = -1
+        if row < 0:
+            fresh.append(i)
+        placed.append(row)
+    dead += live.values()
+    return _Comparison(fresh, placed, sorted(dead), refreshed, {state.slugs[row] for row in live.values()})
+
+
+def update(state: State, papers: list[Paper], settings: RelatedConfig) -> tuple[State, Part | None]:
+    """The kept lists for papers the state knows unchanged; new or edited papers get a list against all.
+    Also returns what changed, to be appended to the state file (None: nothing did)."""
+    seen = compare(state, papers)
+    if not seen.fresh and not seen.dead and not seen.refreshed:
+        return state, None  # the very same: nothing to write
+    fresh = [papers[i] for i in seen.fresh]
+    fresh_slugs = {p.slug for p in fresh}
+    filtered = {}  # removed papers leave every list that stays
+    if seen.removed:
+        filtered = {
+            owner: tuple(s for s in kept if s not in seen.removed)
+            for owner, kept in state.lists.items()
+            if owner not in seen.removed and owner not in fresh_slugs and not seen.removed.isdisjoint(kept)
         }
-    if not fresh and len(present) == len(state.slugs):
-        return state  # the very same: nothing to write
+    # Places each paper holds in the lists that stay: counted over all, then the lists that go or change.
+    incoming = Counter(itertools.chain.from_iterable(state.lists.values()))
+    for owner in (fresh_slugs | seen.removed) & state.lists.keys():
+        incoming.subtract(state.lists[owner])
+    for owner, kept in filtered.items():
+        incoming.subtract(state.lists[owner])
+        incoming.update(kept)
     analyse = Words(state.stems)
-    new_rows = vectorize([analyse.of(papers[i]) for i in fresh], state.terms, state.idf)
-    is_fresh = set(fresh)
-    kept_rows = [i for i in range(len(papers)) if i not in is_fresh]
-    vectors = _rows_in_order(state, papers, kept_rows, known, fresh, new_rows)
-    index = {slug: i for i, slug in enumerate(slugs)}
-    incoming: Counter[int] = Counter(index[t] for targets in lists.values() for t in targets)
-    found = candidates(new_rows, np.array(fresh, dtype=np.int64), vectors, settings)
-    found = [(score, fresh[source], target) for score, source, target in found]
-    chosen = assign(found, settings.count, settings.max_lists, incoming)
-    lists.update({slugs[s]: tuple(slugs[t] for t in targets) for s, targets in chosen.items()})
-    lists.update({slugs[i]: () for i in fresh if slugs[i] not in lists})
-    return State(state.settings, state.terms, state.idf, slugs, tuple(hashes), vectors, dict(sorted(lists.items())), analyse.stems)
+    if fresh:
+        vectors = vectorize([analyse.of(p) for p in fresh], state.terms, state.idf)
+    else:
+        vectors = sparse.csr_matrix((0, len(state.terms)), dtype=np.float32)
+    new_rows = Rows(tuple(p.slug for p in fresh), tuple(map(file_key, fresh)), tuple(map(text_hash, fresh)), vectors)
+    dead = np.array(seen.dead, dtype=np.int64)
+    rows, alive = _grown(state.rows, state.alive, [(new_rows, dead, seen.refreshed)])
+    first = len(state.slugs)
+    placed = np.array(seen.placed, dtype=np.int64)
+    placed[seen.fresh] = np.arange(first, first + len(fresh))
+    rank = np.zeros(len(rows.slugs), dtype=np.int64)
+    rank[placed] = np.arange(len(papers))  # ties go by slug, as in a full computation
+    found = candidates(vectors, np.arange(first, first + len(fresh)), rows.vectors, settings, rank, alive)
+    named = [(score, rows.slugs[first + source], rows.slugs[target]) for score, source, target in found]
+    chosen = assign(named, settings.count, settings.max_lists, incoming)  # slugs sort as their ranks do
+    made = {**filtered, **{p.slug: tuple(chosen.get(p.slug, ())) for p in fresh}}
+    stems = {piece: analyse.stems[piece] for piece in sorted(analyse.stems.keys() - state.stems.keys())}
+    part = Part(new_rows, dead, seen.refreshed, made, tuple(sorted(seen.removed & state.lists.keys())), stems)
+    lists = _applied_lists(state.lists, [part])
+    return State(state.settings, state.terms, state.idf, rows, alive, lists, analyse.stems), part
 
 
-def _rows_in_order(
-    state: State, papers: list[Paper], kept: list[int], known: dict[str, int], fresh: list[int], new_rows: sparse.csr_matrix
-) -> sparse.csr_matrix:
-    """The kept vectors and the new ones, one row per paper in the papers' order."""
-    old = state.vectors[[known[papers[i].slug] for i in kept]]
-    stacked = sparse.vstack([old, new_rows], format="csr", dtype=np.float32)
-    position = np.empty(len(papers), dtype=np.int64)
-    position[kept + fresh] = np.arange(len(papers))
-    return stacked[position]
+def apply(state: State, parts: list[Part]) -> State:
+    """The state after the builds that appended `parts`, in order."""
+    if not parts:
+        return state
+    rows, alive = _grown(state.rows, state.alive, [(p.rows, p.dead, p.refreshed) for p in parts])
+    stems = dict(state.stems)
+    for part in parts:
+        stems.update(part.stems)
+    return State(state.settings, state.terms, state.idf, rows, alive, _applied_lists(state.lists, parts), stems)
 
 
-def related_lists(site: Site, state: State | None, force: bool = False) -> State:
-    """The state after this build: updated from `state` unless forced, absent or made otherwise."""
+def _grown(
+    rows: Rows, alive: np.ndarray, added: list[tuple[Rows, np.ndarray, Mapping[int, str]]]
+) -> tuple[Rows, np.ndarray]:
+    """The rows with each (new rows, rows that died, refreshed file keys) of `added` applied in order."""
+    slugs, files, hashes, blocks = list(rows.slugs), list(rows.files), list(rows.hashes), [rows.vectors]
+    for new, dead, refreshed in added:
+        for row, key in refreshed.items():
+            files[row] = key
+        alive = np.concatenate([alive, np.ones(len(new.slugs), dtype=bool)])
+        alive[dead] = False
+        slugs += new.slugs
+        files += new.files
+        hashes += new.hashes
+        blocks.append(new.vectors)
+    blocks = [block for block in blocks if block.shape[0]] or blocks[:1]
+    vectors = blocks[0] if len(blocks) == 1 else sparse.vstack(blocks, format="csr", dtype=np.float32)
+    return Rows(tuple(slugs), tuple(files), tuple(hashes), vectors), alive
+
+
+def _applied_lists(lists: Mapping[str, tuple[str, ...]], parts: list[Part]) -> dict[str, tuple[str, ...]]:
+    lists = dict(lists)
+    for part in parts:
+        for owner in part.dropped:
+            lists.pop(owner, None)
+        lists.update(part.lists)
+    return lists
+
+
+def compacted(state: State) -> State:
+    """The same state with only the living rows, in slug order, as a full computation leaves it."""
+    if state.alive.all() and list(state.slugs) == sorted(state.slugs):
+        return state
+    order = sorted(np.flatnonzero(state.alive).tolist(), key=state.slugs.__getitem__)
+
+    def pick(items: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(items[row] for row in order)
+
+    rows = Rows(pick(state.rows.slugs), pick(state.rows.files), pick(state.rows.hashes), state.vectors[order])
+    return dataclasses.replace(state, rows=rows, alive=np.ones(len(order), dtype=bool))
+
+
+def related_lists(site: Site, state: State | None, force: bool = False) -> tuple[State, Part | None]:
+    """The state after this build: updated from `state` unless forced, absent or made otherwise;
+    with what an update changed (None after a full computation, or when nothing did)."""
     papers = list(site.papers.values())  # sorted by slug
     settings = site.config.related
-    if force or state is None or state.settings != settings_text(settings) or not state.slugs:
-        return compute_all(papers, settings)
+    if force or state is None or state.settings != settings_text(settings) or not state.alive.any():
+        return compute_all(papers, settings), None
     return update(state, papers, settings)
 
 
 def relate_site(site: Site, out: Path, force: bool = False, timings: dict[str, float] | None = None) -> Site:
-    """The site with every paper's related list; the kept state beside `out` is read and replaced."""
+    """The site with every paper's related list; the kept state beside `out` is read, and added to or replaced."""
     started = time.perf_counter()
     path = state_path(out)
     kept = None if force else load_state(path)
-    state = related_lists(site, kept, force)
-    if state is not kept:
-        save_state(path, state)
+    state, part = related_lists(site, kept.state if kept else None, force)
+    if kept is None or part is None:
+        if kept is None or state is not kept.state:
+            save_state(path, state)
+    elif kept.parts + 1 >= _MAX_PARTS or np.count_nonzero(~state.alive) > _MAX_DEAD * len(state.alive):
+        save_state(path, state)  # written whole, so that reading it stays quick
+    else:
+        append_part(path, kept, part, state)
     if timings is not None:
         timings["related"] = time.perf_counter() - started
     return dataclasses.replace(site, related=MappingProxyType(dict(state.lists)))
 
 
 # --- The kept state -------------------------------------------------------------------------------
+#
+# One file: _MAGIC, then records, each a kind (b"BASE" first, then b"PART"s), the payload's length
+# and the payload, an uncompressed .npz (whose zip entries carry a CRC-32 that numpy checks on
+# reading). The base is written whole to a temporary file and renamed over the old one; a part is
+# appended in place, so a build that stops while appending leaves an incomplete last record: it is
+# not read (the state is then what the previous build left, which is complete) and the next part
+# is written over it.
+
+_MAGIC = b"digestgen related state\n"
+_RECORD = struct.Struct("<4sQ")  # kind, payload length
+_UNREADABLE = (OSError, ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, EOFError, zipfile.BadZipFile)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A state as read from its file, with where the next part goes."""
+
+    state: State
+    end: int  # bytes of the file that were read as complete records
+    parts: int  # parts after the base
+    identity: tuple[int, int]  # device and inode, to notice a file replaced since
 
 
 def state_path(out: Path) -> Path:
     """Beside the output folder, like the build's lock: it holds every vector, which is not for publishing."""
     out = out.absolute()
-    return out.parent / f".{out.name}.digestgen-related.npz"
+    return out.parent / f".{out.name}.digestgen-related"
 
 
-def _joined(items: Iterable[str]) -> np.ndarray:
-    return np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
+def _put_strings(arrays: dict[str, np.ndarray], name: str, items: Iterable[str]) -> None:
+    items = list(items)
+    arrays[name] = np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)
+    arrays[f"{name}_count"] = np.array([len(items)], dtype=np.int64)
 
 
-def _split(array: np.ndarray) -> tuple[str, ...]:
-    text = array.tobytes().decode("utf-8")
-    return tuple(text.split("\n")) if text else ()
+def _strings(saved: Mapping[str, np.ndarray], name: str) -> tuple[str, ...]:
+    count = int(saved[f"{name}_count"][0])
+    items = tuple(saved[name].tobytes().decode("utf-8").split("\n")) if count else ()
+    if len(items) != count:
+        raise ValueError(f"{name}: {len(items)} items, {count} expected")
+    return items
+
+
+def _put_rows(arrays: dict[str, np.ndarray], rows: Rows) -> None:
+    _put_strings(arrays, "slugs", rows.slugs)
+    _put_strings(arrays, "files", rows.files)
+    _put_strings(arrays, "hashes", rows.hashes)
+    arrays.update(data=rows.vectors.data, indices=rows.vectors.indices, indptr=rows.vectors.indptr)
+
+
+def _rows(saved: Mapping[str, np.ndarray], terms: int) -> Rows:
+    slugs, files, hashes = _strings(saved, "slugs"), _strings(saved, "files"), _strings(saved, "hashes")
+    if not len(slugs) == len(files) == len(hashes) == len(saved["indptr"]) - 1:
+        raise ValueError("rows of unequal lengths")
+    vectors = sparse.csr_matrix((saved["data"], saved["indices"], saved["indptr"]), shape=(len(slugs), terms))
+    return Rows(slugs, files, hashes, vectors)
+
+
+def _put_lists(arrays: dict[str, np.ndarray], lists: Mapping[str, tuple[str, ...]]) -> None:
+    owners = sorted(lists)
+    _put_strings(arrays, "owners", owners)
+    arrays["lengths"] = np.array([len(lists[o]) for o in owners], dtype=np.int64)
+    _put_strings(arrays, "targets", itertools.chain.from_iterable(lists[o] for o in owners))
+
+
+def _lists(saved: Mapping[str, np.ndarray]) -> dict[str, tuple[str, ...]]:
+    owners, lengths, targets = _strings(saved, "owners"), saved["lengths"].tolist(), _strings(saved, "targets")
+    if len(owners) != len(lengths) or sum(lengths) != len(targets):
+        raise ValueError("lists of unequal lengths")
+    ends = list(itertools.accumulate(lengths))
+    return dict(zip(owners, [targets[end - length : end] for end, length in zip(ends, lengths)]))
+
+
+def _record(kind: bytes, arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    payload = buffer.getvalue()
+    return _RECORD.pack(kind, len(payload)) + payload
 
 
 def save_state(path: Path, state: State) -> None:
-    """Written whole to a temporary file and renamed over the old one."""
-    index = {slug: i for i, slug in enumerate(state.slugs)}
-    owners = [index[s] for s in state.lists]
-    lengths = [len(targets) for targets in state.lists.values()]
-    targets = [index[t] for kept in state.lists.values() for t in kept]
+    """Written whole (as the base, its rows in slug order) to a temporary file and renamed over the old one."""
+    state = compacted(state)
+    arrays: dict[str, np.ndarray] = {"idf": state.idf}
+    _put_strings(arrays, "settings", [state.settings])
+    _put_strings(arrays, "terms", state.terms)
+    _put_rows(arrays, state.rows)
+    _put_lists(arrays, state.lists)
+    _put_strings(arrays, "pieces", state.stems)
+    _put_strings(arrays, "stems", state.stems.values())
     temporary = path.with_name(path.name + f".{os.getpid()}.tmp")
     path.parent.mkdir(parents=True, exist_ok=True)  # the output folder's parent may not exist before the first build
     with open(temporary, "wb") as handle:
-        np.savez(
-            handle,
-            settings=_joined([state.settings]),
-            terms=_joined(state.terms),
-            idf=state.idf,
-            slugs=_joined(state.slugs),
-            hashes=_joined(state.hashes),
-            data=state.vectors.data,
-            indices=state.vectors.indices,
-            indptr=state.vectors.indptr,
-            owners=np.array(owners, dtype=np.int64),
-            lengths=np.array(lengths, dtype=np.int64),
-            targets=np.array(targets, dtype=np.int64),
-            pieces=_joined(state.stems),
-            stems=_joined(state.stems.values()),
-        )
+        handle.write(_MAGIC)
+        handle.write(_record(b"BASE", arrays))
     os.replace(temporary, path)
+    path.with_name(path.name + ".npz").unlink(missing_ok=True)  # the state as digestgen kept it before parts
 
 
-def load_state(path: Path) -> State | None:
-    """The kept state, or None when there is none or it cannot be read (then all is computed again)."""
+def append_part(path: Path, stored: Stored, part: Part, state: State) -> None:
+    """The part written after the records read; the whole `state` instead if the file is not the one read."""
+    arrays: dict[str, np.ndarray] = {"dead": part.dead}
+    _put_rows(arrays, part.rows)
+    arrays["refreshed"] = np.array(list(part.refreshed), dtype=np.int64)
+    _put_strings(arrays, "refreshed_files", part.refreshed.values())
+    _put_lists(arrays, part.lists)
+    _put_strings(arrays, "dropped", part.dropped)
+    _put_strings(arrays, "pieces", part.stems)
+    _put_strings(arrays, "stems", part.stems.values())
+    record = _record(b"PART", arrays)
     try:
-        with np.load(path, allow_pickle=False) as saved:
-            slugs, terms = _split(saved["slugs"]), _split(saved["terms"])
-            vectors = sparse.csr_matrix((saved["data"], saved["indices"], saved["indptr"]), shape=(len(slugs), len(terms)))
-            named = [slugs[t] for t in saved["targets"].tolist()]
-            lists, start = {}, 0
-            for owner, length in zip(saved["owners"].tolist(), saved["lengths"].tolist()):
-                lists[slugs[owner]] = tuple(named[start : start + length])
-                start += length
-            stems = dict(zip(_split(saved["pieces"]), _split(saved["stems"])))
-            state = State(_split(saved["settings"])[0], terms, saved["idf"], slugs, _split(saved["hashes"]), vectors, lists, stems)
-    except (OSError, ValueError, KeyError, IndexError, UnicodeDecodeError, zipfile.BadZipFile):
+        with open(path, "r+b") as handle:
+            info = os.fstat(handle.fileno())
+            if (info.st_dev, info.st_ino) == stored.identity and info.st_size >= stored.end:
+                handle.seek(stored.end)
+                handle.truncate()  # an incomplete record a stopped build left
+                handle.write(record)
+                return
+    except FileNotFoundError:
+        pass
+    save_state(path, state)
+
+
+def _records(data: bytes) -> Iterable[tuple[bytes, bytes, int]]:
+    """(kind, payload, end) of each complete record, up to the first incomplete one."""
+    start = len(_MAGIC)
+    while start + _RECORD.size <= len(data):
+        kind, length = _RECORD.unpack_from(data, start)
+        end = start + _RECORD.size + length
+        if end > len(data):
+            return
+        yield kind, data[start + _RECORD.size : end], end
+        start = end
+
+
+def _arrays(payload: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(payload), allow_pickle=False) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+def _base(saved: Mapping[str, np.ndarray]) -> State:
+    terms, idf = _strings(saved, "terms"), saved["idf"]
+    if len(terms) != len(idf):
+        raise ValueError("terms and weights of unequal lengths")
+    rows = _rows(saved, len(terms))
+    stems = dict(zip(_strings(saved, "pieces"), _strings(saved, "stems"), strict=True))
+    alive = np.ones(len(rows.slugs), dtype=bool)  # a base is written with its living rows only
+    return State(_strings(saved, "settings")[0], terms, idf, rows, alive, _lists(saved), stems)
+
+
+def _part(saved: Mapping[str, np.ndarray], terms: int, before: int) -> Part:
+    """A part appended when the state had `before` rows."""
+    dead, refreshed = saved["dead"], saved["refreshed"]
+    if any(len(rows) and not (0 <= rows.min() and rows.max() < before) for rows in (dead, refreshed)):
+        raise ValueError("a row out of range")
+    keys = _strings(saved, "refreshed_files")
+    stems = dict(zip(_strings(saved, "pieces"), _strings(saved, "stems"), strict=True))
+    return Part(
+        _rows(saved, terms), dead, dict(zip(refreshed.tolist(), keys, strict=True)), _lists(saved),
+        _strings(saved, "dropped"), stems,
+    )
+
+
+def load_state(path: Path) -> Stored | None:
+    """The kept state, or None when there is none or it cannot be read (then all is computed again).
+    A part that cannot be read ends the state: it and anything after it are left out."""
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            data = handle.read()
+    except OSError:
         return None
-    return state if len(state.hashes) == len(slugs) and len(state.idf) == len(terms) else None
+    records = _records(data) if data.startswith(_MAGIC) else iter(())
+    try:
+        kind, payload, end = next(records)
+        state = _base(_arrays(payload))
+        if kind != b"BASE":
+            return None
+    except (StopIteration, *_UNREADABLE):
+        return None
+    parts: list[Part] = []
+    count = len(state.slugs)
+    for kind, payload, record_end in records:
+        try:
+            if kind != b"PART":
+                break
+            part = _part(_arrays(payload), len(state.terms), count)
+        except _UNREADABLE:
+            break
+        parts.append(part)
+        count += len(part.rows.slugs)
+        end = record_end
+    return Stored(apply(state, parts), end, len(parts), (info.st_dev, info.st_ino))

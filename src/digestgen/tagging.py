@@ -24,6 +24,10 @@ How the matches become tags (the numbers are `TagSettings`, set in the config's 
 * a mention shortly after a negating or contrasting word of the same clause ("without
   fine-tuning", "unlike GANs", "rather than pre-training", "compared to LLMs") or glued to
   "-free" ("tuning-free") does not count;
+* a sentence that reports results ("experiments show ...", "we evaluate ...", "... outperforms ...")
+  weighs `result_weight` (0.75): what it names is seldom what the paper is about;
+* a rule's `support` phrases, and its `claims` outside a claim, weigh half of `abstract_weight`, only
+  when the tag has other evidence, and add at most `abstract_weight` in all;
 * a tag is given when its weight reaches `min_weight` (2), or the rule's own `min_weight`:
   by default a title match, or two mentions in the abstract, never one passing mention.
 """
@@ -65,19 +69,28 @@ _PHRASE = re.compile(r"[^\W_]+(?:[ -]+[^\W_]+)*\Z")
 # "pre- trained" left over from line-break hyphenation) or nothing at all.
 _JOINT = r"(?:\s*[-\u2010\u2011]\s*|\s+)?"
 _NOT_WORD_AFTER = r"(?![^\W_])"
-_RULE_KEYS = frozenset({"label", "phrases", "exclude", "claims", "min_weight"})
+_RULE_KEYS = frozenset({"label", "phrases", "exclude", "claims", "support", "min_weight"})
 _EXCERPT_SIDE = 30
 # Words that end the clause a negation reaches over: "Unlike GANs, diffusion models ..." negates "GANs" only.
 _CLAUSE_END = re.compile(r"[.;:!?()\[\]]|,\s|\s[-\u2013\u2014]\s")
 _FREE_AFTER = re.compile(r"\s*[-\u2010\u2011]?\s*free(?![^\W_])", re.IGNORECASE)
 _EPSILON = 1e-9
+_OUTSIDE_CLAIM = "(not where the authors say what they did)"
+_SUPPORT_ONLY = "(support only: the tag has no other evidence)"
+# A support phrase, or a claim phrase outside a claim ("fine-tuning" in the results), weighs this share of
+# abstract_weight, and only when the tag has other evidence: it backs a tag up but never gives one. All of them
+# together add at most abstract_weight.
+_SUPPORT_SHARE = 0.5
 _NEGATION_REACH = 160  # characters before a mention that are searched for a negating word
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'])")
 # A sentence in which the authors say what they did, as opposed to background or results.
 _CLAIM = re.compile(
     r"\b(?:we|this (?:paper|work|study|article))(?:\s+\w+){0,3}?\s+(?<!\bthe\s)(?<!\bour\s)(?<!\bthis\s)(?<!\bits\s)(?<!\ba\s)(?<!\ban\s)(?:propose|introduce|present|develop|design|devise|"
-    r"create|build|construct|collect|release|curate|study|investigate|explore|address|tackle|focus|formulate|aim|offer|"
-    r"describe)(?:s|d|ed)?\b"
+    r"create|build|construct|collect|release|curate|stud(?:y|ie)|investigate|explore|address|tackle|focus|"
+    r"formulate|aim|offer|"
+    r"describe)(?:es|s|d|ed)?\b"
+    # "we study the performance of ..." reports an evaluation, not what the paper is about
+    r"(?!\s+(?:the|its|their)\s+(?:performance|effectiveness|efficacy|accuracy)\b)"
     # the second verb of the authors' sentence: "We benchmark several methods on this dataset and propose ..."
     r"|\band\s+(?:then\s+)?(?:propose|introduce|present|develop|design|devise)(?:s|d)?\b",
     re.IGNORECASE,
@@ -88,6 +101,32 @@ _EXAMPLES = re.compile(r"\b(?:such as|e\.g\.|for example|for instance|including)
 _EXAMPLES_END = re.compile(r"[;:!?)\]]|\.(?:\s|$)")
 _CLAIM_OBJECT_END = re.compile(r"[.;:!?]|\b(?:on|from|across|using|with|in|of|over|for|to|by|at|which|that)\b", re.IGNORECASE)
 _CLAIM_OBJECT_WORDS = 10
+# A sentence that reports how the work was evaluated or what it achieved: what it names (datasets, baselines,
+# settings) is seldom what the paper is about.
+_RESULTS = re.compile(
+    r"\b(?:experiments?|experimental results?|results|evaluations?|analyses|studies|findings)\s+(?:\w+\s+){0,5}?"
+    r"(?:show|demonstrate|indicate|reveal|confirm|suggest|verif(?:y|ie))s?\b"
+    r"|\bwe\s+(?:\w+ly\s+)?(?:evaluate|validate|test|benchmark|experiment|compare|report)\b"
+    r"|\bwe\s+(?:conduct|perform|run|carry out)\s+(?:\w+\s+){0,2}?(?:experiments|evaluations?|ablations?|studies)\b"
+    r"|\b(?:outperform|outperforms|outperforming|surpass|surpasses|achieves|achieving)\b"
+    r"|\b(?:extensive|comprehensive|empirical|experimental)\s+(?:experiments|evaluations?|results)\b",
+    re.IGNORECASE,
+)
+# What may stand between the claim verb and its object: "we aim to study X", "we focus on X", "we set out to
+# understand X", "this paper addresses the problem of X".
+_CLAIM_LEAD = re.compile(
+    r"(?:\s+(?:to|at)\s+(?:\w+\s+(?:and\s+)?)?(?:to\s+)?[a-z]+(?=\s)|\s+on(?=\s))?"
+    r"(?:\s+(?:the|a|an)\s+(?:\w+\s+)?(?:problem|task|question|challenge|setting)\s+of(?=\s))?",
+    re.IGNORECASE,
+)
+# A head noun that says nothing by itself: in "a framework for X" or "a new family of X" the topic is X, so the
+# object goes on past the preposition.
+_GENERIC_HEAD = re.compile(
+    r"\b(?:framework|method|approach|technique|strategy|pipeline|recipe|paradigm|scheme|family|suite|series|"
+    r"study|analysis|investigation|way|algorithm|system|solution|mechanism|procedure|protocol|toolkit|"
+    r"form|kind|type|variant|set|collection)s?\s+(?:for|of|to)\s*\Z",
+    re.IGNORECASE,
+)
 # "(PEFT)" or "(LLMs)" right after a match or one or two words later ("self-supervised learning (SSL)"):
 # an acronym with two or more capitals.
 _ACRONYM_AFTER = re.compile(r"(?:[ -]+[^\W\d_]+){0,2}\s*\(([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*?)s?\)")
@@ -113,6 +152,7 @@ class TagRule:
     exclude: tuple[str, ...] = ()
     min_weight: float | None = None  # this tag's own threshold; None: the settings' min_weight
     claims: tuple[str, ...] = ()  # phrases that count only where the authors say what they did
+    support: tuple[str, ...] = ()  # phrases that back up other evidence for the tag but never give it alone
 
 
 @dataclass(frozen=True)
@@ -124,6 +164,7 @@ class TagSettings:
     claim_weight: float = 2.0  # a sentence that says what the paper does: "we propose ...", "this paper studies ..."
     topic_weight: float = 1.5  # the abstract's first sentence, which usually names the field
     abstract_weight: float = 1.0  # any other sentence of the abstract
+    result_weight: float = 0.75  # a sentence that reports results: "experiments show ...", "we evaluate ..."
     negation_window: int = 4  # words before a mention that a negating word may stand in
     negations: tuple[str, ...] = DEFAULT_NEGATIONS
 
@@ -159,7 +200,7 @@ class _Candidate:
 
     rule: int
     phrase: str
-    kind: str  # "phrase", "exclude" or "claim"
+    kind: str  # "phrase", "exclude", "claim" or "support"
     pattern: re.Pattern[str]
 
 
@@ -205,7 +246,7 @@ class Taxonomy:
         tags = {}
         for rule in self.rules:
             entry: dict = {"label": rule.label, "phrases": list(rule.phrases)}
-            for name, value in (("claims", rule.claims), ("exclude", rule.exclude)):
+            for name, value in (("claims", rule.claims), ("support", rule.support), ("exclude", rule.exclude)):
                 if value:
                     entry[name] = list(value)
             if rule.min_weight is not None:
@@ -251,8 +292,8 @@ _EXTENSION_KEYS = frozenset({"extends", "drop", "tags"})
 def extend_taxonomy(base: Taxonomy, data: Mapping, source: str) -> Taxonomy:
     """The base taxonomy with tags dropped, phrases added to its tags, and new tags added.
 
-    `data` is `{extends: default, drop: [tag, ...], tags: {tag: {label, phrases, claims, exclude,
-    min_weight}}}`. For a tag the base has, phrases, claims and excludes are added to its own and a
+    `data` is `{extends: default, drop: [tag, ...], tags: {tag: {label, phrases, claims, support, exclude,
+    min_weight}}}`. For a tag the base has, phrases, claims, support and excludes are added to its own and a
     label or min_weight replaces its own; any other tag is new and needs phrases.
     """
     problems: list[str] = []
@@ -285,13 +326,17 @@ def extend_taxonomy(base: Taxonomy, data: Mapping, source: str) -> Taxonomy:
     return Taxonomy(tuple(rules.values()), base.settings, base.sources)
 
 
+_LIST_KEYS = ("phrases", "claims", "support", "exclude")
+
+
 def _merged_entry(rule: TagRule, entry: Mapping) -> dict:
     """A base rule's entry with an extension's additions: lists grow, a label or min_weight replaces."""
-    merged: dict = {key: value for key, value in entry.items() if key not in ("phrases", "claims", "exclude")}
+    merged: dict = {key: value for key, value in entry.items() if key not in _LIST_KEYS}
     merged.setdefault("label", rule.label)
     if rule.min_weight is not None:
         merged.setdefault("min_weight", rule.min_weight)
-    for key, own in (("phrases", rule.phrases), ("claims", rule.claims), ("exclude", rule.exclude)):
+    for key in _LIST_KEYS:
+        own = getattr(rule, key)
         added = entry.get(key)
         merged[key] = [*own, *added] if isinstance(added, list) else own if added is None else added
         if key != "phrases" and not merged[key]:
@@ -319,6 +364,7 @@ def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | No
     phrases = _phrase_list(entry.get("phrases"), "phrases", found, required=True)
     exclude = _phrase_list(entry.get("exclude"), "exclude", found, required=False)
     claims = _phrase_list(entry.get("claims"), "claims", found, required=False)
+    support = _phrase_list(entry.get("support"), "support", found, required=False)
     min_weight = entry.get("min_weight")
     if min_weight is not None and (isinstance(min_weight, bool) or not isinstance(min_weight, (int, float)) or min_weight <= 0):
         found.append(f"has min_weight {min_weight!r}: use a positive number")
@@ -326,7 +372,10 @@ def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | No
         problems.extend(f"tag {tag!r} {text}" for text in found)
         return None
     weight = float(min_weight) if min_weight is not None else None
-    return TagRule(tag=str(tag), label=str(label).strip(), phrases=phrases, exclude=exclude, min_weight=weight, claims=claims)
+    return TagRule(
+        tag=str(tag), label=str(label).strip(), phrases=phrases, exclude=exclude, min_weight=weight, claims=claims,
+        support=support,
+    )
 
 
 def _phrase_list(
@@ -363,7 +412,7 @@ def _build_index(rules: tuple[TagRule, ...]) -> Mapping[str, tuple[_Candidate, .
     index: dict[str, list[_Candidate]] = {}
     for number, rule in enumerate(rules):
         entries = [(p, "phrase") for p in rule.phrases] + [(p, "exclude") for p in rule.exclude]
-        entries += [(p, "claim") for p in rule.claims]
+        entries += [(p, "claim") for p in rule.claims] + [(p, "support") for p in rule.support]
         for phrase, kind in entries:
             words = _WORD.findall(phrase)
             if not words:
@@ -463,13 +512,18 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
         negators = [start for start, word in words if word in taxonomy._negations or word == "w"]
         for number, hits in _rule_matches(text, taxonomy, words).items():
             found = mentions.setdefault(number, [])
-            for start, end, phrase, is_claim in hits:
+            for start, end, phrase, kind in hits:
                 near = bisect.bisect_left(negators, start - _NEGATION_REACH) < bisect.bisect_left(negators, start)
                 negation = _negation_before(text, start, end, taxonomy) if near or _FREE_AFTER.match(text, end) else ""
-                if not negation and is_claim and not any(w_start <= start < w_end for w_start, w_end in windows):
-                    negation = "(not where the authors say what they did)"
+                supporting = False
+                if not negation and kind == "support":
+                    negation, supporting = _SUPPORT_ONLY, True
+                elif not negation and kind == "claim" and not any(w0 <= start < w1 for w0, w1 in windows):
+                    negation, supporting = _OUTSIDE_CLAIM, True
                 weight = 0.0
-                if not negation:
+                if supporting:
+                    weight = settings.abstract_weight * _SUPPORT_SHARE / _owner_count(phrase, taxonomy._owners)
+                elif not negation:
                     weight = next(w for stop, w in sentences if start < stop)
                     if any(e_start <= start < e_end for e_start, e_end in examples):
                         weight = min(weight, settings.abstract_weight)
@@ -479,6 +533,8 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
     for number in sorted(mentions, key=lambda n: taxonomy.rules[n].tag):
         rule = taxonomy.rules[number]
         needed = rule.min_weight if rule.min_weight is not None else settings.min_weight
+        if any(not mention[6] and mention[5] > 0 for mention in mentions[number]):
+            mentions[number] = _supporting(mentions[number], settings.abstract_weight)
         total = round(sum(mention[5] for mention in mentions[number] if not mention[6]), 6)
         if not everything and total + _EPSILON < needed:
             continue
@@ -491,6 +547,20 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
         ignored = tuple(match for match, negation in made if negation)
         scores.append(TagScore(rule.tag, total, needed, matches, ignored))
     return tuple(scores)
+
+
+def _supporting(mentions: list[tuple], most: float) -> list[tuple]:
+    """The mentions with those that can only support counted, in text order, until they add `most`."""
+    kept = []
+    added = 0.0
+    for mention in mentions:
+        if mention[6] in (_OUTSIDE_CLAIM, _SUPPORT_ONLY):
+            weight = min(mention[5], max(0.0, most - added))
+            if weight > _EPSILON:
+                added += weight
+                mention = (*mention[:5], round(weight, 6), "")
+        kept.append(mention)
+    return kept
 
 
 def match_tags(title: str, abstract: str, taxonomy: Taxonomy) -> tuple[TagMatch, ...]:
@@ -508,13 +578,14 @@ def tags_for(
 
 def _rule_matches(
     text: str, taxonomy: Taxonomy, words: list[tuple[int, str]] | None = None
-) -> dict[int, list[tuple[int, int, str, bool]]]:
-    """Rule number -> (start, end, phrase, is_claim) of every match in `text` no exclude phrase vetoes.
+) -> dict[int, list[tuple[int, int, str, str]]]:
+    """Rule number -> (start, end, phrase, kind) of every match in `text` no exclude phrase vetoes.
 
-    Matches of one rule do not overlap: where two of its phrases cover the same words, one that no
-    other tag lists is kept over a shared one, then the longer, then the earlier one.
+    Matches of one rule do not overlap: where two of its phrases cover the same words, a phrase or claim
+    is kept over a support phrase, then one that no other tag lists over a shared one, then the longer,
+    then the earlier one.
     """
-    found: dict[int, list[tuple[int, int, str, bool]]] = {}
+    found: dict[int, list[tuple[int, int, str, str]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
     index = taxonomy._index
     starts = _word_starts(text, index) if words is None else [(start, word) for start, word in words if word in index]
@@ -526,21 +597,22 @@ def _rule_matches(
             if candidate.kind == "exclude":
                 vetoed.setdefault(candidate.rule, []).append(hit.span())
             else:
-                found.setdefault(candidate.rule, []).append((start, hit.end(), candidate.phrase, candidate.kind == "claim"))
+                found.setdefault(candidate.rule, []).append((start, hit.end(), candidate.phrase, candidate.kind))
     for number, hits in list(found.items()):
         found[number] = hits + _acronym_uses(text, hits, taxonomy)
-    kept: dict[int, list[tuple[int, int, str, bool]]] = {}
+    kept: dict[int, list[tuple[int, int, str, str]]] = {}
     for number, hits in found.items():
         spans = vetoed.get(number, [])
-        chosen: list[tuple[int, int, str, bool]] = []
+        chosen: list[tuple[int, int, str, str]] = []
         owners = taxonomy._owners
         # A phrase of this tag alone beats one it shares; then the longer, then the earlier one.
-        for start, end, phrase, is_claim in sorted(hits, key=lambda hit: (_owner_count(hit[2], owners), hit[0] - hit[1], hit[0])):
+        ranked = sorted(hits, key=lambda h: (h[3] == "support", _owner_count(h[2], owners), h[0] - h[1], h[0]))
+        for start, end, phrase, kind in ranked:
             if any(start < v_end and v_start < end for v_start, v_end in spans):
                 continue
             if any(start < c_end and c_start < end for c_start, c_end, _p, _c in chosen):
                 continue
-            chosen.append((start, end, phrase, is_claim))
+            chosen.append((start, end, phrase, kind))
         if chosen:
             kept[number] = sorted(chosen)
     return kept
@@ -554,6 +626,8 @@ def _sentence_weights(text: str, claims: list[re.Match[str]], settings: TagSetti
     for number, end in enumerate(bounds):
         claim = any(start <= c.start() < end for c in claims)
         weight = settings.claim_weight if claim else settings.topic_weight if number == 0 else settings.abstract_weight
+        if not claim and number > 0 and _RESULTS.search(text, start, end):
+            weight = min(weight, settings.result_weight)
         found.append((end, weight))
         start = end
     return found
@@ -563,7 +637,14 @@ def _example_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each list of examples: from "such as", "e.g." ... to the end of its clause."""
     spans = []
     for marker in _EXAMPLES.finditer(text):
-        stop = _EXAMPLES_END.search(text, marker.end())
+        position = marker.end()
+        while (stop := _EXAMPLES_END.search(text, position)) is not None:
+            # a parenthesis opened inside the list ("Natural Language Processing (NLP), ...") does not end it
+            inside = text[marker.end():stop.start()]
+            if stop[0] == ")" and inside.count("(") > inside.count(")"):
+                position = stop.end()
+                continue
+            break
         spans.append((marker.end(), stop.start() if stop else len(text)))
     return spans
 
@@ -572,24 +653,39 @@ def _claim_windows(text: str, claims: list[re.Match[str]]) -> list[tuple[int, in
     """The words right after "we propose", "we release" ...: what the authors made, up to a preposition."""
     windows = []
     for claim in claims:
-        stop = _CLAIM_OBJECT_END.search(text, claim.end())
-        end = stop.start() if stop else len(text)
-        words = list(_WORD.finditer(text, claim.end(), end))
+        begin = _CLAIM_LEAD.match(text, claim.end()).end()
+        end = _claim_object_end(text, begin)
+        words = list(_WORD.finditer(text, begin, end))
         if len(words) > _CLAIM_OBJECT_WORDS:
             end = words[_CLAIM_OBJECT_WORDS].start()
         windows.append((claim.end(), end))
     return windows
 
 
-def _acronym_uses(text: str, hits: list[tuple[int, int, str, bool]], taxonomy: Taxonomy) -> list[tuple[int, int, str, bool]]:
+def _claim_object_end(text: str, begin: int) -> int:
+    """Where the object of a claim ends: at a preposition, unless it follows a generic head ("a method for ...")."""
+    position = begin
+    while True:
+        stop = _CLAIM_OBJECT_END.search(text, position)
+        if stop is None:
+            return len(text)
+        if not _GENERIC_HEAD.search(text, begin, stop.end()):
+            return stop.start()
+        position = stop.end()
+
+
+def _acronym_uses(
+    text: str, hits: list[tuple[int, int, str, str]], taxonomy: Taxonomy
+) -> list[tuple[int, int, str, str]]:
     """Later uses of an acronym a match defines: "parameter-efficient fine-tuning (PEFT) ... PEFT"."""
     uses = []
-    for _start, end, phrase, is_claim in hits:
+    for _start, end, phrase, kind in hits:
         defined = _ACRONYM_AFTER.match(text, end)
         if defined is None or defined[1].lower() in taxonomy._index:
             continue  # an acronym that is itself a phrase is counted as one already
         pattern = re.compile(rf"(?<![^\W_]){re.escape(defined[1])}s?(?![^\W_])")
-        uses += [(use.start(), use.end(), f"{defined[1]} ({phrase})", is_claim) for use in pattern.finditer(text, defined.end())]
+        named = f"{defined[1]} ({phrase})"
+        uses += [(use.start(), use.end(), named, kind) for use in pattern.finditer(text, defined.end())]
     return uses
 
 

@@ -179,7 +179,7 @@ def explain(site: Site, taxonomy: Taxonomy | None = None) -> str:
     """Why each paper got each tag: every match that counted and its weight.
 
     With the `taxonomy`, also the tags whose evidence fell short and the mentions that did not
-    count (negated or contrasted, or a claim phrase outside a claim).
+    count (negated or contrasted, a claim phrase outside a claim, or support without other evidence).
     """
     lines = []
     for paper in site.papers.values():

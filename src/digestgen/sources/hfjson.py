@@ -96,9 +96,13 @@ def _names(value: Any) -> tuple[str, ...]:
         return ()
     names = []
     for author in value:
-        name = author.get("name") if isinstance(author, dict) else author
-        if isinstance(name, str) and clean_line(name) and not (isinstance(author, dict) and author.get("hidden") is True):
-            names.append(clean_line(name))
+        if isinstance(author, dict):
+            if author.get("hidden") is True:
+                continue
+            author = author.get("name")
+        name = clean_line(author) if isinstance(author, str) else ""
+        if name:
+            names.append(name)
     return tuple(names)
 
 
@@ -132,9 +136,9 @@ def record(index: int, line: int, value: Any, *, html: bool = False) -> PaperRec
     summary = _get(value, paper, "summary")
     if not title:
         return f"item {index} has no title"
-    if not isinstance(summary, str) or not unwrap(summary):
+    abstract = unwrap(summary) if isinstance(summary, str) else ""
+    if not abstract:
         return f"item {index} ({title[:60]!r}) has no abstract"
-    abstract = unwrap(summary)
     if html:
         abstract = fix_highlight_spacing(abstract)
     ident = split_arxiv_id(str(paper.get("id", ""))) if isinstance(paper.get("id"), str) else None

@@ -14,7 +14,8 @@ _INVISIBLE = "\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff"
 # Unicode noncharacters: U+FDD0..U+FDEF and the last two code points of every plane.
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17))
 _ASCII_CONTROLS = re.compile("[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]")
-_DROP_ALWAYS = re.compile(f"[{_BIDI}\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_NONCHARACTERS}]")
+# Lone surrogates (a JSON "\\ud800" escape) too: no UTF-8 file can hold them.
+_DROP_ALWAYS = re.compile(f"[{_BIDI}\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff{_NONCHARACTERS}]")
 _DROP_IN_TITLES = re.compile(f"[{_INVISIBLE}]")
 # Whatever links.extract_links can find contains one of these (see its patterns).
 _LINKISH = ("http", "github", "gitlab", "huggingface", "arxiv")
@@ -26,7 +27,7 @@ _OLD_ID = re.compile(r"^([a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
 
 
 def clean(text: str) -> str:
-    """Control characters (but newlines and tabs), Unicode noncharacters and bidi controls removed."""
+    """Control characters (but newlines and tabs), Unicode noncharacters, lone surrogates and bidi controls removed."""
     if text.isascii() and text.isprintable():  # the usual case, with nothing to remove (a title, a name)
         return text
     if "\r" in text:

@@ -1,0 +1,61 @@
+"""Where a site keeps its sources and what counts as a content file: one answer for ingest, load
+and serve's watcher.
+
+A content file is a regular file (or a symlink to one) in content/papers/ ending in .md, or in
+content/digests/ ending in .yaml, whose name is not an editor's or the system's litter: hidden
+files (macOS's ._paper.md, Emacs's .#paper.md locks, atomic-save temporaries), swap and backup
+files. A dangling symlink is not a file and so not content.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CONTENT_DIR = "content"
+PAPERS_DIR = "papers"
+DIGESTS_DIR = "digests"
+TEMPLATES_DIR = "templates"
+STATIC_DIR = "static"
+SOURCE_DIRS = (CONTENT_DIR, TEMPLATES_DIR, STATIC_DIR)  # the folders whose files a build reads
+SUFFIXES = {PAPERS_DIR: ".md", DIGESTS_DIR: ".yaml"}  # content folder -> the ending of its files
+# Editors' swap, lock and backup files: saving a paper must not rebuild twice because of them.
+TEMP_SUFFIXES = (".swp", ".swo", ".swx", ".tmp", "~")
+
+
+def is_temp_file(name: str) -> bool:
+    """Hidden files (.#lock, .x.swp, ._x, atomic-save temporaries), backups and swap files."""
+    return name.startswith(".") or name.endswith(TEMP_SUFFIXES) or name == "4913"  # vim's write probe
+
+
+def is_content_name(folder: str, name: str) -> bool:
+    """Whether a file called `name` in content/`folder`/ is content (its kind decided by the folder)."""
+    suffix = SUFFIXES.get(folder)
+    return suffix is not None and name.endswith(suffix) and len(name) > len(suffix) and not is_temp_file(name)
+
+
+def content_entries(content: Path, folder: str) -> list[os.DirEntry[str]]:
+    """The content files of content/`folder`/, by name."""
+    try:
+        with os.scandir(content / folder) as entries:
+            found = [e for e in entries if is_content_name(folder, e.name) and e.is_file()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(found, key=lambda entry: entry.name)
+
+
+def content_files(content: Path, folder: str) -> list[Path]:
+    """`content_entries` as paths."""
+    return [Path(entry.path) for entry in content_entries(content, folder)]
+
+
+def content_path(site_dir: Path, path: Path) -> tuple[str, str] | None:
+    """(folder, file name) when `path`, absolute or relative to the site, names a content file's
+    place (the file may be gone); None for anything else."""
+    try:
+        parts = path.relative_to(site_dir).parts if path.is_absolute() else path.parts
+    except ValueError:
+        return None
+    if len(parts) != 3 or parts[0] != CONTENT_DIR or not is_content_name(parts[1], parts[2]):
+        return None
+    return parts[1], parts[2]
