@@ -57,7 +57,12 @@ def build_preview(
     date. Builds replace changed files one atomic rename at a time and never rewrite a file in
     place, so the server reads `out` directly. This is the preview's one call into the build.
     """
-    config, _ = load_config(site, base_url)  # the base path decides the script's URL
+    try:
+        config, _ = load_config(site, base_url)  # the base path decides the script's URL
+    except DigestgenError:
+        if changes is not None:  # the files its burst named were not read: the next build reads them all
+            session.missed()
+        raise
     # One process: forking a process that runs server and watcher threads can deadlock.
     options = BuildOptions(out=out, base_url=base_url, extra_scripts=(script_url(config.base_path),), workers=1, private=True)
     changed = changes.read_only() if changes is not None else None
