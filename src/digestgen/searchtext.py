@@ -34,6 +34,9 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]{2})")
 _NUMERIC_NOISE = re.compile(r"^[\d.,/%+~^]*\d[\d.,/%+~^]*[.,/%+~^][\d.,/%+~^]*$")
 _LINK = re.compile(r"^(?:https?://|www\.)", re.IGNORECASE)
 _EDGE = re.compile(r"^\W+|\W+$")
+# A white-space-separated chunk that may hold a link: one with "://" or "www." in it.
+# It starts where a chunk does, so that no other start is tried.
+_LINK_CHUNK = re.compile(r"(?<!\S)\S*?(?:://|www\.)\S*", re.IGNORECASE)
 # Hosts whose path starts with owner/name: the name is what people call the code.
 _REPOSITORY = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|bitbucket\.org)/(?:(?:spaces|datasets)/)?"
@@ -99,15 +102,21 @@ def words(text: str) -> list[Word]:
     return out
 
 
+def chunks(text: str) -> list[str]:
+    """The text's white-space-separated chunks, Greek letters spelt out: what `chunk_terms` takes."""
+    return spell_greek(text).split()
+
+
 @lru_cache(maxsize=65536)
-def _chunk_index_text(chunk: str) -> str:
-    return " ".join(term for word in _chunk_words(chunk) for term in word.terms())
+def chunk_terms(chunk: str) -> tuple[str, ...]:
+    """What the index holds for one chunk: every term of each of its words."""
+    return tuple(term for word in _chunk_words(chunk) for term in word.terms())
 
 
 def index_text(text: str) -> str:
     """The text as the index's tokenizer should see it: every term of every word, space-separated."""
     # Chunk by chunk through a cache: most chunks of a large site's abstracts recur.
-    return " ".join(filter(None, map(_chunk_index_text, spell_greek(text).split())))
+    return " ".join([term for chunk in chunks(text) for term in chunk_terms(chunk)])
 
 
 def link_names(urls: list[str]) -> list[str]:
@@ -124,5 +133,5 @@ def urls_in(text: str) -> list[str]:
     """The links written in a text."""
     if "://" not in text and "www." not in text.lower():
         return []  # most abstracts: no need to look at every chunk
-    chunks = [_EDGE.sub("", c) for c in text.split() if "://" in c or "www." in c.lower()]
+    chunks = [_EDGE.sub("", c) for c in _LINK_CHUNK.findall(text)]
     return [chunk for chunk in chunks if _LINK.match(chunk)]
