@@ -1,6 +1,6 @@
 """The sharded search's budget, side by side for two checkouts: build time, cold-query bytes and time.
 
-Usage: python bench/search_budget.py SITE --checkout NAME=DIR [--checkout NAME=DIR ...] [--runs 3]
+Usage: python bench/search_budget.py SITE --checkout NAME=DIR [--checkout NAME=DIR ...] [--runs 3] [--browser]
 
 SITE is an ingested site (bench/corpus.py listings through `digestgen ingest`; bench/search_shards.py
 --keep leaves one). For each checkout, in turn and `--runs` times (the median is reported), a child
@@ -11,7 +11,14 @@ from the query reaching the worker's search to its answer, and the bytes a brows
 it (each part gzip-compressed at level 6, plus the worker script and lunr.min.js; the page itself
 not counted), including index.json and store.json, which the worker loads before its first query.
 Unlike bench/search_shards.py (a full build and Chromium), this measures the search alone, quickly
-enough to repeat on a busy machine. Numbers, not assertions.
+enough to repeat on a busy machine.
+
+With --browser, headless Chromium (Playwright, /usr/bin/chromium) also runs each checkout's real
+worker over HTTP from a loopback server, for every query of BROWSER_QUERIES and `--runs` times:
+a fresh browser context (empty HTTP cache) and worker, then the query twice. Timed inside the
+worker, from the query message reaching it to its results message being posted (a wrapper script
+around the worker notes both with the worker's clock): cold is the first time (its parts fetched
+over HTTP), warm the second (parts kept). Median and worst are printed. Numbers, not assertions.
 """
 
 from __future__ import annotations
@@ -28,6 +35,55 @@ import tempfile
 from pathlib import Path
 
 QUERIES = ["diffusion", "contrastive learn", "graph neural network", "tracking", "learning", "model", "trakcing"]
+# What readers type: words, a half-typed word, a typo, a hyphenated spelling, a phrase with a word,
+# a field, a pasted title with a colon, a common word that matches most papers.
+BROWSER_QUERIES = [*QUERIES, "pre-training", '"diffusion model" video', "LLM pretraining data", "title:transformer",
+                   "UL2: Unifying Language Learning Paradigms", "visual instruction tuning -video"]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-dev-shm-usage"]
+
+# The real worker, started as the site starts it, with both ends of a query noted by its own clock.
+_TIMED_WORKER = r"""
+importScripts("search-worker.js");
+(function () {
+  var received = {};
+  var handle = self.onmessage;
+  self.onmessage = function (event) {
+    var message = event.data || {};
+    if (message.type === "query") { received[message.id] = performance.now(); }
+    handle.call(self, event);
+  };
+  var post = self.postMessage.bind(self);
+  self.postMessage = function (answer) {
+    if (answer && answer.type === "results") { answer.workerMs = performance.now() - received[answer.id]; }
+    post(answer);
+  };
+})();
+"""
+
+# In the page: a fresh worker, init as the search page sends it, then the query twice.
+_TWICE = """async ([base, q, times]) => {
+  const worker = new Worker(base + "timed-worker.js");
+  let settle;
+  worker.onmessage = (event) => settle(event.data);
+  const next = () => new Promise((resolve) => { settle = resolve; });
+  let answer = next();
+  worker.postMessage({type: "init", lunrUrl: base + "lunr.min.js", indexUrl: base + "search/index.json",
+                      storeUrl: base + "search/store.json"});
+  const ready = await answer;
+  if (ready.type !== "ready") { throw new Error(JSON.stringify(ready)); }
+  const out = [];
+  for (let n = 1; n <= times; n++) {
+    answer = next();
+    worker.postMessage({type: "query", id: n, q, tag: "", org: "", author: "", from: "", to: "", sort: "",
+                        limit: ready.pageSize, typing: false, facets: false});
+    const got = await answer;
+    out.push({ms: got.workerMs, total: got.total});
+  }
+  worker.terminate();
+  return out;
+}"""
 
 _CHILD = r"""
 import json, sys, time
@@ -108,11 +164,65 @@ def queries_once(checkout: Path, out: Path, script: Path) -> list[dict]:
     return rows
 
 
+def browser_once(checkout: Path, out: Path, runs: int) -> dict[str, list[dict]]:
+    """Per query, [{cold, warm, total}] over `runs` fresh browser contexts."""
+    import contextlib
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    shutil.copy(checkout / "src" / "digestgen" / "_vendor" / "lunr.min.js", out / "lunr.min.js")
+    shutil.copy(checkout / "static" / "search-worker.js", out / "search-worker.js")
+    (out / "timed-worker.js").write_text(_TIMED_WORKER, "utf-8")
+    (out / "index.html").write_text("<!doctype html><title>search timing</title>", "utf-8")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    timings: dict[str, list[dict]] = {q: [] for q in BROWSER_QUERIES}
+    try:
+        with sync_playwright() as p, contextlib.closing(
+            p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        ) as browser:
+            for _ in range(runs):
+                for q in BROWSER_QUERIES:
+                    context = browser.new_context()
+                    page = context.new_page()
+                    page.goto(base)
+                    cold, warm = page.evaluate(_TWICE, [base, q, 2])
+                    timings[q].append({"cold": cold["ms"], "warm": warm["ms"], "total": cold["total"]})
+                    context.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return timings
+
+
+def print_browser(name: str, timings: dict[str, list[dict]]) -> None:
+    print(f"\n== {name}: in Chromium, ms from the query reaching the worker to its results message")
+    print(f"{'query':42} {'cold median':>12} {'cold worst':>11} {'warm median':>12} {'warm worst':>11} {'total':>7}")
+    for q, rows in timings.items():
+        cold, warm = [r["cold"] for r in rows], [r["warm"] for r in rows]
+        print(f"{q[:42]:42} {statistics.median(cold):>12.0f} {max(cold):>11.0f} {statistics.median(warm):>12.0f} "
+              f"{max(warm):>11.0f} {rows[0]['total']:>7}")
+    every_cold = [r["cold"] for rows in timings.values() for r in rows]
+    every_warm = [r["warm"] for rows in timings.values() for r in rows]
+    print(f"{'every query':42} {statistics.median(every_cold):>12.0f} {max(every_cold):>11.0f} "
+          f"{statistics.median(every_warm):>12.0f} {max(every_warm):>11.0f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("site", type=Path)
     parser.add_argument("--checkout", action="append", required=True, help="NAME=DIR")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--browser", action="store_true", help="also time the worker in Chromium")
     args = parser.parse_args()
     checkouts = [(name, Path(path)) for name, path in (c.split("=", 1) for c in args.checkout)]
     work = Path(tempfile.mkdtemp(prefix="search-budget-"))
@@ -129,6 +239,7 @@ def main() -> None:
                 print(f"run {run + 1} {name}: sharded files computed in {built['seconds']:.1f} s "
                       f"({built['papers']:,} papers, {built['files']:,} files); cold queries: "
                       + ", ".join(f"{r['q']} {r['kib']:.0f} KiB {r['ms']:.0f} ms" for r in answers[name][-1]), flush=True)
+        browsed = {name: browser_once(checkout, work / name, args.runs) for name, checkout in checkouts} if args.browser else {}
         for name, _ in checkouts:
             print(f"\n== {name}: sharded search files computed in {statistics.median(builds[name]):.1f} s "
                   f"(median of {args.runs}: {', '.join(f'{s:.1f}' for s in builds[name])})")
@@ -137,6 +248,8 @@ def main() -> None:
                 rows = [runs[n] for runs in answers[name]]
                 print(f"{q:28} {rows[0]['kib']:>10.1f} {rows[0]['requests']:>9} "
                       f"{statistics.median(r['ms'] for r in rows):>8.0f} {rows[0]['total']:>8}")
+        for name, timings in browsed.items():
+            print_browser(name, timings)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

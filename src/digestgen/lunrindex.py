@@ -6,6 +6,11 @@ token goes through the builder's own pipeline once, counting is done with plain 
 scores use the same formula in the same order of float operations, so the output is identical
 to `Builder.add(...) … build().serialize()` (the tests compare them byte for byte).
 
+A field's value may also be `Pieces`: its text cut into pieces (digestgen's words) with a pure
+function giving each piece's tokens. lunr.py's builder is given the same value as the list of all
+those tokens (`Pieces.tokens`); here the pipeline's output is kept per distinct piece, so a piece
+that recurs (most of an abstract's words do) costs one dictionary look-up.
+
 `term_index` gives the inputs of those numbers arranged by term rather than by field vector (term
 counts, field lengths, idf), for a search index split into term ranges that the browser puts back
 together (see search.py and static/search-worker.js).
@@ -16,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,23 +43,66 @@ def tokenize(value: Any) -> list[str]:
     return [piece for piece in _SEPARATORS.split(str(value).lower()) if piece]
 
 
+@dataclass(frozen=True)
+class Pieces:
+    """A field's value as pieces of text and the pure function that gives each piece's tokens."""
+
+    pieces: Sequence[str]
+    tokens_of: Callable[[str], Sequence[str]]
+
+    def tokens(self) -> list[str]:
+        """The value as lunr.py's builder should be given it: every piece's tokens, in order."""
+        return [token for piece in self.pieces for token in self.tokens_of(piece)]
+
+
+def for_lunr_py(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with each `Pieces` value as its list of tokens, which lunr.py's builder takes."""
+    return {key: value.tokens() if isinstance(value, Pieces) else value for key, value in document.items()}
+
+
 class _Terms:
     """A field's terms: the builder's pipeline run once per distinct token, as lunr.py runs it per token."""
 
-    def __init__(self, builder: Builder, field: str):
+    def __init__(self, builder: Builder, field: str, seen: dict[str, tuple[str, ...]] | None = None):
         self.pipeline = builder.pipeline
         self.field = field
-        self.seen: dict[str, tuple[str, ...]] = {}
+        self.seen: dict[str, tuple[str, ...]] = {} if seen is None else seen
+        self.pieces: dict[Callable[[str], Sequence[str]], dict[str, tuple[str, ...]]] = {}  # by tokens_of
+
+    def _token_terms(self, token: str) -> tuple[str, ...]:
+        found = self.seen.get(token)
+        if found is None:
+            found = self.seen[token] = tuple(str(t) for t in self.pipeline.run([Token(token, {})], self.field))
+        return found
+
+    def _piece_terms(self, piece: str, value: Pieces, known: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        # lunr.py lower-cases list elements too; each pipeline function sees one token at a time.
+        found = tuple(term for token in value.tokens_of(piece) for term in self._token_terms(as_string(token).lower()))
+        known[piece] = found
+        return found
 
     def terms(self, value: Any) -> list[str]:
-        seen = self.seen
         out: list[str] = []
+        if isinstance(value, Pieces):
+            known = self.pieces.setdefault(value.tokens_of, {})
+            for piece in value.pieces:
+                found = known.get(piece)
+                out += found if found is not None else self._piece_terms(piece, value, known)
+            return out
+        seen = self.seen
         for token in tokenize(value):
             found = seen.get(token)
-            if found is None:
-                found = seen[token] = tuple(str(t) for t in self.pipeline.run([Token(token, {})], self.field))
-            out += found
+            out += found if found is not None else self._token_terms(token)
         return out
+
+
+def _analysers(builder: Builder, fields: list[str]) -> list[_Terms]:
+    """One per field; they share what the pipeline made of each token unless it skips a function for some field."""
+    skips = any(builder.pipeline._skip.get(fn) for fn in builder.pipeline._stack)
+    if skips:
+        return [_Terms(builder, name) for name in fields]
+    seen: dict[str, tuple[str, ...]] = {}
+    return [_Terms(builder, name, seen) for name in fields]
 
 
 @dataclass
@@ -69,7 +117,7 @@ class _Analysis:
 
 def _analyse(builder: Builder, documents: Iterable[dict[str, Any]]) -> _Analysis:
     fields = list(builder._fields.items())
-    analysers = [_Terms(builder, name) for name, _ in fields]
+    analysers = _analysers(builder, [name for name, _ in fields])
     postings: dict[str, tuple[int, list[dict[str, dict]]]] = {}
     entries: list[tuple[int, str, Counter[str], int]] = []
     boosts: dict[str, float] = {}
@@ -194,11 +242,12 @@ def term_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermInd
     """
     fields = list(builder._fields.items())
     width = len(fields)
-    analysers = [_Terms(builder, name) for name, _ in fields]
+    analysers = _analysers(builder, [name for name, _ in fields])
     number_of: dict[str, int] = {}
     names: list[str] = []
-    positions: list[tuple[list[int], ...]] = []
-    counts: list[tuple[list[int], ...]] = []
+    # Per field, each term's document positions and counts there: one look-up per posting.
+    places: list[dict[str, list[int]]] = [{} for _ in fields]
+    tallies: list[dict[str, list[int]]] = [{} for _ in fields]
     refs: list[str] = []
     lengths: list[list[int]] = []
     for position, document in enumerate(documents):
@@ -208,16 +257,20 @@ def term_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermInd
             value = document[name] if field.extractor is None else field.extractor(document)
             terms = analysers[field_number].terms(value)
             row.append(len(terms))
+            field_places, field_tallies = places[field_number], tallies[field_number]
             for term, tf in Counter(terms).items():
-                number = number_of.get(term)
-                if number is None:
-                    number = number_of[term] = len(names)
-                    names.append(term)
-                    positions.append(tuple([] for _ in range(width)))
-                    counts.append(tuple([] for _ in range(width)))
-                positions[number][field_number].append(position)
-                counts[number][field_number].append(tf)
+                found = field_places.get(term)
+                if found is None:
+                    if term not in number_of:  # numbered when first seen, as lunr.py numbers them
+                        number_of[term] = len(names)
+                        names.append(term)
+                    found = field_places[term] = []
+                    field_tallies[term] = []
+                found.append(position)
+                field_tallies[term].append(tf)
         lengths.append(row)
+    positions = [tuple(places[f].get(term) or [] for f in range(width)) for term in names]
+    counts = [tuple(tallies[f].get(term) or [] for f in range(width)) for term in names]
     if len(set(refs)) != len(refs):
         raise ValueError("term_index needs unique document refs")
     totals = [sum(row[n] for row in lengths) for n in range(width)]

@@ -34,10 +34,12 @@ paper can skip them all.
 from __future__ import annotations
 
 import bisect
+import functools
 import heapq
 import itertools
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -49,9 +51,9 @@ from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
 from digestgen import urls
-from digestgen.lunrindex import TermIndex, TermPostings, serialize_index, term_index
+from digestgen.lunrindex import Pieces, TermIndex, TermPostings, for_lunr_py, serialize_index, term_index
 from digestgen.model import Paper, Site
-from digestgen.searchtext import index_text, link_names, urls_in
+from digestgen.searchtext import chunk_terms, chunks, index_text, link_names, urls_in
 
 INDEX_PATH = "search/index.json"
 STORE_PATH = "search/store.json"
@@ -132,9 +134,15 @@ def ordered_papers(site: Site) -> list[Paper]:
     return sorted(site.papers.values(), key=lambda p: p.sort_key, reverse=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _label_words(label: str) -> str:
+    """A tag label as plain words ('Generative models & diffusion' -> 'Generative models diffusion')."""
+    return re.sub(r"[^\w\s-]+", " ", label)
+
+
 def _tag_words(paper: Paper, labels: dict[str, str]) -> str:
-    """Tag labels as plain words ('Generative models & diffusion' -> 'Generative models diffusion')."""
-    return " ".join(re.sub(r"[^\w\s-]+", " ", labels.get(t, t)) for t in paper.tags)
+    """The paper's tag labels as plain words; a site has few tags, so each label is cleaned once."""
+    return " ".join([_label_words(labels.get(t, t)) for t in paper.tags])
 
 
 def arxiv_term(arxiv: str) -> str:
@@ -149,13 +157,18 @@ def _names(paper: Paper) -> str:
     return " ".join([index_text(" ".join(named)), *([arxiv_term(paper.arxiv)] if paper.arxiv else [])])
 
 
-def _document(ref: int, paper: Paper, labels: dict[str, str]) -> dict[str, str]:
+def _indexed(text: str) -> Pieces:
+    """A field's text as the index reads it (searchtext's words); its chunks' terms are found once per chunk."""
+    return Pieces(chunks(text), chunk_terms)
+
+
+def _document(ref: int, paper: Paper, labels: dict[str, str]) -> dict[str, Any]:
     return {
         "id": str(ref),
-        "title": index_text(paper.plain_title),
-        "abstract": index_text(paper.text),
-        "tags": index_text(_tag_words(paper, labels)),
-        "author": index_text(" ".join(paper.authors)),
+        "title": _indexed(paper.plain_title),
+        "abstract": _indexed(paper.text),
+        "tags": _indexed(_tag_words(paper, labels)),
+        "author": _indexed(" ".join(paper.authors)),
         "names": _names(paper),
     }
 
@@ -171,7 +184,7 @@ def _builder() -> Builder:
     return builder
 
 
-def index_documents(site: Site) -> list[dict[str, str]]:
+def index_documents(site: Site) -> list[dict[str, Any]]:
     labels = {t.slug: t.label for t in site.tags}
     return [_document(ref, paper, labels) for ref, paper in enumerate(ordered_papers(site))]
 
@@ -185,7 +198,7 @@ def build_index_with_lunr_py(site: Site) -> dict[str, Any]:
     """The same index the slow way, through lunr.py's own builder: the reference for tests."""
     builder = _builder()
     for document in index_documents(site):
-        builder.add(document)
+        builder.add(for_lunr_py(document))
     return builder.build().serialize()
 
 
@@ -307,32 +320,32 @@ _DIGITS_BELOW_32768 = tuple(_number_digits(n) for n in range(32768))
 
 def number_text(numbers: Iterable[int]) -> str:
     """Non-negative integers as one string (decoded by the worker's numbersOf)."""
-    table = _DIGITS_BELOW_32768
-    return "".join([table[n] if n < 32768 else _number_digits(n) for n in numbers])
+    numbers = numbers if isinstance(numbers, list) else list(numbers)
+    try:
+        return "".join(map(_DIGITS_BELOW_32768.__getitem__, numbers))
+    except IndexError:  # a number of 32768 or more: rare
+        return "".join([_number_digits(n) for n in numbers])
 
 
-def _deltas(numbers: Iterable[int]) -> list[int]:
+def _deltas(numbers: list[int]) -> list[int]:
     """Ascending numbers as gaps from the previous one (the first from 0): short, repetitive, gzip-friendly."""
-    previous = 0
-    out = []
-    for number in numbers:
-        out.append(number - previous)
-        previous = number
-    return out
+    return list(map(operator.sub, numbers, [0, *numbers]))
 
 
 def _encode_term(entry: TermPostings, lengths: list[list[int]], inline_below: int) -> str:
-    """[term, number, [gaps, counts(, lengths)] or 0 per field], as JSON text, each list as number_text."""
-    fields: list[Any] = []
+    """`lengths[field][position]`; gives [term, number, [gaps, counts(, lengths)] or 0 per field], as JSON text, each list as number_text."""
+    # number_text's digits need no escaping in JSON, so only the term goes through the JSON encoder.
+    fields: list[str] = [json.dumps(entry.term, ensure_ascii=False), str(entry.index)]
     for field, (positions, counts) in enumerate(zip(entry.positions, entry.counts)):
         if not positions:
-            fields.append(0)  # most terms are absent from most fields
-            continue
-        encoded = [number_text(_deltas(positions)), number_text(counts)]
-        if len(positions) < inline_below:
-            encoded.append(number_text(lengths[position][field] for position in positions))
-        fields.append(encoded)
-    return compact_json([entry.term, entry.index, *fields]).decode("utf-8")
+            fields.append("0")  # most terms are absent from most fields
+        elif len(positions) < inline_below:
+            field_lengths = lengths[field]
+            fields.append(f'["{number_text(_deltas(positions))}","{number_text(counts)}",'
+                          f'"{number_text([field_lengths[position] for position in positions])}"]')
+        else:
+            fields.append(f'["{number_text(_deltas(positions))}","{number_text(counts)}"]')
+    return f"[{','.join(fields)}]"
 
 
 def split_evenly(weights: list[int], count: int) -> list[int]:
@@ -364,10 +377,11 @@ def front_coded(terms: list[str]) -> list[str]:
     out = []
     previous = ""
     for term in terms:
-        shared = 0
-        while shared < min(len(term), len(previous)) and term[shared] == previous[shared]:
+        # At most 9 code units are shared, and a character is at least one: no need to look further.
+        shared, most = 0, min(len(term), len(previous), 9)
+        while shared < most and term[shared] == previous[shared]:
             shared += 1
-        while utf16_length(term[:shared]) > 9:
+        while not term[:shared].isascii() and utf16_length(term[:shared]) > 9:
             shared -= 1
         out.append(f"{utf16_length(term[:shared])}{term[shared:]}")
         previous = term
@@ -442,7 +456,8 @@ def build_index_parts(site: Site, layout: ShardLayout, check: Callable[[], None]
     index = term_index(_builder(), _checked(index_documents(site), check))
     terms = sorted(index.terms, key=lambda entry: utf16_order(entry.term))
     inline_below = math.ceil(INLINE_LENGTHS_SHARE * layout.papers)
-    encoded = [_encode_term(entry, index.lengths, inline_below) for entry in terms]
+    by_field = [list(column) for column in zip(*index.lengths)] if index.lengths else [[] for _ in index.fields]
+    encoded = [_encode_term(entry, by_field, inline_below) for entry in terms]
     starts = split_evenly([len(text) for text in encoded], layout.shards)
     ends = starts[1:] + [len(terms)]
     bounds = ["" if n == 0 or start >= len(terms) else terms[start].term for n, start in enumerate(starts)]
@@ -453,8 +468,7 @@ def build_index_parts(site: Site, layout: ShardLayout, check: Callable[[], None]
             for n, (start, end) in enumerate(zip(starts, ends))
         },
         **{
-            f"search/lengths/{field}.json": compact_json(number_text(row[k] for row in index.lengths))
-            for k, field in enumerate(index.fields)
+            f"search/lengths/{field}.json": compact_json(number_text(by_field[k])) for k, field in enumerate(index.fields)
         },
     }
     by_length: dict[int, list[str]] = {n: [] for n in range(1, LONGEST_TERM_BUCKET + 1)}
@@ -464,7 +478,7 @@ def build_index_parts(site: Site, layout: ShardLayout, check: Callable[[], None]
     return files
 
 
-def _checked(documents: list[dict[str, str]], check: Callable[[], None], every: int = 200) -> Iterator[dict[str, str]]:
+def _checked(documents: list[dict[str, Any]], check: Callable[[], None], every: int = 200) -> Iterator[dict[str, Any]]:
     for number, document in enumerate(documents):
         if number % every == 0:
             check()

@@ -99,15 +99,21 @@ def words(text: str) -> list[Word]:
     return out
 
 
+def chunks(text: str) -> list[str]:
+    """The text's white-space-separated chunks, Greek letters spelt out: what `chunk_terms` takes."""
+    return spell_greek(text).split()
+
+
 @lru_cache(maxsize=65536)
-def _chunk_index_text(chunk: str) -> str:
-    return " ".join(term for word in _chunk_words(chunk) for term in word.terms())
+def chunk_terms(chunk: str) -> tuple[str, ...]:
+    """What the index holds for one chunk: every term of each of its words."""
+    return tuple(term for word in _chunk_words(chunk) for term in word.terms())
 
 
 def index_text(text: str) -> str:
     """The text as the index's tokenizer should see it: every term of every word, space-separated."""
     # Chunk by chunk through a cache: most chunks of a large site's abstracts recur.
-    return " ".join(filter(None, map(_chunk_index_text, spell_greek(text).split())))
+    return " ".join([term for chunk in chunks(text) for term in chunk_terms(chunk)])
 
 
 def link_names(urls: list[str]) -> list[str]:
