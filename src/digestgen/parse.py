@@ -140,7 +140,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
     current: list[str] = []
     start = 0
     for number, line in enumerate(lines, start=1):
-        if line.strip() and not is_chrome(line):
+        if line.strip() and (not is_chrome(line) or _names_a_meta_block(lines, number)):
             if not current:
                 start = number
             current.append(line.strip())
@@ -150,6 +150,11 @@ def _blocks(lines: list[str]) -> list[_Block]:
     if current:
         blocks.append(_Block(start, tuple(current)))
     return blocks
+
+
+def _names_a_meta_block(lines: list[str], number: int) -> bool:
+    """A line that looks like page chrome ("Subscribe") but is followed by the middle dot is an organization's name."""
+    return number < len(lines) and lines[number].strip() == _MIDDLE_DOT
 
 
 def _is_meta(block: _Block) -> bool:
