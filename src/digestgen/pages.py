@@ -84,11 +84,14 @@ class _Cards:
         self.site, self.links, self.fragments, self.md = site, links, fragments, md
         self.cards = known if known is not None else {}
         self._tags: dict[str, Tag] | None = None
+        self._chips: dict[str, tuple[str, ...]] = {}  # slug -> chips: asked for once per page that lists the paper
 
     def chips(self, slug: str) -> tuple[str, ...]:
-        if self._tags is None:
-            self._tags = views.tags_by_slug(self.site)
-        return views.card_chips(self.site.papers[slug], self._tags)
+        if slug not in self._chips:
+            if self._tags is None:
+                self._tags = views.tags_by_slug(self.site)
+            self._chips[slug] = views.card_chips(self.site.papers[slug], self._tags)
+        return self._chips[slug]
 
     def __call__(self, slug: str) -> dict[str, Any]:
         paper = self.site.papers[slug]
