@@ -154,12 +154,11 @@ def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache 
         cache.papers.update(share[0])
         cache.tags.update(share[1])
 
-    rules_key = taxonomy.key  # a long string: made once, not once per paper
-    run_forked(chunks, lambda chunk: [_parse_and_tag(site_dir, chunk, taxonomy, rules_key)], workers, received)
+    run_forked(chunks, lambda chunk: [_parse_and_tag(site_dir, chunk, taxonomy)], workers, received)
     return cache
 
 
-def _parse_and_tag(site_dir: Path, paths: list[Path], taxonomy: Taxonomy, rules_key: str) -> tuple[dict, dict]:
+def _parse_and_tag(site_dir: Path, paths: list[Path], taxonomy: Taxonomy) -> tuple[dict, dict]:
     papers: dict[str, tuple[int, int, Paper]] = {}
     tags: dict[tuple[str, str], tuple] = {}
     for path in paths:
@@ -170,7 +169,7 @@ def _parse_and_tag(site_dir: Path, paths: list[Path], taxonomy: Taxonomy, rules_
         except (ContentError, UnicodeDecodeError, OSError):
             continue
         papers[relative] = (info.st_mtime_ns, info.st_size, paper)
-        tags[(paper.fingerprint, rules_key)] = tagging_of(paper, taxonomy)
+        tags[(paper.fingerprint, taxonomy.key)] = tagging_of(paper, taxonomy)
     return papers, tags
 
 

@@ -218,8 +218,11 @@ class Taxonomy:
     _owners: Mapping[str, int] = field(init=False, repr=False, compare=False)
     # First word of a negation -> the negations (as word tuples) that start with it.
     _negations: Mapping[str, tuple[tuple[str, ...], ...]] = field(init=False, repr=False, compare=False)
+    # Changes whenever the tags this taxonomy gives could. Made once: it is long, and a cache of tags keys every paper by it.
+    key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "key", repr((self.rules, self.settings, self.sources)))
         object.__setattr__(self, "_index", _build_index(self.rules))
         object.__setattr__(self, "_owners", _phrase_owners(self.rules))
         negations: dict[str, set[tuple[str, ...]]] = {}
@@ -235,11 +238,6 @@ class Taxonomy:
             if rule.tag == tag:
                 return rule.label
         return tag
-
-    @property
-    def key(self) -> str:
-        """Changes whenever the tags this taxonomy gives could."""
-        return repr((self.rules, self.settings, self.sources))
 
     def describe(self) -> dict:
         """The effective taxonomy as plain data, in the shape of a taxonomy file (for `digestgen taxonomy`)."""
