@@ -17,7 +17,7 @@ from digestgen.config import load_config
 from digestgen.errors import DigestgenError
 from digestgen.load import load_site
 from digestgen.tagging import TagSettings, default_taxonomy, match_tags, parse_taxonomy, score_tags
-from digestgen.tagstage import explain, load_taxonomy, tag_site
+from digestgen.tagstage import explain, load_taxonomy, tag_site, taxonomy_text
 
 from conftest import REPO
 
@@ -115,6 +115,13 @@ def test_claim_phrases_count_only_for_what_the_authors_made(taxonomy) -> None:
 )
 def test_negated_and_contrasted_mentions_do_not_count(taxonomy, abstract: str) -> None:
     assert tags("Counting cells", abstract, taxonomy) == set()
+
+
+def test_than_before_a_number_is_a_quantity_not_a_contrast(taxonomy) -> None:
+    counted = "Cells are hard. We train on more than 300M noisy labels. Noisy labels are common."
+    assert "robustness" in tags("Counting cells", counted, taxonomy)
+    contrasted = "Cells are hard. Ours is better than learning with noisy labels. It beats noisy labels."
+    assert "robustness" not in tags("Counting cells", contrasted, taxonomy)
 
 
 def test_negation_reaches_only_its_own_clause(taxonomy) -> None:
@@ -265,6 +272,16 @@ def test_tagging_settings_are_checked_together(tmp_path: Path) -> None:
 def test_tagging_min_weight_from_the_config_is_used(tmp_path: Path) -> None:
     site = tagged(make_site(tmp_path, "tagging:\n  min_weight: 5\n", {"a": FEW_SHOT}))
     assert site.papers["a"].tags == ()
+
+
+def test_tagging_result_weight_from_the_config_is_used(tmp_path: Path) -> None:
+    # one mention in a results sentence and one in the background: 0.75 + 1 falls short, 1 + 1 does not
+    paper = ("Counting cells", "Cells are hard. Experiments show that few-shot counting works. Few-shot is common.", "")
+    assert "few-shot" not in tagged(make_site(tmp_path / "a", "", {"a": paper})).papers["a"].tags
+    root = make_site(tmp_path / "b", "tagging:\n  result_weight: 1\n", {"a": paper})
+    assert "few-shot" in tagged(root).papers["a"].tags
+    config, _ = load_config(root, None)
+    assert "result_weight: 1" in taxonomy_text(load_taxonomy(root, config), config)
 
 
 def test_a_paper_can_remove_an_automatic_tag_but_keeps_its_own(tmp_path: Path) -> None:
@@ -479,6 +496,12 @@ def test_the_object_of_a_claim_reaches_past_aim_to_and_a_generic_head() -> None:
     assert fine_tuning_counts("Cells are hard. We focus on fine-tuning of counters.")
     assert fine_tuning_counts("Cells are hard. We introduce a framework for the fine-tuning of counters.")
     assert fine_tuning_counts("Cells are hard. We address the problem of fine-tuning counters.")
+    # a preposition inside a compound word does not end the object, and the ten-word cap counts from the topic
+    assert fine_tuning_counts("Cells are hard. We propose a state-of-the-art counter fine-tuned per cell.")
+    assert fine_tuning_counts(
+        "Cells are hard. This paper introduces a first-of-a-kind framework for the efficient pre-training and "
+        "fine-tuning of counters."
+    )
     # a preposition after a head noun that says something still ends the object
     assert not fine_tuning_counts("Cells are hard. We introduce a counter for cells after fine-tuning.")
     assert not fine_tuning_counts("Cells are hard. We propose a counter trained with fine-tuning.")
