@@ -56,7 +56,7 @@ def test_judged_set_floors() -> None:
 def test_judged_set_names_only_real_tags() -> None:
     known = {rule.tag for rule in default_taxonomy().rules}
     bench = bench_module()
-    sets = (bench.JUDGED, bench.HELD_OUT, bench.HELD_OUT_2)
+    sets = (bench.JUDGED, bench.HELD_OUT, bench.HELD_OUT_2, bench.FRESH)
     entries = [entry for path in sets for entry in bench.judged_papers(path)]
     titles = [entry["title"] for entry in entries]
     assert len(set(titles)) == len(titles)  # no paper is judged twice
