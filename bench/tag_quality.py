@@ -6,7 +6,7 @@
     python bench/tag_quality.py --judged tests/judged/tags-heldout2.yaml  # the second held-out set
     python bench/tag_quality.py --judged tests/judged/tags-fresh.yaml     # papers of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh2.yaml    # more of our own (tuned on since)
-    python bench/tag_quality.py --judged tests/judged/tags-fresh3.yaml    # the last of our own, never tuned on
+    python bench/tag_quality.py --judged tests/judged/tags-fresh3.yaml    # the last of our own, not tuned on
 
 A judged file names its papers by the start of their titles, in the seed listing or in the listing its
 `source:` key names (a path relative to the judged file, in any format digestgen reads).
@@ -100,6 +100,7 @@ HELD_OUT = REPO / "tests" / "judged" / "tags-heldout.yaml"
 HELD_OUT_2 = REPO / "tests" / "judged" / "tags-heldout2.yaml"
 FRESH = REPO / "tests" / "judged" / "tags-fresh.yaml"
 FRESH_2 = REPO / "tests" / "judged" / "tags-fresh2.yaml"
+FRESH_3 = REPO / "tests" / "judged" / "tags-fresh3.yaml"
 
 
 def judged_source(path: Path) -> Path:
