@@ -4,6 +4,12 @@
     python bench/tag_quality.py --all      # every paper with its tags marked
     python bench/tag_quality.py --judged tests/judged/tags-heldout.yaml   # the held-out papers
     python bench/tag_quality.py --judged tests/judged/tags-heldout2.yaml  # the second held-out set
+    python bench/tag_quality.py --judged tests/judged/tags-fresh.yaml     # papers of our own (tuned on since)
+    python bench/tag_quality.py --judged tests/judged/tags-fresh2.yaml    # more of our own (tuned on since)
+    python bench/tag_quality.py --judged tests/judged/tags-fresh3.yaml    # the last of our own, not tuned on
+
+A judged file names its papers by the start of their titles, in the seed listing or in the listing its
+`source:` key names (a path relative to the judged file, in any format digestgen reads).
 
 precision: the share of shown tags that the judged set marks right (tags marked neither right nor
 wrong count as not right); wrong: the shown tags it marks clearly wrong; missed: right tags not
@@ -19,7 +25,8 @@ from pathlib import Path
 
 import yaml
 
-from digestgen.parse import parse_digest
+from digestgen.parse import PaperRecord, parse_digest
+from digestgen.sources import read_text
 from digestgen.tagging import Taxonomy, default_taxonomy, score_tags
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,16 +98,32 @@ def judged_papers(path: Path = JUDGED) -> list[dict]:
 
 HELD_OUT = REPO / "tests" / "judged" / "tags-heldout.yaml"
 HELD_OUT_2 = REPO / "tests" / "judged" / "tags-heldout2.yaml"
+FRESH = REPO / "tests" / "judged" / "tags-fresh.yaml"
+FRESH_2 = REPO / "tests" / "judged" / "tags-fresh2.yaml"
+FRESH_3 = REPO / "tests" / "judged" / "tags-fresh3.yaml"
 
 
-def measure(taxonomy: Taxonomy, judged: list[dict] | None = None) -> Quality:
-    """Tag every judged seed paper with `taxonomy` and compare with the judgements."""
-    papers = parse_digest(SEED.read_text(encoding="utf-8")).papers
+def judged_source(path: Path) -> Path:
+    """The listing whose papers the judged file names: its `source:`, or the seed listing."""
+    source = yaml.safe_load(path.read_text(encoding="utf-8")).get("source")
+    return (path.parent / source).resolve() if source else SEED
+
+
+def listing_papers(source: Path) -> tuple[PaperRecord, ...]:
+    text = source.read_text(encoding="utf-8")
+    if source == SEED:
+        return parse_digest(text).papers
+    return read_text(text, str(source))[1].papers
+
+
+def measure(taxonomy: Taxonomy, judged: list[dict] | None = None, source: Path = SEED) -> Quality:
+    """Tag every judged paper of `source` (the seed listing) with `taxonomy` and compare with the judgements."""
+    papers = listing_papers(source)
     quality = Quality()
     for entry in judged if judged is not None else judged_papers():
         found = [p for p in papers if p.title.startswith(entry["title"])]
         if len(found) != 1:
-            raise SystemExit(f"{JUDGED}: {entry['title']!r} names {len(found)} seed papers, not one")
+            raise SystemExit(f"{source}: {entry['title']!r} names {len(found)} papers, not one")
         paper = found[0]
         shown = tuple(score.tag for score in score_tags(paper.title, paper.abstract, taxonomy) if score.fired)
         quality.papers.append(PaperResult(paper.title, shown, frozenset(entry["right"]), frozenset(entry.get("wrong", ()))))
@@ -125,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="list every paper, not only those with a doubtful tag")
     parser.add_argument("--judged", type=Path, default=JUDGED, help="the judged set (default: %(default)s)")
     args = parser.parse_args(argv)
-    print(report(measure(default_taxonomy(), judged_papers(args.judged)), args.all))
+    print(report(measure(default_taxonomy(), judged_papers(args.judged), judged_source(args.judged)), args.all))
     return 0
 
 

@@ -51,6 +51,7 @@ class TaggingConfig:
     claim_weight: float = 2.0
     topic_weight: float = 1.5
     abstract_weight: float = 1.0
+    result_weight: float = 0.75  # a sentence that reports results
     negation_window: int = 4
     negations: Any = None  # None: the built-in list; else a list of words and phrases
     common_share: float = 0.4  # a tag on more than this share of the papers is warned about and not chipped

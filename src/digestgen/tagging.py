@@ -99,7 +99,11 @@ _CLAIM = re.compile(
 # weighs no more than a plain sentence of the abstract, even in the sentence that says what the authors did.
 _EXAMPLES = re.compile(r"\b(?:such as|e\.g\.|for example|for instance|including)", re.IGNORECASE)
 _EXAMPLES_END = re.compile(r"[;:!?)\]]|\.(?:\s|$)")
-_CLAIM_OBJECT_END = re.compile(r"[.;:!?]|\b(?:on|from|across|using|with|in|of|over|for|to|by|at|which|that)\b", re.IGNORECASE)
+# A preposition inside a compound ("first-of-its-kind", "state-of-the-art", "mixture-of-experts") does not end it.
+_CLAIM_OBJECT_END = re.compile(
+    r"[.;:!?]|(?<![-\u2010\u2011])\b(?:on|from|across|using|with|in|of|over|for|to|by|at|which|that)\b(?![-\u2010\u2011])",
+    re.IGNORECASE,
+)
 _CLAIM_OBJECT_WORDS = 10
 # A sentence that reports how the work was evaluated or what it achieved: what it names (datasets, baselines,
 # settings) is seldom what the paper is about.
@@ -652,23 +656,25 @@ def _claim_windows(text: str, claims: list[re.Match[str]]) -> list[tuple[int, in
     windows = []
     for claim in claims:
         begin = _CLAIM_LEAD.match(text, claim.end()).end()
-        end = _claim_object_end(text, begin)
-        words = list(_WORD.finditer(text, begin, end))
+        end, topic = _claim_object_end(text, begin)
+        # the cap counts the words of the topic: in "a first-of-its-kind framework for X" they start at X
+        words = list(_WORD.finditer(text, topic, end))
         if len(words) > _CLAIM_OBJECT_WORDS:
             end = words[_CLAIM_OBJECT_WORDS].start()
         windows.append((claim.end(), end))
     return windows
 
 
-def _claim_object_end(text: str, begin: int) -> int:
-    """Where the object of a claim ends: at a preposition, unless it follows a generic head ("a method for ...")."""
+def _claim_object_end(text: str, begin: int) -> tuple[int, int]:
+    """Where the object of a claim ends: at a preposition, unless it follows a generic head ("a method for ...");
+    and where its topic starts: after the last generic head."""
     position = begin
     while True:
         stop = _CLAIM_OBJECT_END.search(text, position)
         if stop is None:
-            return len(text)
+            return len(text), position
         if not _GENERIC_HEAD.search(text, begin, stop.end()):
-            return stop.start()
+            return stop.start(), position
         position = stop.end()
 
 
@@ -700,6 +706,8 @@ def _negation_before(text: str, start: int, end: int, taxonomy: Taxonomy) -> str
             if tuple(window[position:position + len(negation)]) == negation:
                 if negation == ("no",) and window[position + 1:position + 2] == ["longer"]:
                     continue
+                if negation == ("than",) and window[position + 1:position + 2] and window[position + 1][0].isdigit():
+                    continue  # "more than 300M noisy labels" is a quantity, not a contrast
                 return " ".join(negation)
     return ""
 

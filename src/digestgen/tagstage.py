@@ -36,6 +36,7 @@ def tag_settings(tagging: TaggingConfig) -> TagSettings:
         claim_weight=tagging.claim_weight,
         topic_weight=tagging.topic_weight,
         abstract_weight=tagging.abstract_weight,
+        result_weight=tagging.result_weight,
         negation_window=tagging.negation_window,
         negations=negations,
     )
@@ -235,6 +236,7 @@ def taxonomy_text(taxonomy: Taxonomy, config: Config) -> str:
         "claim_weight": tagging.claim_weight,
         "topic_weight": tagging.topic_weight,
         "abstract_weight": tagging.abstract_weight,
+        "result_weight": tagging.result_weight,
         "negation_window": tagging.negation_window,
         "negations": list(taxonomy.settings.negations),
         "common_share": tagging.common_share,
