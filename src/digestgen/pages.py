@@ -197,8 +197,9 @@ def _papers(site: Site, links: Urls, cards: _Cards, people: People) -> list[Page
 def _tag_pages(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
     size = site.config.tag_page_size
     jobs = []
+    by_tag = trends.tag_trends(site)
     for tag in site.tags:
-        trend = trends.tag_trend(site, tag.slug)
+        trend = by_tag[tag.slug]
         pages = [tag.papers[i : i + size] for i in range(0, len(tag.papers), size)] or [()]
         for number, slugs in enumerate(pages, start=1):
 
