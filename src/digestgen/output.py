@@ -298,7 +298,8 @@ class SiteWriter:
         files = self.files = {p.path: {"sha256": p.sha256, "key": p.key} for p in self.placed.values()}  # sorted when written
         manifest = _manifest_text({"generator": "digestgen", "inputs": self.inputs, "counts": counts or {}, "files": files})
         moves = sorted(p.path for p in self.placed.values() if p.written)
-        lost = [path for path in moves if not (self.staging / path).is_file()]
+        staged = f"{self.staging}/"  # strings, not a Path per file: this runs over every file a build changed
+        lost = [path for path in moves if not os.path.isfile(staged + path)]
         if lost:
             raise DigestgenError(f"the staged copy of {lost[0]} disappeared before it was put in place; build again", path=self.out)
         deletions = sorted(set(self.old) - set(self.placed))
