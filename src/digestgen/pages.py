@@ -35,12 +35,16 @@ class PageJob:
     def __post_init__(self) -> None:
         object.__setattr__(self, "output", urls.output_file(self.url))
 
-    def key(self, site_key: str, papers: dict[str, Paper]) -> str | None:
-        """Changes whenever the page's bytes could; None for pages that are always rendered."""
+    def key(self, site_key: str, papers: dict[str, Paper], marks: dict[str, str] | None = None) -> str | None:
+        """Changes whenever the page's bytes could; None for pages that are always rendered.
+        `marks` (paper_marks) saves making each paper's part again for every page that lists it."""
         if self.fixed:
             return None
         parts = [site_key, self.template, self.url, self.title, self.shape, self.description]
-        parts += [f"{slug}:{papers[slug].fingerprint}" for slug in self.depends]
+        if marks is not None:
+            parts += map(marks.__getitem__, self.depends)
+        else:
+            parts += [f"{slug}:{papers[slug].fingerprint}" for slug in self.depends]
         return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -51,18 +55,24 @@ def page_keys(
     follows `cards_key` too. `memo`, kept by a long-lived caller, skips the hashing for pages whose
     inputs are the very objects they were last time (unchanged papers stay the same objects)."""
     with_cards = site_key + cards_key
+    marks = paper_marks(papers)
     if memo is None:
-        return [job.key(with_cards if job.cards else site_key, papers) for job in jobs]
+        return [job.key(with_cards if job.cards else site_key, papers, marks) for job in jobs]
     previous, keys = dict(memo), []
     memo.clear()
     for job in jobs:
         site = with_cards if job.cards else site_key
         inputs = (site, job.template, job.title, job.shape, job.description, tuple(map(papers.__getitem__, job.depends)))
         known = previous.get(job.url)
-        key = known[1] if known is not None and known[0] == inputs else job.key(site, papers)
+        key = known[1] if known is not None and known[0] == inputs else job.key(site, papers, marks)
         memo[job.url] = (inputs, key)
         keys.append(key)
     return keys
+
+
+def paper_marks(papers: dict[str, Paper]) -> dict[str, str]:
+    """Each paper's part of the keys of the pages that show it (PageJob.key)."""
+    return {slug: f"{slug}:{paper.fingerprint}" for slug, paper in papers.items()}
 
 
 Fragments = Callable[[dict[str, Any]], dict[str, Any]]
@@ -171,11 +181,18 @@ def _neighbours(site: Site, index: int, links: Urls) -> str:
 def _papers(site: Site, links: Urls, cards: _Cards, people: People) -> list[PageJob]:
     keys = bibtex.citation_keys(site)
     neighbours = views.digest_neighbours(site)
+    slug_of: dict[str, str | None] = {}  # written name -> its author page: most names are on several papers
+
+    def author_slug(name: str) -> str | None:
+        if name not in slug_of:
+            slug_of[name] = people.author_slug(name)
+        return slug_of[name]
+
     jobs = []
     for p in site.papers.values():
         around = neighbours.get(p.slug, [])
         shown = tuple(dict.fromkeys(s for _, before, after in around for s in (before, after) if s))
-        authors = [people.author_slug(name) for name in p.authors]
+        authors = [author_slug(name) for name in p.authors]
         org = people.org_slug(p.organization) if p.organization else None
         # Besides its own file: the digests it appeared in, its neighbours there, its BibTeX key
         # (which other papers' keys decide) and which of its authors have pages.
@@ -183,9 +200,9 @@ def _papers(site: Site, links: Urls, cards: _Cards, people: People) -> list[Page
         chips = cards.chips(p.slug)  # which follow from other papers' tags too
         shape = repr((p.digests, around, keys[p.slug], authors, org, related, chips))
 
-        def context(p=p, around=around, chips=chips) -> dict[str, Any]:
+        def context(p=p, around=around, chips=chips, authors=authors) -> dict[str, Any]:
             return {
-                "paper": views.paper_page(site, p, links, cards.md, keys[p.slug], people, around, chips),
+                "paper": views.paper_page(site, p, links, cards.md, keys[p.slug], people, around, chips, authors),
                 "related": views.related_rows(site, p, links),
             }
 
@@ -197,8 +214,9 @@ def _papers(site: Site, links: Urls, cards: _Cards, people: People) -> list[Page
 def _tag_pages(site: Site, links: Urls, cards: _Cards) -> list[PageJob]:
     size = site.config.tag_page_size
     jobs = []
+    by_tag = trends.tag_trends(site)
     for tag in site.tags:
-        trend = trends.tag_trend(site, tag.slug)
+        trend = by_tag[tag.slug]
         pages = [tag.papers[i : i + size] for i in range(0, len(tag.papers), size)] or [()]
         for number, slugs in enumerate(pages, start=1):
 

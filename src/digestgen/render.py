@@ -28,11 +28,25 @@ class Reads:
     assets: set[str] = field(default_factory=set)
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 class RecordingEnvironment(jinja2.Environment):
     """Jinja2's environment that notes in the collector handed to `reading` every template a page
     loads: its own, its `{% extends %}`, imports and includes, compiled or taken from the cache."""
 
     reads: Reads | None = None
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Views are plain dicts: `{{ paper.title }}` would first fail getattr (an AttributeError made and
+        # caught, 3 million times a build) before the item is looked up. A name that no dict attribute has
+        # is an item or nothing, as Jinja2 itself would find.
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
 
     def reading(self, reads: Reads | None) -> "_Reading":
         return _Reading(self, reads)
@@ -74,9 +88,15 @@ def make_environment(site_templates: Path) -> RecordingEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # No stat of every template file at every page: an environment lives for one build, or while
+        # incremental.templates_digest (every template's bytes) stays the same.
+        auto_reload=False,
     )
     env.filters["plural"] = plural  # {{ n | plural("paper") }} → "1 paper", "2 papers"
     return env
+
+
+NAV = (("archive/", "Archive"), ("tags/", "Tags"), ("trends/", "Trends"), ("search/", "Search"))  # the header's links
 
 
 def site_globals(config: Any, links: Urls, assets: dict[str, Asset], extra_scripts: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -100,6 +120,12 @@ def site_globals(config: Any, links: Urls, assets: dict[str, Asset], extra_scrip
             "feed_url": links.path(urls.FEED),
             "search_url": links.path(urls.search()),
             "csp": CSP if config.csp_meta else "",
+            # The addresses every page's header and footer link to, made once for the build, not per page.
+            "home_url": links.path(urls.home()),
+            "nav": [{"target": target, "label": label, "url": links.path(target)} for target, label in NAV],
+            "authors_url": links.path(urls.authors_index()),
+            "orgs_url": links.path(urls.orgs_index()),
+            "papers_json_url": links.path(urls.PAPERS_JSON),
         },
         "asset": asset,
         "url": url,
@@ -148,7 +174,8 @@ def render_page(
             globals_ = recording_globals(globals_, reads)
         with _reading(env, reads):
             template = env.get_template(job.template)
-            page = {"title": job.title, "url": job.url, "path": globals_["url"](job.url), "description": job.description}
+            page = {"title": job.title, "url": job.url, "path": globals_["url"](job.url), "description": job.description,
+                    "absolute": globals_["absolute"](job.url)}
             html = template.render(**globals_, page=page, **(context if context is not None else job.make_context()))
     except jinja2.TemplateSyntaxError as exc:
         raise DigestgenError(f"template syntax error: {exc.message}", path=exc.filename or exc.name, line=exc.lineno) from None

@@ -106,6 +106,18 @@ def tag_trend(site: Site, tag_slug: str) -> dict[str, Any] | None:
     return sparkline(series, f"Papers tagged {site.tag_label(tag_slug)}, week by week", site.latest.date)
 
 
+def tag_trends(site: Site) -> dict[str, dict[str, Any] | None]:
+    """Every tag's trend line, as tag_trend draws it, with the papers counted once for all the tags."""
+    if site.latest is None:
+        return {tag.slug: None for tag in site.tags}
+    counts = tag_counts_by_period(site, site.latest.date, TREND_PERIODS)
+    return {
+        tag.slug: sparkline(counts.get(tag.slug, [0] * TREND_PERIODS), f"Papers tagged {site.tag_label(tag.slug)}, week by week",
+                            site.latest.date)
+        for tag in site.tags
+    }
+
+
 def top_counts(values: Iterable[str], limit: int = TOP) -> list[dict[str, Any]]:
     counted = Counter(v for v in values if v)
     return [{"name": name, "count": count} for name, count in sorted(counted.items(), key=lambda c: (-c[1], c[0]))[:limit]]
