@@ -645,7 +645,8 @@ function facetCounts(facets, refs) {
 
 // The matched refs in the order the request asks for: relevance (score, then newest), newest
 // (references are numbered newest first, undated last) or most upvoted (then relevance).
-function ordered(refs, scores, request, facets) {
+// `needed`: only the first this many need be in order (the rest may follow in any order).
+function ordered(refs, scores, request, facets, needed) {
   var values = scores.values || new Float64Array(0);
   function byScore(a, b) {
     return (values[b] || 0) - (values[a] || 0) || a - b;
@@ -656,7 +657,26 @@ function ordered(refs, scores, request, facets) {
   if (request.sort === "upvotes") {
     return refs.sort(function (a, b) { return facets.upvotes[b] - facets.upvotes[a] || byScore(a, b); });
   }
+  if (needed * PARTIAL_ORDER_RATIO < refs.length) {
+    return bestFirst(refs, values, needed, byScore);
+  }
   return refs.sort(byScore);
+}
+
+// A common word matches most papers, and a page shows a few: when only the first `needed` of many
+// refs must be in order, those scoring at least the needed-th best score are sorted (ties at it
+// included, so they are the very first refs of the full order) and the rest follow unsorted.
+var PARTIAL_ORDER_RATIO = 8;
+
+function bestFirst(refs, values, needed, byScore) {
+  var sortedScores = new Float64Array(refs.length);
+  refs.forEach(function (ref, i) { sortedScores[i] = values[ref] || 0; });
+  sortedScores.sort();
+  var least = sortedScores[refs.length - needed];
+  var best = [];
+  var rest = [];
+  refs.forEach(function (ref) { ((values[ref] || 0) >= least ? best : rest).push(ref); });
+  return best.sort(byScore).concat(rest);
 }
 
 function everyRef(count) {
@@ -796,7 +816,9 @@ function runSearch(source, request) {
     var match = loaded[0];
     var facets = loaded[1];
     return filterFor(source, request, facets).then(function (passes) {
-      var sorted = ordered(match.refs.filter(passes), match.scores, request, facets);
+      // Without phrases to check, only what is shown (and reordered by inARowFirst) needs its order.
+      var needed = match.phrases.length ? Infinity : Math.max(limit, IN_A_ROW_WINDOW);
+      var sorted = ordered(match.refs.filter(passes), match.scores, request, facets, needed);
       var byRelevance = !request.sort || request.sort === "relevance";
       return (byRelevance ? inARowFirst(source, sorted, match.row) : Promise.resolve(sorted)).then(function (refs) {
         return checkPhrases(source, refs, match.phrases, limit, request.facets ? FACETS_CHECK_PAGES : PHRASE_CHECK_PAGES);
