@@ -14,7 +14,8 @@ Unlike bench/search_shards.py (a full build and Chromium), this measures the sea
 enough to repeat on a busy machine.
 
 With --browser, headless Chromium (Playwright, /usr/bin/chromium) also runs each checkout's real
-worker over HTTP from a loopback server, for every query of BROWSER_QUERIES and `--runs` times:
+worker over HTTP from a loopback server, for every query of BROWSER_QUERIES and `--runs` times (a
+run of each checkout in turn):
 a fresh browser context (empty HTTP cache) and worker, then the query twice. Timed inside the
 worker, from the query message reaching it to its results message being posted (a wrapper script
 around the worker notes both with the worker's clock): cold is the first time (its parts fetched
@@ -204,6 +205,16 @@ def browser_once(checkout: Path, out: Path, runs: int) -> dict[str, list[dict]]:
     return timings
 
 
+def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, runs: int) -> dict[str, dict[str, list[dict]]]:
+    """browser_once for every checkout, a run of each in turn, so that a busy spell falls on all of them."""
+    timings: dict[str, dict[str, list[dict]]] = {name: {q: [] for q in BROWSER_QUERIES} for name, _ in checkouts}
+    for _ in range(runs):
+        for name, checkout in checkouts:
+            for q, rows in browser_once(checkout, work / name, 1).items():
+                timings[name][q].extend(rows)
+    return timings
+
+
 def print_browser(name: str, timings: dict[str, list[dict]]) -> None:
     print(f"\n== {name}: in Chromium, ms from the query reaching the worker to its results message")
     print(f"{'query':42} {'cold median':>12} {'cold worst':>11} {'warm median':>12} {'warm worst':>11} {'total':>7}")
@@ -239,7 +250,7 @@ def main() -> None:
                 print(f"run {run + 1} {name}: sharded files computed in {built['seconds']:.1f} s "
                       f"({built['papers']:,} papers, {built['files']:,} files); cold queries: "
                       + ", ".join(f"{r['q']} {r['kib']:.0f} KiB {r['ms']:.0f} ms" for r in answers[name][-1]), flush=True)
-        browsed = {name: browser_once(checkout, work / name, args.runs) for name, checkout in checkouts} if args.browser else {}
+        browsed = browse_in_turn(checkouts, work, args.runs) if args.browser else {}
         for name, _ in checkouts:
             print(f"\n== {name}: sharded search files computed in {statistics.median(builds[name]):.1f} s "
                   f"(median of {args.runs}: {', '.join(f'{s:.1f}' for s in builds[name])})")

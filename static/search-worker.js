@@ -359,24 +359,35 @@ function matchPlan(clauses, lookup, allFields) {
 }
 
 // Each paper's score, as lunr scores a query: per field, the query vector's dot product with the
-// paper's field vector over the query vector's length, summed over fields.
-function scoresOf(plan, lookup, papers) {
-  var scores = new Map();
+// paper's field vector over the query vector's length, summed over fields. `refs` are the papers to
+// score, of `count`; the answer's get(ref) is a score. Kept in arrays by ref, not a Map: a common
+// word reaches most papers, and the sums are added in the same order either way.
+function scoresOf(plan, lookup, refs, count) {
+  var wanted = new Uint8Array(count);
+  refs.forEach(function (ref) { wanted[ref] = 1; });
+  var values = new Float64Array(count);
   plan.weights.forEach(function (weights, k) {
     var magnitude = 0;
     weights.forEach(function (w) { magnitude += w * w; });
     magnitude = Math.sqrt(magnitude);
     weights.forEach(function (w, term) {
       var field = lookup.get(term).fields[k];
-      for (var i = 0; i < field.positions.length; i++) {
-        var p = field.positions[i];
-        if (papers.has(p)) {
-          scores.set(p, (scores.get(p) || 0) + (w / magnitude) * field.scores[i]);
+      var positions = field.positions;
+      var elements = field.scores;
+      var share = w / magnitude;
+      for (var i = 0; i < positions.length; i++) {
+        var p = positions[i];
+        if (wanted[p] === 1) {
+          values[p] += share * elements[i];
         }
       }
     });
   });
-  return scores;
+  return scoreTable(values);
+}
+
+function scoreTable(values) {
+  return { values: values, get: function (ref) { return values ? values[ref] : 0; } };
 }
 
 // The terms of the plan, for highlighting: every term that counted for a word.
@@ -431,28 +442,32 @@ function wordMatches(compound, terms) {
   return word.parts.some(function (part) { return terms.has(stemOf(part)); });
 }
 
-// [start, end) ranges of the words of `text` that one of `terms` matched.
-function markRanges(text, terms) {
+// [start, end) ranges of the words of `text` that one of `terms` matched; `untilFirst(range)`, if
+// given, is told of the first and answers where the ranges may stop (no word starting there is read).
+function markRanges(text, terms, untilFirst) {
   var ranges = [];
   if (terms.size === 0) {
     return ranges;
   }
+  var stop = Infinity;
   var found;
   MARKED_WORD.lastIndex = 0;
-  while ((found = MARKED_WORD.exec(text)) !== null) {
+  while ((found = MARKED_WORD.exec(text)) !== null && found.index < stop) {
     if (wordMatches(found[0], terms)) {
       ranges.push([found.index, found.index + found[0].length]);
+      if (untilFirst && ranges.length === 1) {
+        stop = untilFirst(ranges[0]);
+      }
     }
   }
   return ranges;
 }
 
-// A cut of `text` around its first marked word, at word boundaries: {text, marks}.
-function snippetOf(text, terms) {
-  var ranges = markRanges(text, terms);
+// Where the snippet of `text` starts and ends, given its first marked word (or none).
+function snippetBounds(text, first) {
   var start = 0;
-  if (ranges.length && ranges[0][1] > SNIPPET_CHARS - 20) {
-    start = text.lastIndexOf(" ", Math.max(0, ranges[0][0] - SNIPPET_LEAD)) + 1;
+  if (first && first[1] > SNIPPET_CHARS - 20) {
+    start = text.lastIndexOf(" ", Math.max(0, first[0] - SNIPPET_LEAD)) + 1;
   }
   var end = start + SNIPPET_CHARS;
   if (end < text.length) {
@@ -461,6 +476,16 @@ function snippetOf(text, terms) {
   } else {
     end = text.length;
   }
+  return { start: start, end: end };
+}
+
+// A cut of `text` around its first marked word, at word boundaries: {text, marks}. Words after the
+// cut are not read (an abstract is several snippets long): none of them could be marked in it.
+function snippetOf(text, terms) {
+  var ranges = markRanges(text, terms, function (first) { return snippetBounds(text, first).end; });
+  var bounds = snippetBounds(text, ranges[0]);
+  var start = bounds.start;
+  var end = bounds.end;
   var lead = start > 0 ? "\u2026" : "";
   var cut = lead + text.slice(start, end).trim() + (end < text.length ? "\u2026" : "");
   var shift = lead.length - start - (text.slice(start, end).length - text.slice(start, end).trimStart().length);
@@ -545,7 +570,8 @@ function needsCheck(ref, phrases) {
 //   source.facets() -> promise of {orgs, authors, org: [n+1 | 0], people: [[n]], upvotes: [n]}
 //   source.tagged(n) -> promise of a Set of refs; source.dates() -> promise of dates by ref
 
-var PHRASE_CHECK_PAGES = 5; // phrase queries check at most this many pages of candidates
+var PHRASE_CHECK_PAGES = 1; // phrase queries check at least this many pages of candidates (when there are)
+var FACETS_CHECK_PAGES = 5; // and this many for counts by organization and author
 // The best this many by score are read: those whose text has the query's words in a row come first.
 var IN_A_ROW_WINDOW = 20;
 
@@ -619,9 +645,11 @@ function facetCounts(facets, refs) {
 
 // The matched refs in the order the request asks for: relevance (score, then newest), newest
 // (references are numbered newest first, undated last) or most upvoted (then relevance).
-function ordered(refs, scores, request, facets) {
+// `needed`: only the first this many need be in order (the rest may follow in any order).
+function ordered(refs, scores, request, facets, needed) {
+  var values = scores.values || new Float64Array(0);
   function byScore(a, b) {
-    return (scores.get(b) || 0) - (scores.get(a) || 0) || a - b;
+    return (values[b] || 0) - (values[a] || 0) || a - b;
   }
   if (request.sort === "newest") {
     return refs.sort(function (a, b) { return a - b; });
@@ -629,7 +657,26 @@ function ordered(refs, scores, request, facets) {
   if (request.sort === "upvotes") {
     return refs.sort(function (a, b) { return facets.upvotes[b] - facets.upvotes[a] || byScore(a, b); });
   }
+  if (needed * PARTIAL_ORDER_RATIO < refs.length) {
+    return bestFirst(refs, values, needed, byScore);
+  }
   return refs.sort(byScore);
+}
+
+// A common word matches most papers, and a page shows a few: when only the first `needed` of many
+// refs must be in order, those scoring at least the needed-th best score are sorted (ties at it
+// included, so they are the very first refs of the full order) and the rest follow unsorted.
+var PARTIAL_ORDER_RATIO = 8;
+
+function bestFirst(refs, values, needed, byScore) {
+  var sortedScores = new Float64Array(refs.length);
+  refs.forEach(function (ref, i) { sortedScores[i] = values[ref] || 0; });
+  sortedScores.sort();
+  var least = sortedScores[refs.length - needed];
+  var best = [];
+  var rest = [];
+  refs.forEach(function (ref) { ((values[ref] || 0) >= least ? best : rest).push(ref); });
+  return best.sort(byScore).concat(rest);
 }
 
 function everyRef(count) {
@@ -655,7 +702,7 @@ function matchQuery(source, parsed, fuzzyAllowed) {
       if (refs.length === 0 && fuzzyAllowed) {
         return fuzzyMatch(source, clauses);
       }
-      return { refs: refs, scores: scoresOf(plan, lookup, new Set(refs)), terms: markedTerms(plan), phrases: phrases, row: plainRow(clauses) };
+      return { refs: refs, scores: scoresOf(plan, lookup, refs, source.count), terms: markedTerms(plan), phrases: phrases, row: plainRow(clauses) };
     });
   });
 }
@@ -702,25 +749,29 @@ function fuzzyMatch(source, clauses) {
       });
       var plan = matchPlan(fuzzyClauses, lookup, source.fields);
       var refs = plan.required === null ? [] : Array.from(plan.required);
-      return { refs: refs, scores: scoresOf(plan, lookup, new Set(refs)), terms: markedTerms(plan), phrases: [], fuzzy: true };
+      return { refs: refs, scores: scoresOf(plan, lookup, refs, source.count), terms: markedTerms(plan), phrases: [], fuzzy: true };
     });
   });
 }
 
-// The first `limit` refs that have the query's phrases, checking candidates a page at a time:
-// {shown, checked, verified} (verified: every checked ref that passed).
-function checkPhrases(source, refs, phrases, limit) {
+// The first `limit` refs that have the query's phrases, checking candidates a page at a time until
+// a page of them passed (a page's store chunks are fetched together; every further page is another
+// round of fetches): {verified, complete, unchecked} (verified: every checked ref that passed).
+// `pages`: at least this many pages are checked, when there are that many (facet counts cover
+// every verified ref, so a request for them checks more).
+function checkPhrases(source, refs, phrases, limit, pages) {
   if (phrases.length === 0) {
     return Promise.resolve({ verified: refs, complete: true });
   }
   var verified = [];
   var at = 0;
-  var most = Math.max(limit, 20) * PHRASE_CHECK_PAGES;
+  var pageSize = Math.max(limit, 20);
+  var most = pageSize * pages;
   function next() {
     if (at >= refs.length || (verified.length >= limit && at >= most)) {
       return Promise.resolve({ verified: verified, complete: at >= refs.length, unchecked: refs.length - at });
     }
-    var batch = refs.slice(at, at + Math.max(limit, 20));
+    var batch = refs.slice(at, at + Math.max(pageSize, most - at));
     at += batch.length;
     var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
     return source.docs(checked).then(function (docs) {
@@ -759,16 +810,18 @@ function runSearch(source, request) {
   var fuzzyAllowed = parsed.clauses.length > 0 && canBeFuzzy(q, parsed);
   var matched = parsed.clauses.length
     ? matchQuery(source, parsed, fuzzyAllowed)
-    : Promise.resolve({ refs: everyRef(source.count), scores: new Map(), terms: new Set(), phrases: [] });
+    : Promise.resolve({ refs: everyRef(source.count), scores: scoreTable(null), terms: new Set(), phrases: [] });
   var facetsLoaded = needsFacets(request) ? source.facets() : Promise.resolve(null);
   return Promise.all([matched, facetsLoaded]).then(function (loaded) {
     var match = loaded[0];
     var facets = loaded[1];
     return filterFor(source, request, facets).then(function (passes) {
-      var sorted = ordered(match.refs.filter(passes), match.scores, request, facets);
+      // Without phrases to check, only what is shown (and reordered by inARowFirst) needs its order.
+      var needed = match.phrases.length ? Infinity : Math.max(limit, IN_A_ROW_WINDOW);
+      var sorted = ordered(match.refs.filter(passes), match.scores, request, facets, needed);
       var byRelevance = !request.sort || request.sort === "relevance";
       return (byRelevance ? inARowFirst(source, sorted, match.row) : Promise.resolve(sorted)).then(function (refs) {
-        return checkPhrases(source, refs, match.phrases, limit);
+        return checkPhrases(source, refs, match.phrases, limit, request.facets ? FACETS_CHECK_PAGES : PHRASE_CHECK_PAGES);
       }).then(function (checked) {
         var shown = checked.verified.slice(0, limit);
         return source.docs(shown).then(function (docs) {
@@ -987,17 +1040,28 @@ function frontDecoded(entries) {
 var LAST_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
 var CONTINUED_DIGITS = "WXYZabcdefghijklmnopqrstuvwxyz-_";
 
+// Each character's digit value (0-31), plus 32 if it ends a number; -1 for any other character (as
+// indexOf gave). A table, because decoding is most of the time a broad query spends on its shards.
+var DIGIT_VALUES = (function () {
+  var values = new Int8Array(128).fill(-1);
+  for (var d = 0; d < 32; d++) {
+    values[CONTINUED_DIGITS.charCodeAt(d)] = d;
+    values[LAST_DIGITS.charCodeAt(d)] = d + 32;
+  }
+  return values;
+})();
+
 function numbersOf(text) {
   var numbers = [];
   var value = 0;
   for (var i = 0; i < text.length; i++) {
-    var c = text.charAt(i);
-    var last = LAST_DIGITS.indexOf(c);
-    if (last !== -1) {
-      numbers.push(value * 32 + last);
+    var code = text.charCodeAt(i);
+    var digit = code < 128 ? DIGIT_VALUES[code] : -1;
+    if (digit >= 32) {
+      numbers.push(value * 32 + digit - 32);
       value = 0;
     } else {
-      value = value * 32 + CONTINUED_DIGITS.indexOf(c);
+      value = value * 32 + digit;
     }
   }
   return numbers;
@@ -1015,9 +1079,23 @@ function undelta(gaps) {
 
 // A shard file, decoded: its terms in order, each {term, index, idf, fields: [{positions, counts,
 // lengths}]}. A field's lengths are there unless the term is common in it (then: the length files);
-// a field without the term is 0 in the file.
+// a field without the term is 0 in the file. A term's postings are decoded when first read, as a
+// query reads few of a shard's terms (a common one's shard holds a hundred kilobytes of others).
 function decodeShard(data) {
-  return data.terms.map(function (row) {
+  return data.terms.map(function (row) { return new ShardTerm(row, data.idf); });
+}
+
+function ShardTerm(row, idfs) {
+  this.term = row[0];
+  this.index = row[1];
+  this.row = row;
+  this.idfs = idfs;
+  this.decoded = null;
+}
+
+ShardTerm.prototype.decode = function () {
+  if (this.decoded === null) {
+    var row = this.row;
     var fields = [];
     var df = 0;
     for (var k = 2; k < row.length; k++) {
@@ -1029,14 +1107,32 @@ function decodeShard(data) {
       df += positions.length;
       fields.push({ positions: positions, counts: numbersOf(row[k][1]), lengths: row[k].length > 2 ? numbersOf(row[k][2]) : null });
     }
-    return { term: row[0], index: row[1], idf: data.idf[df], fields: fields };
-  });
-}
+    this.decoded = { idf: this.idfs[df], fields: fields };
+  }
+  return this.decoded;
+};
+
+Object.defineProperty(ShardTerm.prototype, "fields", { get: function () { return this.decode().fields; } });
+Object.defineProperty(ShardTerm.prototype, "idf", { get: function () { return this.decode().idf; } });
 
 // Python's round(x, 3) (lunr.py rounds every score so): the nearest multiple of 1/1000 to x's exact
 // value, halfway cases to the even one. toFixed rounds halfway cases up; x is halfway exactly when
 // 16x is an odd integer (x = j/16, x*1000 = 62.5j), and then x*1000 is exact.
+// Most x are nowhere near halfway: then Math.round of x * 1000 is the nearest integer n to the exact
+// 1000x (the product's rounding error is far below the margin), and n / 1000 is the double that
+// Number(n-as-decimal) parses to, as one correctly rounded division. Near halfway: exactly, as before.
+var HALFWAY_MARGIN = 1e-6;
+
 function roundThousandths(x) {
+  var thousandths = x * 1000;
+  var fraction = thousandths - Math.floor(thousandths);
+  if (Math.abs(fraction - 0.5) > HALFWAY_MARGIN && Math.abs(thousandths) < 1e9) {
+    return Math.round(thousandths) / 1000;
+  }
+  return exactRoundThousandths(x);
+}
+
+function exactRoundThousandths(x) {
   var sixteenths = x * 16;
   if (Number.isInteger(sixteenths) && Math.abs(sixteenths % 2) === 1) {
     var below = Math.floor(x * 1000);
@@ -1060,9 +1156,21 @@ function elementsOf(shards, entry, k, lengthOf) {
   var field = entry.fields[k];
   if (!field.scores) {
     var scores = new Float64Array(field.positions.length);
+    var idf = entry.idf;
+    var lengths = field.lengths;
+    var positions = field.positions;
+    var counts = field.counts;
+    // A common term reaches most papers, with few distinct (count, length) pairs: each is scored once.
+    var known = new Map();
     for (var i = 0; i < scores.length; i++) {
-      var length = field.lengths ? field.lengths[i] : lengthOf(k, field.positions[i]);
-      scores[i] = fieldScore(shards, k, entry.idf, field.counts[i], length);
+      var length = lengths ? lengths[i] : lengthOf(k, positions[i]);
+      var key = length * 64 + counts[i];
+      var score = counts[i] < 64 ? known.get(key) : undefined;
+      if (score === undefined) {
+        score = fieldScore(shards, k, idf, counts[i], length);
+        known.set(key, score);
+      }
+      scores[i] = score;
     }
     field.scores = scores;
   }
@@ -1135,7 +1243,12 @@ function shardedSource(manifest, storeInfo, fetchPart) {
     needs.prefixes.forEach(function (prefix) {
       prefixShards(shards.bounds, prefix).forEach(function (n) { numbers.add(n); });
     });
-    var files = sortedNumbers(numbers).map(function (n) { return decodedPart("shards/" + n + ".json", decodeShard); });
+    var files = sortedNumbers(numbers).map(function (n) {
+      var shard = decodedPart("shards/" + n + ".json", decodeShard);
+      // The length files a shard's terms need are asked for as soon as it is in, not after the last.
+      shard.then(function (entries) { return lengthsFor(reachedEntries(entries, needs)); }).catch(function () {});
+      return shard;
+    });
     return Promise.all(files).then(function (decoded) {
       var reached = reachedEntries([].concat.apply([], decoded), needs);
       return lengthsFor(reached).then(function (lengthOf) {
@@ -1224,6 +1337,18 @@ function loadedSource(indexData, storeData, indexUrl) {
   return singleSource(indexData, storeData);
 }
 
+// The text functions run once on a sample while the index loads, so that compiling their patterns
+// and the stemmer's is not part of the reader's first query.
+var WARM_UP_TEXT = "Warm-up: PriorCLIP's pre-training of LLMs on 3.5% of \u03b1-\"quoted\" models";
+
+function warmUp() {
+  var parsed = parseQuery(WARM_UP_TEXT + " title:a -b", true);
+  var terms = new Set(parsed.clauses.map(function (clause) { return clause.words[0].stem; }));
+  snippetOf(WARM_UP_TEXT, terms);
+  hasPhrase([WARM_UP_TEXT, WARM_UP_TEXT], { words: parsed.clauses[0].words, fields: null });
+  arxivIdOf(WARM_UP_TEXT);
+}
+
 // The worker's side of the protocol. Queries that arrive while one runs are coalesced: only the
 // newest is answered, because the page only shows the newest.
 function startWorker(scope) {
@@ -1251,6 +1376,7 @@ function startWorker(scope) {
 
   function load(message) {
     scope.importScripts(message.lunrUrl);
+    warmUp();
     // Both files are small for a sharded site (a manifest and the store's outline), so they are
     // fetched together whichever layout the site has.
     Promise.all([fetchJson(message.indexUrl), fetchJson(message.storeUrl)])
