@@ -61,9 +61,9 @@ _MAX_DEAD = 0.125  # share of rows left by removed or edited papers before it is
 # hyphen left in the text ("pre- trained") are split the same way here.
 _SEPARATORS = re.compile(r"[\s\xa0\-\u2010-\u2015]+")
 _BROKEN_HYPHEN = re.compile(r"(\w)[\-\u2010\u2011] +(\w)")
-# A whitespace-separated chunk with a hyphen in it; anchored at the chunk's start, so it costs one
-# pass over the text (an unanchored \w+-\w+ retries inside every word).
-_HYPHENATED = re.compile(r"(?<!\S)(?=[^\s\-\u2010\u2011]*[\-\u2010\u2011])\S+")
+_HYPHENS = re.compile(r"[\-\u2010\u2011]")  # a chunk with one of these also counts joined
+# A hyphenated chunk joined: what _SEPARATORS.sub("", chunk) leaves of it (a chunk has no whitespace).
+_JOINED = str.maketrans("", "", "-\u2010\u2011\u2012\u2013\u2014\u2015")
 # Links without a scheme, as abstracts write them: github.com/x/y, x.github.io, huggingface.co/…
 _BARE_LINK = re.compile(r"^[\w~-]+(?:\.[\w-]+)+(?:/|$)(?<!\.)")
 _DOMAIN_ENDINGS = ("com", "org", "io", "net", "ai", "co", "edu", "dev", "ly", "me")
@@ -133,9 +133,14 @@ class Words:
         self.stems: dict[str, str] = dict(stems or {})
 
     def __call__(self, text: str) -> list[str]:
-        text = _BROKEN_HYPHEN.sub(r"\1-\2", text.lower())
+        text = text.lower()
+        if "- " in text or "\u2010 " in text or "\u2011 " in text:  # what _BROKEN_HYPHEN needs, found quicker
+            text = _BROKEN_HYPHEN.sub(r"\1-\2", text)
         pieces = _SEPARATORS.split(text)
-        pieces += [_SEPARATORS.sub("", w) for w in _HYPHENATED.findall(text)]
+        if _HYPHENS.search(text) is not None:  # most titles have none
+            # Each whitespace-separated chunk with a hyphen, joined: str.split and the regular
+            # expressions' \s agree on what whitespace is.
+            pieces += [chunk.translate(_JOINED) for chunk in text.split() if _HYPHENS.search(chunk)]
         stems = self.stems
         for piece in set(pieces).difference(stems):
             stems[piece] = self._stem(piece)
@@ -181,16 +186,17 @@ def fit_vocabulary(documents: list[list[str]]) -> tuple[tuple[str, ...], np.ndar
 def vectorize(documents: list[list[str]], terms: tuple[str, ...], idf: np.ndarray) -> sparse.csr_matrix:
     """Rows of (1 + ln tf) · idf over the vocabulary, each of unit length (or zero)."""
     column = {t: i for i, t in enumerate(terms)}
-    indptr, indices, counts = [0], [], []
-    for tokens in documents:
-        found = Counter(column[t] for t in tokens if t in column)
-        for index in sorted(found):
-            indices.append(index)
-            counts.append(found[index])
-        indptr.append(len(indices))
-    cols = np.array(indices, dtype=np.int32)
-    data = ((1 + np.log(np.array(counts, dtype=np.float32))) * idf[cols]).astype(np.float32)
-    matrix = sparse.csr_matrix((data, cols, np.array(indptr, dtype=np.int64)), shape=(len(documents), len(terms)))
+    lengths = [len(tokens) for tokens in documents]
+    found = np.fromiter((column.get(t, -1) for tokens in documents for t in tokens), dtype=np.int64, count=sum(lengths))
+    row = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)
+    known = found >= 0
+    # One number per (row, term), so that counting them also sorts them as CSR wants: by row, then by term.
+    cells, counts = np.unique(row[known] * max(1, len(terms)) + found[known], return_counts=True)
+    cols = (cells % max(1, len(terms))).astype(np.int32)
+    indptr = np.zeros(len(documents) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cells // max(1, len(terms)), minlength=len(documents)), out=indptr[1:])
+    data = ((1 + np.log(counts.astype(np.float32))) * idf[cols]).astype(np.float32)
+    matrix = sparse.csr_matrix((data, cols, indptr), shape=(len(documents), len(terms)))
     lengths = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1), dtype=np.float32).ravel())
     lengths[lengths == 0] = 1
     return sparse.csr_matrix(sparse.diags(1 / lengths).dot(matrix), dtype=np.float32)
@@ -219,7 +225,7 @@ def candidates(
         return []
     floor = max(1, math.ceil(settings.min_similarity * _SCALE))
     step = max(1, _BLOCK_CELLS // total)
-    terms = _TermSets(everyone)
+    words, everyones_words = _term_sets(rows), _term_sets(everyone)
     found: list[tuple[int, int, int]] = []
     for start in range(0, rows.shape[0], step):
         # Sparse by dense, one column a source: the same sums in the same order of terms as sparse by
@@ -237,32 +243,27 @@ def candidates(
         scores = np.rint(block[hit_rows, hit_cols] * _SCALE).astype(np.int64)
         order = np.lexsort((rank[hit_cols], -scores, hit_rows))
         hit_rows, hit_cols, scores = hit_rows[order], hit_cols[order], scores[order]
-        edges = np.searchsorted(hit_rows, np.arange(len(block) + 1)).tolist()
-        for r in range(len(block)):
-            if edges[r] == edges[r + 1]:
-                continue
-            best = scores[edges[r] : edges[r + 1]][:keep].tolist()
-            targets = hit_cols[edges[r] : edges[r + 1]][:keep].tolist()
-            cut = max(floor, math.ceil(settings.relative_cut * best[0]))
-            mine = set(rows.indices[rows.indptr[start + r] : rows.indptr[start + r + 1]].tolist())
-            found += [
-                (score, start + r, target)
-                for score, target in zip(best, targets)
-                if score >= cut and len(mine & terms[target]) >= _MIN_SHARED
-            ]
+        # Each row's first `keep` (its best), those within the relative cut of its best and sharing
+        # enough terms with it.
+        edges = np.searchsorted(hit_rows, np.arange(len(block) + 1))
+        first = edges[hit_rows]
+        cut = np.maximum(floor, np.ceil(settings.relative_cut * scores[first].astype(np.float64)).astype(np.int64))
+        chosen = (np.arange(len(hit_rows)) - first < keep) & (scores >= cut)
+        hit_rows, hit_cols, scores = hit_rows[chosen], hit_cols[chosen], scores[chosen]
+        shared = _shared_terms(words[start + hit_rows], everyones_words[hit_cols])
+        chosen = shared >= _MIN_SHARED
+        found += zip(scores[chosen].tolist(), (start + hit_rows[chosen]).tolist(), hit_cols[chosen].tolist())
     return found
 
 
-class _TermSets(dict):
-    """Each row's set of term indices, made when first asked for."""
+def _term_sets(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Which terms each row has, as ones."""
+    return sparse.csr_matrix((np.ones(matrix.nnz, dtype=np.int32), matrix.indices, matrix.indptr), shape=matrix.shape)
 
-    def __init__(self, matrix: sparse.csr_matrix):
-        super().__init__()
-        self.matrix = matrix
 
-    def __missing__(self, row: int) -> set[int]:
-        found = self[row] = set(self.matrix.indices[self.matrix.indptr[row] : self.matrix.indptr[row + 1]].tolist())
-        return found
+def _shared_terms(left: sparse.csr_matrix, right: sparse.csr_matrix) -> np.ndarray:
+    """How many terms each row of `left` has in common with the same row of `right` (both of ones)."""
+    return np.asarray(left.multiply(right).sum(axis=1)).ravel()
 
 
 def assign(
@@ -271,7 +272,7 @@ def assign(
     """List places, strongest pair first: up to `count` a source, each target in at most `max_lists`."""
     incoming = Counter() if incoming is None else incoming
     lists: dict[int, list[int]] = {}
-    for _score, source, target in sorted(found, key=lambda f: (-f[0], f[1], f[2])):
+    for _score, source, target in sorted((-score, source, target) for score, source, target in found):
         chosen = lists.setdefault(source, [])
         if len(chosen) < count and incoming[target] < max_lists:
             chosen.append(target)
