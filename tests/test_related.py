@@ -138,6 +138,29 @@ def test_words_split_and_join_as_the_regular_expressions_describe(text):
     assert analyse(text) == [stem for stem in map(analyse._stem, pieces) if stem]
 
 
+def test_lists_do_not_depend_on_blocks_or_threads(monkeypatch):
+    """Similarities are worked out in blocks of rows, several at once in threads: neither changes a list."""
+    import datetime as dt
+    import random
+
+    from digestgen.config import RelatedConfig
+    from digestgen.model import Paper
+
+    rng = random.Random(5)
+    papers = []
+    for number in range(150):
+        title, abstract = rng.choice([paper for cluster in CLUSTERS.values() for paper in cluster])
+        words = [w for w in abstract.split() if rng.random() > 0.3] + rng.choice([OUTLIER, *CLUSTERS["reef"]])[1].split()[:6]
+        papers.append(Paper(f"p-{number:03d}", title, " ".join(words), " ".join(words), dt.date(2025, 1, 1), 0, (), None, (),
+                            None, (), (), f"content/papers/p-{number:03d}.md"))
+    settings = RelatedConfig()
+    whole = related.compute_all(papers, settings).lists
+    monkeypatch.setattr(related, "_BLOCK_CELLS", 150 * 8)  # blocks of 8 rows, or of 2 with four threads
+    assert related.compute_all(papers, settings, workers=1).lists == whole
+    assert related.compute_all(papers, settings, workers=4).lists == whole
+    assert sum(map(len, whole.values())) > 300
+
+
 def test_a_hub_paper_is_in_at_most_max_lists_lists(tmp_path):
     site, _ = make_site(tmp_path, "related:\n  max_lists: 2\n")
     hub = write_paper(site, "Comets, Bread and Coral Reefs", " ".join(a for papers in CLUSTERS.values() for _, a in papers[:2]))

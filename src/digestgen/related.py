@@ -33,6 +33,7 @@ import struct
 import time
 import zipfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -212,29 +213,58 @@ def candidates(
     settings: RelatedConfig,
     rank: np.ndarray | None = None,
     alive: np.ndarray | None = None,
+    workers: int = 1,
 ) -> list[tuple[int, int, int]]:
     """(similarity × _SCALE, source, target) for each row's nearest neighbours that pass the
     minimum and the relative cut; `own` is each row's index among `everyone` (-1 for none).
     Equal scores go to the target first in `rank` (each row's place in slug order; by default
-    the rows are in slug order); rows not `alive` are nobody's neighbour."""
+    the rows are in slug order); rows not `alive` are nobody's neighbour. Blocks of rows are
+    worked on by up to `workers` threads (scipy and numpy let go of the GIL for their loops);
+    each block's sums are the same whichever thread does them, so the result is too."""
     total = everyone.shape[0]
-    rank = np.arange(total) if rank is None else rank
     dead = np.zeros(0, dtype=np.int64) if alive is None else np.flatnonzero(~alive)
     keep = min(total - len(dead) - 1, settings.count * _CANDIDATES)
     if keep < 1 or rows.shape[0] == 0:
         return []
+    rank = np.arange(total) if rank is None else rank
     floor = max(1, math.ceil(settings.min_similarity * _SCALE))
-    step = max(1, _BLOCK_CELLS // total)
-    words, everyones_words = _term_sets(rows), _term_sets(everyone)
-    found: list[tuple[int, int, int]] = []
-    for start in range(0, rows.shape[0], step):
+    search = _Search(rows, own, everyone, settings, rank, dead, keep, floor, _term_sets(rows), _term_sets(everyone))
+    threads = max(1, min(workers, rows.shape[0] * total // _BLOCK_CELLS))
+    step = max(1, _BLOCK_CELLS // (total * threads))  # the blocks in flight together take _BLOCK_CELLS
+    starts = range(0, rows.shape[0], step)
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            found = list(pool.map(lambda start: search.block(start, step), starts))  # in the order of the blocks
+    else:
+        found = [search.block(start, step) for start in starts]
+    return list(itertools.chain.from_iterable(found))
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What every block of candidates() reads."""
+
+    rows: sparse.csr_matrix
+    own: np.ndarray
+    everyone: sparse.csr_matrix
+    settings: RelatedConfig
+    rank: np.ndarray
+    dead: np.ndarray
+    keep: int  # candidates a row
+    floor: int  # the minimum similarity × _SCALE
+    words: sparse.csr_matrix  # the terms of each of `rows`, as ones
+    everyones_words: sparse.csr_matrix
+
+    def block(self, start: int, step: int) -> list[tuple[int, int, int]]:
+        """The candidates of rows start .. start + step."""
+        total, keep, floor, rank = self.everyone.shape[0], self.keep, self.floor, self.rank
         # Sparse by dense, one column a source: the same sums in the same order of terms as sparse by
         # sparse, so the same bits, and several times faster (almost every pair shares some term).
-        block = np.ascontiguousarray((everyone @ rows[start : start + step].T.toarray()).T)
-        sources = own[start : start + step]
+        block = np.ascontiguousarray((self.everyone @ self.rows[start : start + step].T.toarray()).T)
+        sources = self.own[start : start + step]
         present = np.nonzero(sources >= 0)[0]
         block[present, sources[present]] = -1  # never one's own neighbour
-        block[:, dead] = -1
+        block[:, self.dead] = -1
         kth = np.partition(block, total - keep, axis=1)[:, total - keep]  # each row's keep-th largest
         # Whatever could round to the keep-th score and the floor or above (rounding moves a value by
         # half a step at most); the exact order, by rounded score and then by slug, is decided below.
@@ -245,15 +275,12 @@ def candidates(
         hit_rows, hit_cols, scores = hit_rows[order], hit_cols[order], scores[order]
         # Each row's first `keep` (its best), those within the relative cut of its best and sharing
         # enough terms with it.
-        edges = np.searchsorted(hit_rows, np.arange(len(block) + 1))
-        first = edges[hit_rows]
-        cut = np.maximum(floor, np.ceil(settings.relative_cut * scores[first].astype(np.float64)).astype(np.int64))
+        first = np.searchsorted(hit_rows, np.arange(len(block) + 1))[hit_rows]
+        cut = np.maximum(floor, np.ceil(self.settings.relative_cut * scores[first].astype(np.float64)).astype(np.int64))
         chosen = (np.arange(len(hit_rows)) - first < keep) & (scores >= cut)
         hit_rows, hit_cols, scores = hit_rows[chosen], hit_cols[chosen], scores[chosen]
-        shared = _shared_terms(words[start + hit_rows], everyones_words[hit_cols])
-        chosen = shared >= _MIN_SHARED
-        found += zip(scores[chosen].tolist(), (start + hit_rows[chosen]).tolist(), hit_cols[chosen].tolist())
-    return found
+        chosen = _shared_terms(self.words[start + hit_rows], self.everyones_words[hit_cols]) >= _MIN_SHARED
+        return list(zip(scores[chosen].tolist(), (start + hit_rows[chosen]).tolist(), hit_cols[chosen].tolist()))
 
 
 def _term_sets(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -287,14 +314,14 @@ def settings_text(settings: RelatedConfig) -> str:
     return json.dumps({"format": STATE_FORMAT, **dataclasses.asdict(settings)}, sort_keys=True)
 
 
-def compute_all(papers: list[Paper], settings: RelatedConfig) -> State:
+def compute_all(papers: list[Paper], settings: RelatedConfig, workers: int = 1) -> State:
     """Everything again: vocabulary, weights, vectors and every list."""
     analyse = Words()
     documents = [analyse.of(p) for p in papers]
     terms, idf = fit_vocabulary(documents)
     vectors = vectorize(documents, terms, idf)
     slugs = tuple(p.slug for p in papers)
-    found = candidates(vectors, np.arange(len(papers)), vectors, settings)
+    found = candidates(vectors, np.arange(len(papers)), vectors, settings, workers=workers)
     chosen = assign(found, settings.count, settings.max_lists)
     lists = {slugs[s]: tuple(slugs[t] for t in targets) for s, targets in sorted(chosen.items())}
     rows = Rows(slugs, tuple(map(file_key, papers)), tuple(map(text_hash, papers)), vectors)
@@ -337,7 +364,7 @@ def compare(state: State, papers: list[Paper]) -> _Comparison:
     return _Comparison(fresh, placed, sorted(dead), refreshed, {state.slugs[row] for row in live.values()})
 
 
-def update(state: State, papers: list[Paper], settings: RelatedConfig) -> tuple[State, Part | None]:
+def update(state: State, papers: list[Paper], settings: RelatedConfig, workers: int = 1) -> tuple[State, Part | None]:
     """The kept lists for papers the state knows unchanged; new or edited papers get a list against all.
     Also returns what changed, to be appended to the state file (None: nothing did)."""
     seen = compare(state, papers)
@@ -372,7 +399,7 @@ def update(state: State, papers: list[Paper], settings: RelatedConfig) -> tuple[
     placed[seen.fresh] = np.arange(first, first + len(fresh))
     rank = np.zeros(len(rows.slugs), dtype=np.int64)
     rank[placed] = np.arange(len(papers))  # ties go by slug, as in a full computation
-    found = candidates(vectors, np.arange(first, first + len(fresh)), rows.vectors, settings, rank, alive)
+    found = candidates(vectors, np.arange(first, first + len(fresh)), rows.vectors, settings, rank, alive, workers)
     named = [(score, rows.slugs[first + source], rows.slugs[target]) for score, source, target in found]
     chosen = assign(named, settings.count, settings.max_lists, incoming)  # slugs sort as their ranks do
     made = {**filtered, **{p.slug: tuple(chosen.get(p.slug, ())) for p in fresh}}
@@ -434,22 +461,25 @@ def compacted(state: State) -> State:
     return dataclasses.replace(state, rows=rows, alive=np.ones(len(order), dtype=bool))
 
 
-def related_lists(site: Site, state: State | None, force: bool = False) -> tuple[State, Part | None]:
+def related_lists(site: Site, state: State | None, force: bool = False, workers: int = 1) -> tuple[State, Part | None]:
     """The state after this build: updated from `state` unless forced, absent or made otherwise;
     with what an update changed (None after a full computation, or when nothing did)."""
     papers = list(site.papers.values())  # sorted by slug
     settings = site.config.related
     if force or state is None or state.settings != settings_text(settings) or not state.alive.any():
-        return compute_all(papers, settings), None
-    return update(state, papers, settings)
+        return compute_all(papers, settings, workers), None
+    return update(state, papers, settings, workers)
 
 
-def relate_site(site: Site, out: Path, force: bool = False, timings: dict[str, float] | None = None) -> Site:
-    """The site with every paper's related list; the kept state beside `out` is read, and added to or replaced."""
+def relate_site(
+    site: Site, out: Path, force: bool = False, timings: dict[str, float] | None = None, workers: int = 1
+) -> Site:
+    """The site with every paper's related list; the kept state beside `out` is read, and added to or replaced.
+    The similarities are worked out in up to `workers` threads."""
     started = time.perf_counter()
     path = state_path(out)
     kept = None if force else load_state(path)
-    state, part = related_lists(site, kept.state if kept else None, force)
+    state, part = related_lists(site, kept.state if kept else None, force, workers)
     if kept is None or part is None:
         if kept is None or state is not kept.state:
             save_state(path, state)
