@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings, strategies as st
 
 from digestgen import related
 from digestgen.build import build_site
@@ -119,6 +121,44 @@ def test_words_drop_links_and_join_hyphenated_words():
     assert tokens.count(analyse("pretrained")[0]) == 2  # "pre-trained" joined, and "pretrained"
     assert not [t for t in tokens if "github" in t or "/" in t]
     assert analyse("11.16% of the 3.5 models") == analyse("model")
+
+
+_SPLIT = re.compile(r"[\s\xa0\-\u2010-\u2015]+")
+_MENDED = re.compile(r"(\w)[\-\u2010\u2011] +(\w)")
+_CHUNK_WITH_HYPHEN = re.compile(r"(?<!\S)(?=[^\s\-\u2010\u2011]*[\-\u2010\u2011])\S+")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.sampled_from(list("ab Z1.-\u2010\u2011\u2012\u2014\xa0\u2009\u3000\t\n\x1c/:é")), max_size=40))
+def test_words_split_and_join_as_the_regular_expressions_describe(text):
+    """The quick paths (no hyphen; str.split for the chunks) give the pieces these expressions give."""
+    lowered = _MENDED.sub(r"\1-\2", text.lower())
+    pieces = _SPLIT.split(lowered) + [_SPLIT.sub("", chunk) for chunk in _CHUNK_WITH_HYPHEN.findall(lowered)]
+    analyse = related.Words()
+    assert analyse(text) == [stem for stem in map(analyse._stem, pieces) if stem]
+
+
+def test_lists_do_not_depend_on_blocks_or_threads(monkeypatch):
+    """Similarities are worked out in blocks of rows, several at once in threads: neither changes a list."""
+    import datetime as dt
+    import random
+
+    from digestgen.config import RelatedConfig
+    from digestgen.model import Paper
+
+    rng = random.Random(5)
+    papers = []
+    for number in range(150):
+        title, abstract = rng.choice([paper for cluster in CLUSTERS.values() for paper in cluster])
+        words = [w for w in abstract.split() if rng.random() > 0.3] + rng.choice([OUTLIER, *CLUSTERS["reef"]])[1].split()[:6]
+        papers.append(Paper(f"p-{number:03d}", title, " ".join(words), " ".join(words), dt.date(2025, 1, 1), 0, (), None, (),
+                            None, (), (), f"content/papers/p-{number:03d}.md"))
+    settings = RelatedConfig()
+    whole = related.compute_all(papers, settings).lists
+    monkeypatch.setattr(related, "_BLOCK_CELLS", 150 * 8)  # blocks of 8 rows, or of 2 with four threads
+    assert related.compute_all(papers, settings, workers=1).lists == whole
+    assert related.compute_all(papers, settings, workers=4).lists == whole
+    assert sum(map(len, whole.values())) > 300
 
 
 def test_a_hub_paper_is_in_at_most_max_lists_lists(tmp_path):

@@ -121,7 +121,7 @@ def build_with(
     if cache is None:
         cache = _timed(timings, "load+tag (parallel)", lambda: prefilled_cache(site_dir, config, workers))
     site = load_and_tag(site_dir, config, timings, cache, changed)
-    site = related.relate_site(site, out, options.force, timings)  # their state is kept beside `out`
+    site = related.relate_site(site, out, options.force, timings, workers)  # their state is kept beside `out`
     for message in [*site.warnings, *common_tag_warnings(site)]:
         warn(message)
     kept = cache.manifest if cache is not None and options.private else None

@@ -33,6 +33,7 @@ import struct
 import time
 import zipfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -61,9 +62,9 @@ _MAX_DEAD = 0.125  # share of rows left by removed or edited papers before it is
 # hyphen left in the text ("pre- trained") are split the same way here.
 _SEPARATORS = re.compile(r"[\s\xa0\-\u2010-\u2015]+")
 _BROKEN_HYPHEN = re.compile(r"(\w)[\-\u2010\u2011] +(\w)")
-# A whitespace-separated chunk with a hyphen in it; anchored at the chunk's start, so it costs one
-# pass over the text (an unanchored \w+-\w+ retries inside every word).
-_HYPHENATED = re.compile(r"(?<!\S)(?=[^\s\-\u2010\u2011]*[\-\u2010\u2011])\S+")
+_HYPHENS = re.compile(r"[\-\u2010\u2011]")  # a chunk with one of these also counts joined
+# A hyphenated chunk joined: what _SEPARATORS.sub("", chunk) leaves of it (a chunk has no whitespace).
+_JOINED = str.maketrans("", "", "-\u2010\u2011\u2012\u2013\u2014\u2015")
 # Links without a scheme, as abstracts write them: github.com/x/y, x.github.io, huggingface.co/…
 _BARE_LINK = re.compile(r"^[\w~-]+(?:\.[\w-]+)+(?:/|$)(?<!\.)")
 _DOMAIN_ENDINGS = ("com", "org", "io", "net", "ai", "co", "edu", "dev", "ly", "me")
@@ -133,9 +134,14 @@ class Words:
         self.stems: dict[str, str] = dict(stems or {})
 
     def __call__(self, text: str) -> list[str]:
-        text = _BROKEN_HYPHEN.sub(r"\1-\2", text.lower())
+        text = text.lower()
+        if "- " in text or "\u2010 " in text or "\u2011 " in text:  # what _BROKEN_HYPHEN needs, found quicker
+            text = _BROKEN_HYPHEN.sub(r"\1-\2", text)
         pieces = _SEPARATORS.split(text)
-        pieces += [_SEPARATORS.sub("", w) for w in _HYPHENATED.findall(text)]
+        if _HYPHENS.search(text) is not None:  # most titles have none
+            # Each whitespace-separated chunk with a hyphen, joined: str.split and the regular
+            # expressions' \s agree on what whitespace is.
+            pieces += [chunk.translate(_JOINED) for chunk in text.split() if _HYPHENS.search(chunk)]
         stems = self.stems
         for piece in set(pieces).difference(stems):
             stems[piece] = self._stem(piece)
@@ -181,16 +187,17 @@ def fit_vocabulary(documents: list[list[str]]) -> tuple[tuple[str, ...], np.ndar
 def vectorize(documents: list[list[str]], terms: tuple[str, ...], idf: np.ndarray) -> sparse.csr_matrix:
     """Rows of (1 + ln tf) · idf over the vocabulary, each of unit length (or zero)."""
     column = {t: i for i, t in enumerate(terms)}
-    indptr, indices, counts = [0], [], []
-    for tokens in documents:
-        found = Counter(column[t] for t in tokens if t in column)
-        for index in sorted(found):
-            indices.append(index)
-            counts.append(found[index])
-        indptr.append(len(indices))
-    cols = np.array(indices, dtype=np.int32)
-    data = ((1 + np.log(np.array(counts, dtype=np.float32))) * idf[cols]).astype(np.float32)
-    matrix = sparse.csr_matrix((data, cols, np.array(indptr, dtype=np.int64)), shape=(len(documents), len(terms)))
+    lengths = [len(tokens) for tokens in documents]
+    found = np.fromiter((column.get(t, -1) for tokens in documents for t in tokens), dtype=np.int64, count=sum(lengths))
+    row = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)
+    known = found >= 0
+    # One number per (row, term), so that counting them also sorts them as CSR wants: by row, then by term.
+    cells, counts = np.unique(row[known] * max(1, len(terms)) + found[known], return_counts=True)
+    cols = (cells % max(1, len(terms))).astype(np.int32)
+    indptr = np.zeros(len(documents) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cells // max(1, len(terms)), minlength=len(documents)), out=indptr[1:])
+    data = ((1 + np.log(counts.astype(np.float32))) * idf[cols]).astype(np.float32)
+    matrix = sparse.csr_matrix((data, cols, indptr), shape=(len(documents), len(terms)))
     lengths = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1), dtype=np.float32).ravel())
     lengths[lengths == 0] = 1
     return sparse.csr_matrix(sparse.diags(1 / lengths).dot(matrix), dtype=np.float32)
@@ -206,29 +213,58 @@ def candidates(
     settings: RelatedConfig,
     rank: np.ndarray | None = None,
     alive: np.ndarray | None = None,
+    workers: int = 1,
 ) -> list[tuple[int, int, int]]:
     """(similarity × _SCALE, source, target) for each row's nearest neighbours that pass the
     minimum and the relative cut; `own` is each row's index among `everyone` (-1 for none).
     Equal scores go to the target first in `rank` (each row's place in slug order; by default
-    the rows are in slug order); rows not `alive` are nobody's neighbour."""
+    the rows are in slug order); rows not `alive` are nobody's neighbour. Blocks of rows are
+    worked on by up to `workers` threads (scipy and numpy let go of the GIL for their loops);
+    each block's sums are the same whichever thread does them, so the result is too."""
     total = everyone.shape[0]
-    rank = np.arange(total) if rank is None else rank
     dead = np.zeros(0, dtype=np.int64) if alive is None else np.flatnonzero(~alive)
     keep = min(total - len(dead) - 1, settings.count * _CANDIDATES)
     if keep < 1 or rows.shape[0] == 0:
         return []
+    rank = np.arange(total) if rank is None else rank
     floor = max(1, math.ceil(settings.min_similarity * _SCALE))
-    step = max(1, _BLOCK_CELLS // total)
-    terms = _TermSets(everyone)
-    found: list[tuple[int, int, int]] = []
-    for start in range(0, rows.shape[0], step):
+    search = _Search(rows, own, everyone, settings, rank, dead, keep, floor, _term_sets(rows), _term_sets(everyone))
+    threads = max(1, min(workers, rows.shape[0] * total // _BLOCK_CELLS))
+    step = max(1, _BLOCK_CELLS // (total * threads))  # the blocks in flight together take _BLOCK_CELLS
+    starts = range(0, rows.shape[0], step)
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            found = list(pool.map(lambda start: search.block(start, step), starts))  # in the order of the blocks
+    else:
+        found = [search.block(start, step) for start in starts]
+    return list(itertools.chain.from_iterable(found))
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What every block of candidates() reads."""
+
+    rows: sparse.csr_matrix
+    own: np.ndarray
+    everyone: sparse.csr_matrix
+    settings: RelatedConfig
+    rank: np.ndarray
+    dead: np.ndarray
+    keep: int  # candidates a row
+    floor: int  # the minimum similarity × _SCALE
+    words: sparse.csr_matrix  # the terms of each of `rows`, as ones
+    everyones_words: sparse.csr_matrix
+
+    def block(self, start: int, step: int) -> list[tuple[int, int, int]]:
+        """The candidates of rows start .. start + step."""
+        total, keep, floor, rank = self.everyone.shape[0], self.keep, self.floor, self.rank
         # Sparse by dense, one column a source: the same sums in the same order of terms as sparse by
         # sparse, so the same bits, and several times faster (almost every pair shares some term).
-        block = np.ascontiguousarray((everyone @ rows[start : start + step].T.toarray()).T)
-        sources = own[start : start + step]
+        block = np.ascontiguousarray((self.everyone @ self.rows[start : start + step].T.toarray()).T)
+        sources = self.own[start : start + step]
         present = np.nonzero(sources >= 0)[0]
         block[present, sources[present]] = -1  # never one's own neighbour
-        block[:, dead] = -1
+        block[:, self.dead] = -1
         kth = np.partition(block, total - keep, axis=1)[:, total - keep]  # each row's keep-th largest
         # Whatever could round to the keep-th score and the floor or above (rounding moves a value by
         # half a step at most); the exact order, by rounded score and then by slug, is decided below.
@@ -237,32 +273,24 @@ def candidates(
         scores = np.rint(block[hit_rows, hit_cols] * _SCALE).astype(np.int64)
         order = np.lexsort((rank[hit_cols], -scores, hit_rows))
         hit_rows, hit_cols, scores = hit_rows[order], hit_cols[order], scores[order]
-        edges = np.searchsorted(hit_rows, np.arange(len(block) + 1)).tolist()
-        for r in range(len(block)):
-            if edges[r] == edges[r + 1]:
-                continue
-            best = scores[edges[r] : edges[r + 1]][:keep].tolist()
-            targets = hit_cols[edges[r] : edges[r + 1]][:keep].tolist()
-            cut = max(floor, math.ceil(settings.relative_cut * best[0]))
-            mine = set(rows.indices[rows.indptr[start + r] : rows.indptr[start + r + 1]].tolist())
-            found += [
-                (score, start + r, target)
-                for score, target in zip(best, targets)
-                if score >= cut and len(mine & terms[target]) >= _MIN_SHARED
-            ]
-    return found
+        # Each row's first `keep` (its best), those within the relative cut of its best and sharing
+        # enough terms with it.
+        first = np.searchsorted(hit_rows, np.arange(len(block) + 1))[hit_rows]
+        cut = np.maximum(floor, np.ceil(self.settings.relative_cut * scores[first].astype(np.float64)).astype(np.int64))
+        chosen = (np.arange(len(hit_rows)) - first < keep) & (scores >= cut)
+        hit_rows, hit_cols, scores = hit_rows[chosen], hit_cols[chosen], scores[chosen]
+        chosen = _shared_terms(self.words[start + hit_rows], self.everyones_words[hit_cols]) >= _MIN_SHARED
+        return list(zip(scores[chosen].tolist(), (start + hit_rows[chosen]).tolist(), hit_cols[chosen].tolist()))
 
 
-class _TermSets(dict):
-    """Each row's set of term indices, made when first asked for."""
+def _term_sets(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Which terms each row has, as ones."""
+    return sparse.csr_matrix((np.ones(matrix.nnz, dtype=np.int32), matrix.indices, matrix.indptr), shape=matrix.shape)
 
-    def __init__(self, matrix: sparse.csr_matrix):
-        super().__init__()
-        self.matrix = matrix
 
-    def __missing__(self, row: int) -> set[int]:
-        found = self[row] = set(self.matrix.indices[self.matrix.indptr[row] : self.matrix.indptr[row + 1]].tolist())
-        return found
+def _shared_terms(left: sparse.csr_matrix, right: sparse.csr_matrix) -> np.ndarray:
+    """How many terms each row of `left` has in common with the same row of `right` (both of ones)."""
+    return np.asarray(left.multiply(right).sum(axis=1)).ravel()
 
 
 def assign(
@@ -271,7 +299,7 @@ def assign(
     """List places, strongest pair first: up to `count` a source, each target in at most `max_lists`."""
     incoming = Counter() if incoming is None else incoming
     lists: dict[int, list[int]] = {}
-    for _score, source, target in sorted(found, key=lambda f: (-f[0], f[1], f[2])):
+    for _score, source, target in sorted((-score, source, target) for score, source, target in found):
         chosen = lists.setdefault(source, [])
         if len(chosen) < count and incoming[target] < max_lists:
             chosen.append(target)
@@ -286,14 +314,14 @@ def settings_text(settings: RelatedConfig) -> str:
     return json.dumps({"format": STATE_FORMAT, **dataclasses.asdict(settings)}, sort_keys=True)
 
 
-def compute_all(papers: list[Paper], settings: RelatedConfig) -> State:
+def compute_all(papers: list[Paper], settings: RelatedConfig, workers: int = 1) -> State:
     """Everything again: vocabulary, weights, vectors and every list."""
     analyse = Words()
     documents = [analyse.of(p) for p in papers]
     terms, idf = fit_vocabulary(documents)
     vectors = vectorize(documents, terms, idf)
     slugs = tuple(p.slug for p in papers)
-    found = candidates(vectors, np.arange(len(papers)), vectors, settings)
+    found = candidates(vectors, np.arange(len(papers)), vectors, settings, workers=workers)
     chosen = assign(found, settings.count, settings.max_lists)
     lists = {slugs[s]: tuple(slugs[t] for t in targets) for s, targets in sorted(chosen.items())}
     rows = Rows(slugs, tuple(map(file_key, papers)), tuple(map(text_hash, papers)), vectors)
@@ -336,7 +364,7 @@ def compare(state: State, papers: list[Paper]) -> _Comparison:
     return _Comparison(fresh, placed, sorted(dead), refreshed, {state.slugs[row] for row in live.values()})
 
 
-def update(state: State, papers: list[Paper], settings: RelatedConfig) -> tuple[State, Part | None]:
+def update(state: State, papers: list[Paper], settings: RelatedConfig, workers: int = 1) -> tuple[State, Part | None]:
     """The kept lists for papers the state knows unchanged; new or edited papers get a list against all.
     Also returns what changed, to be appended to the state file (None: nothing did)."""
     seen = compare(state, papers)
@@ -371,7 +399,7 @@ def update(state: State, papers: list[Paper], settings: RelatedConfig) -> tuple[
     placed[seen.fresh] = np.arange(first, first + len(fresh))
     rank = np.zeros(len(rows.slugs), dtype=np.int64)
     rank[placed] = np.arange(len(papers))  # ties go by slug, as in a full computation
-    found = candidates(vectors, np.arange(first, first + len(fresh)), rows.vectors, settings, rank, alive)
+    found = candidates(vectors, np.arange(first, first + len(fresh)), rows.vectors, settings, rank, alive, workers)
     named = [(score, rows.slugs[first + source], rows.slugs[target]) for score, source, target in found]
     chosen = assign(named, settings.count, settings.max_lists, incoming)  # slugs sort as their ranks do
     made = {**filtered, **{p.slug: tuple(chosen.get(p.slug, ())) for p in fresh}}
@@ -433,22 +461,25 @@ def compacted(state: State) -> State:
     return dataclasses.replace(state, rows=rows, alive=np.ones(len(order), dtype=bool))
 
 
-def related_lists(site: Site, state: State | None, force: bool = False) -> tuple[State, Part | None]:
+def related_lists(site: Site, state: State | None, force: bool = False, workers: int = 1) -> tuple[State, Part | None]:
     """The state after this build: updated from `state` unless forced, absent or made otherwise;
     with what an update changed (None after a full computation, or when nothing did)."""
     papers = list(site.papers.values())  # sorted by slug
     settings = site.config.related
     if force or state is None or state.settings != settings_text(settings) or not state.alive.any():
-        return compute_all(papers, settings), None
-    return update(state, papers, settings)
+        return compute_all(papers, settings, workers), None
+    return update(state, papers, settings, workers)
 
 
-def relate_site(site: Site, out: Path, force: bool = False, timings: dict[str, float] | None = None) -> Site:
-    """The site with every paper's related list; the kept state beside `out` is read, and added to or replaced."""
+def relate_site(
+    site: Site, out: Path, force: bool = False, timings: dict[str, float] | None = None, workers: int = 1
+) -> Site:
+    """The site with every paper's related list; the kept state beside `out` is read, and added to or replaced.
+    The similarities are worked out in up to `workers` threads."""
     started = time.perf_counter()
     path = state_path(out)
     kept = None if force else load_state(path)
-    state, part = related_lists(site, kept.state if kept else None, force)
+    state, part = related_lists(site, kept.state if kept else None, force, workers)
     if kept is None or part is None:
         if kept is None or state is not kept.state:
             save_state(path, state)
