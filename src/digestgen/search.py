@@ -53,9 +53,9 @@ from lunr.token import Token
 from digestgen import urls
 import numpy as np
 
-from digestgen.lunrindex import Pieces, TermColumns, for_lunr_py, idf, serialize_index, term_columns
+from digestgen.lunrindex import Pieces, TermColumns, for_lunr_py, idf, serialize_index, term_columns, tokenize
 from digestgen.model import Paper, Site
-from digestgen.searchtext import chunk_terms, chunks, index_text, link_names, urls_in
+from digestgen.searchtext import chunk_terms, chunks, link_names, spell_greek, urls_in
 
 INDEX_PATH = "search/index.json"
 STORE_PATH = "search/store.json"
@@ -152,11 +152,16 @@ def arxiv_term(arxiv: str) -> str:
     return "arxiv" + re.sub(r"v\d+$", "", arxiv.strip()).replace(".", "").replace("/", "").lower()
 
 
-def _names(paper: Paper) -> str:
-    """Organization, repository names of its links and of links in its abstract, and its arXiv term."""
-    repositories = link_names([link.url for link in paper.links] + urls_in(paper.text))
+def _names(paper: Paper, abstract_chunks: list[str] | None) -> list[str]:
+    """Organization, repository names of its links and of links in its abstract, and its arXiv term, as tokens.
+
+    `abstract_chunks`: the abstract's `text.split()`, if made already.
+    """
+    repositories = link_names([link.url for link in paper.links] + urls_in(paper.text, abstract_chunks))
     named = [paper.organization or "", *dict.fromkeys(repositories)]
-    return " ".join([index_text(" ".join(named)), *([arxiv_term(paper.arxiv)] if paper.arxiv else [])])
+    # A list is taken token by token (as the text these terms would make, space-separated, would be split).
+    tokens = [term for chunk in chunks(" ".join(named)) for term in chunk_terms(chunk)]
+    return tokens + tokenize(arxiv_term(paper.arxiv)) if paper.arxiv else tokens
 
 
 def _indexed(text: str) -> Pieces:
@@ -165,13 +170,15 @@ def _indexed(text: str) -> Pieces:
 
 
 def _document(ref: int, paper: Paper, labels: dict[str, str]) -> dict[str, Any]:
+    spelled = spell_greek(paper.text)
+    abstract = spelled.split()  # = chunks(paper.text)
     return {
         "id": str(ref),
         "title": _indexed(paper.plain_title),
-        "abstract": _indexed(paper.text),
+        "abstract": Pieces(abstract, chunk_terms),
         "tags": _indexed(_tag_words(paper, labels)),
         "author": _indexed(" ".join(paper.authors)),
-        "names": _names(paper),
+        "names": _names(paper, abstract if spelled is paper.text else None),
     }
 
 
