@@ -298,14 +298,28 @@ class TermColumns:
 
 
 def _field_postings(numbers: array, lengths: array, term_count: int) -> FieldPostings:
-    """A field's term numbers (every document's, one after another) as postings by term."""
-    documents = len(lengths)
-    terms = np.frombuffer(numbers, dtype=np.int64) if len(numbers) else np.zeros(0, dtype=np.int64)
-    owners = np.repeat(np.arange(documents, dtype=np.int64), np.frombuffer(lengths, dtype=np.int64))
-    pairs, counts = np.unique(terms * max(documents, 1) + owners, return_counts=True)  # by term, then document
-    term_of = pairs // max(documents, 1)
+    """A field's term numbers (every document's, one after another) as postings by term.
+
+    Each occurrence becomes one key, term number * documents + document position; sorted, equal keys
+    are one posting (how many: its count), in term then document order. Done in place, as the arrays
+    are large (an abstract's every word).
+    """
+    width = max(len(lengths), 1)
+    keys = np.array(numbers, dtype=np.int64)  # the buffer's C ints, widened
+    keys *= width
+    keys += np.repeat(np.arange(len(lengths), dtype=np.int64), np.array(lengths, dtype=np.int64))
+    keys.sort()
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    at = np.flatnonzero(first)
+    del first
+    counts = np.diff(np.append(at, len(keys)))
+    pairs = keys[at]
+    del keys
+    term_of = pairs // width
     starts = np.searchsorted(term_of, np.arange(term_count + 1, dtype=np.int64))
-    return FieldPostings(starts, pairs - term_of * max(documents, 1), counts)
+    return FieldPostings(starts, pairs - term_of * width, counts)
 
 
 def term_columns(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermColumns:
@@ -321,7 +335,7 @@ def term_columns(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermC
     names: list[str] = []
     caches: dict[int, dict[Any, _Numbered]] = {}  # analysers that share their token cache share these too
     readers = [_TermNumbers(a, numbers, names, caches.setdefault(id(a.seen), {})) for a in analysers]
-    flat = [array("q") for _ in fields]
+    flat = [array("i") for _ in fields]  # term numbers
     lengths = [array("q") for _ in fields]
     refs: list[str] = []
     for document in documents:
@@ -344,5 +358,5 @@ def term_columns(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermC
         refs=refs,
         lengths=[np.frombuffer(column, dtype=np.int64) if len(column) else np.zeros(0, dtype=np.int64) for column in lengths],
         terms=names,
-        postings=[_field_postings(flat[n], lengths[n], len(names)) for n in range(len(fields))],
+        postings=[_field_postings(flat.pop(0), lengths[n], len(names)) for n in range(len(fields))],  # each freed after
     )
