@@ -45,14 +45,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from lunr.builder import Builder
 from lunr.stemmer import PorterStemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
 from digestgen import urls
-import numpy as np
-
 from digestgen.lunrindex import Pieces, TermColumns, for_lunr_py, idf, serialize_index, term_columns, tokenize
 from digestgen.model import Paper, Site
 from digestgen.searchtext import chunk_terms, chunks, link_names, spell_greek, urls_in
@@ -342,15 +341,16 @@ def _deltas(numbers: list[int]) -> list[int]:
 
 
 class _NumberColumn:
-    """Numbers written one after another in number_text's code; `between(i, j)` is the text of numbers i to j - 1."""
+    """Numbers written one after another in number_text's code, cut into runs: `run(k)` is the text of the k-th."""
 
     def __init__(self, numbers: np.ndarray, digits: np.ndarray, widths: np.ndarray, cuts: np.ndarray):
+        """`cuts`: where each run starts in `numbers`, and where the last ends."""
         self.text = "".join(digits[numbers].tolist())
         ends = np.cumsum(widths[numbers]) if len(numbers) else np.zeros(0, dtype=np.int64)
         self.offsets = np.concatenate((np.zeros(1, dtype=np.int64), ends))[cuts].tolist()  # at the cuts only
 
-    def between(self, i: int, j: int) -> str:
-        return self.text[self.offsets[i]:self.offsets[j]]
+    def run(self, k: int) -> str:
+        return self.text[self.offsets[k]:self.offsets[k + 1]]
 
 
 def _digit_table(largest: int) -> tuple[np.ndarray, np.ndarray]:
@@ -392,9 +392,8 @@ class _FieldCells:
         if not size:
             return "0"  # most terms are absent from most fields
         if size < self.inline_below:
-            return (f'["{self.gaps.between(term, term + 1)}","{self.counts.between(term, term + 1)}",'
-                    f'"{self.lengths.between(term, term + 1)}"]')
-        return f'["{self.gaps.between(term, term + 1)}","{self.counts.between(term, term + 1)}"]'
+            return f'["{self.gaps.run(term)}","{self.counts.run(term)}","{self.lengths.run(term)}"]'
+        return f'["{self.gaps.run(term)}","{self.counts.run(term)}"]'
 
 
 def _encoded_terms(index: TermColumns, order: list[int], inline_below: int) -> list[str]:
@@ -522,7 +521,6 @@ def build_index_parts(site: Site, layout: ShardLayout, check: Callable[[], None]
     starts = split_evenly([len(text) for text in encoded], layout.shards)
     ends = starts[1:] + [len(order)]
     bounds = ["" if n == 0 or start >= len(order) else terms[order[start]] for n, start in enumerate(starts)]
-    digits, _widths = _digit_table(max([0, *(int(column.max()) for column in index.lengths if len(column))]))
     files = {
         INDEX_PATH: compact_json(_manifest(index, layout, bounds)),
         **{
@@ -530,7 +528,7 @@ def build_index_parts(site: Site, layout: ShardLayout, check: Callable[[], None]
             for n, (start, end) in enumerate(zip(starts, ends))
         },
         **{
-            f"search/lengths/{field}.json": compact_json("".join(digits[index.lengths[k]].tolist()))
+            f"search/lengths/{field}.json": compact_json(number_text(index.lengths[k].tolist()))
             for k, field in enumerate(index.fields)
         },
     }
