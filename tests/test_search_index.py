@@ -82,6 +82,16 @@ def test_compounds_are_indexed_whole_and_split():
     assert searchtext.link_names(["https://github.com/openai/CLIP.git", "https://example.org/x/y"]) == ["CLIP"]
 
 
+@pytest.mark.parametrize("text", [
+    "Code at https://github.com/openai/CLIP.", "see (WWW.example.org/x) and www.lab.io", "no links here", "a://b wwwx",
+    "ftp://host/file https://x.y/z?q=1#f,", "",
+])
+def test_links_are_found_the_same_from_chunks_already_split(text):
+    found = searchtext.urls_in(text)
+    assert searchtext.urls_in(text, text.split()) == found
+    assert found == [c.strip("().,") for c in text.split() if re.match(r"^[(]?(https?://|www\.)", c, re.IGNORECASE)]
+
+
 @pytest.mark.parametrize("variants", [
     ("pretraining", "pre-training", "pre training", "Pre-Training"),
     ("finetuning", "fine-tuning", "fine tuning"),

@@ -11,20 +11,23 @@ function giving each piece's tokens. lunr.py's builder is given the same value a
 those tokens (`Pieces.tokens`); here the pipeline's output is kept per distinct piece, so a piece
 that recurs (most of an abstract's words do) costs one dictionary look-up.
 
-`term_index` gives the inputs of those numbers arranged by term rather than by field vector (term
-counts, field lengths, idf), for a search index split into term ranges that the browser puts back
-together (see search.py and static/search-worker.js).
+`term_columns` gives the inputs of those numbers arranged by term rather than by field vector (term
+counts, field lengths, idf), as numpy columns, for a search index split into term ranges that the
+browser puts back together (see search.py and static/search-worker.js).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from lunr import __TARGET_JS_VERSION__
 from lunr.builder import Builder
 from lunr.token import Token
@@ -168,7 +171,8 @@ def _averages(analysis: _Analysis) -> list[float]:
     return [totals[n] / documents[n] if documents[n] else 0 for n in range(width)]
 
 
-def _idf(with_term: int, document_count: int) -> float:
+def idf(with_term: int, document_count: int) -> float:
+    """lunr.py's idf of a term that `with_term` documents have (summed over fields), as its builder computes it."""
     x = (document_count - with_term + 0.5) / (with_term + 0.5)
     return math.log(1 + abs(x))
 
@@ -185,11 +189,11 @@ def _scored_vectors(builder: Builder, analysis: _Analysis) -> Iterator[tuple[int
         scored = []
         for term, tf in counts.items():
             index, per_field = postings[term]
-            idf = idf_of.get(term)
-            if idf is None:
-                idf = idf_of[term] = _idf(sum(len(docs) for docs in per_field), document_count)
+            weight = idf_of.get(term)
+            if weight is None:
+                weight = idf_of[term] = idf(sum(len(docs) for docs in per_field), document_count)
             # Same expression and order of operations as lunr.py's builder, for identical floats.
-            score = idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * (length / averages[number])) + tf)
+            score = weight * ((k1 + 1) * tf) / (k1 * (1 - b + b * (length / averages[number])) + tf)
             score *= field.boost
             score *= 1  # the document boost lunr.py applies; digestgen gives none
             scored.append((index, round(score, 3)))
@@ -198,28 +202,82 @@ def _scored_vectors(builder: Builder, analysis: _Analysis) -> Iterator[tuple[int
         yield number, ref, scored
 
 
+class _Numbered(dict):
+    """Piece (or token) -> the numbers of its terms; a missing one is made by `make`, numbering new terms."""
+
+    def __init__(self, make: Callable[[str], tuple[int, ...]]):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: str) -> tuple[int, ...]:
+        found = self[key] = self.make(key)
+        return found
+
+
+class _TermNumbers:
+    """A field's terms as term numbers, numbered in the order lunr.py numbers them (first seen first)."""
+
+    def __init__(self, terms: _Terms, numbers: dict[str, int], names: list[str], shared: dict[Any, _Numbered]):
+        self.analyser = terms
+        self.numbers = numbers
+        self.names = names
+        self.shared = shared  # by tokens_of (and None: plain tokens); shared by the fields that share `terms.seen`
+
+    def _number(self, terms: Iterable[str]) -> tuple[int, ...]:
+        numbers, names = self.numbers, self.names
+        out = []
+        for term in terms:
+            number = numbers.get(term)
+            if number is None:
+                number = numbers[term] = len(names)
+                names.append(term)
+            out.append(number)
+        return tuple(out)
+
+    def _cache(self, tokens_of: Callable[[str], Sequence[str]] | None) -> _Numbered:
+        cache = self.shared.get(tokens_of)
+        if cache is None:
+            analyser = self.analyser
+            if tokens_of is None:
+                cache = _Numbered(lambda token: self._number(analyser._token_terms(token)))
+            else:
+                cache = _Numbered(lambda piece: self._number(
+                    term for token in tokens_of(piece) for term in analyser._token_terms(as_string(token).lower())
+                ))
+            self.shared[tokens_of] = cache
+        return cache
+
+    def extend(self, out: array, value: Any) -> int:
+        """Appends the value's term numbers to `out`; gives how many (the field's length)."""
+        before = len(out)
+        if isinstance(value, Pieces):
+            out.extend(itertools.chain.from_iterable(map(self._cache(value.tokens_of).__getitem__, value.pieces)))
+        else:
+            out.extend(itertools.chain.from_iterable(map(self._cache(None).__getitem__, tokenize(value))))
+        return len(out) - before
+
+
 @dataclass(frozen=True)
-class TermPostings:
-    """One term as the index knows it: its number (`_index`), its idf and, per field, where it occurs.
+class FieldPostings:
+    """One field's postings, by term number: term t's are `positions[starts[t]:starts[t + 1]]` (ascending
+    document positions) and `counts[...]` the same slice (how often t occurs there)."""
 
-    `positions[f]` are the positions (in document order) of the documents whose field f has the term,
-    ascending; `counts[f]` how often it occurs there.
-    """
+    starts: np.ndarray
+    positions: np.ndarray
+    counts: np.ndarray
 
-    term: str
-    index: int
-    idf: float
-    positions: tuple[list[int], ...]
-    counts: tuple[list[int], ...]
+    def documents(self) -> np.ndarray:
+        """How many documents have each term in this field."""
+        return np.diff(self.starts)
 
 
 @dataclass(frozen=True)
-class TermIndex:
-    """What serialize_index writes, as its inputs arranged by term: enough to rebuild any field vector.
+class TermColumns:
+    """What serialize_index writes, as its inputs arranged by term number: enough to rebuild any field vector.
 
     The element for term t in field f of document d is, as serialize_index computes it,
-    round(t.idf * ((k1 + 1) * tf) / (k1 * (1 - b + b * (lengths[d][f] / averages[f])) + tf) * boosts[f], 3)
-    with tf the term's count there.
+    round(idf(t) * ((k1 + 1) * tf) / (k1 * (1 - b + b * (lengths[f][d] / averages[f])) + tf) * boosts[f], 3)
+    with tf the term's count there and idf(t) = `idf(frequency[t], len(refs))`.
     """
 
     version: str
@@ -230,57 +288,66 @@ class TermIndex:
     averages: list[float]
     pipeline: list[str]
     refs: list[str]  # document refs in document order; positions index into this
-    lengths: list[list[int]]  # per document, per field: its length in terms
-    terms: list[TermPostings]  # sorted by term, as the inverted index is
+    lengths: list[np.ndarray]  # per field, per document position: its length in terms
+    terms: list[str]  # by term number (lunr.py's `_index`): numbered in first-seen order
+    postings: list[FieldPostings]  # per field
+
+    def frequency(self) -> np.ndarray:
+        """Per term number, the sum over fields of the documents with it: what lunr.py's idf counts."""
+        return sum(field.documents() for field in self.postings)
 
 
-def term_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermIndex:
+def _field_postings(numbers: array, lengths: array, term_count: int) -> FieldPostings:
+    """A field's term numbers (every document's, one after another) as postings by term.
+
+    Each occurrence becomes one key, term number * documents + document position; sorted, equal keys
+    are one posting (how many: its count), in term then document order. Done in place, as the arrays
+    are large (an abstract's every word).
+    """
+    width = max(len(lengths), 1)
+    keys = np.array(numbers, dtype=np.int64)  # the buffer's C ints, widened
+    keys *= width
+    keys += np.repeat(np.arange(len(lengths), dtype=np.int64), np.array(lengths, dtype=np.int64))
+    keys.sort()
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    at = np.flatnonzero(first)
+    del first
+    counts = np.diff(np.append(at, len(keys)))
+    pairs = keys[at]
+    del keys
+    term_of = pairs // width
+    starts = np.searchsorted(term_of, np.arange(term_count + 1, dtype=np.int64))
+    return FieldPostings(starts, pairs - term_of * width, counts)
+
+
+def term_columns(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermColumns:
     """The index serialize_index would write, by term; no scores are computed, so it is quicker.
 
-    The same analysis as serialize_index's, without the per-posting objects lunr's JSON needs; terms
-    are numbered in the same first-seen order. Document refs must be unique.
+    The same analysis as serialize_index's; terms are numbered in the same first-seen order. Each
+    document's field becomes term numbers in one flat array per field; the postings come from those
+    arrays in one pass of numpy per field. Document refs must be unique.
     """
     fields = list(builder._fields.items())
-    width = len(fields)
     analysers = _analysers(builder, [name for name, _ in fields])
-    number_of: dict[str, int] = {}
+    numbers: dict[str, int] = {}
     names: list[str] = []
-    # Per field, each term's document positions and counts there: one look-up per posting.
-    places: list[dict[str, list[int]]] = [{} for _ in fields]
-    tallies: list[dict[str, list[int]]] = [{} for _ in fields]
+    caches: dict[int, dict[Any, _Numbered]] = {}  # analysers that share their token cache share these too
+    readers = [_TermNumbers(a, numbers, names, caches.setdefault(id(a.seen), {})) for a in analysers]
+    flat = [array("i") for _ in fields]  # term numbers
+    lengths = [array("q") for _ in fields]
     refs: list[str] = []
-    lengths: list[list[int]] = []
-    for position, document in enumerate(documents):
+    for document in documents:
         refs.append(str(document[builder._ref]))
-        row = []
-        for field_number, (name, field) in enumerate(fields):
+        for number, (name, field) in enumerate(fields):
             value = document[name] if field.extractor is None else field.extractor(document)
-            terms = analysers[field_number].terms(value)
-            row.append(len(terms))
-            field_places, field_tallies = places[field_number], tallies[field_number]
-            for term, tf in Counter(terms).items():
-                found = field_places.get(term)
-                if found is None:
-                    if term not in number_of:  # numbered when first seen, as lunr.py numbers them
-                        number_of[term] = len(names)
-                        names.append(term)
-                    found = field_places[term] = []
-                    field_tallies[term] = []
-                found.append(position)
-                field_tallies[term].append(tf)
-        lengths.append(row)
-    positions = [tuple(places[f].get(term) or [] for f in range(width)) for term in names]
-    counts = [tuple(tallies[f].get(term) or [] for f in range(width)) for term in names]
+            lengths[number].append(readers[number].extend(flat[number], value))
     if len(set(refs)) != len(refs):
-        raise ValueError("term_index needs unique document refs")
-    totals = [sum(row[n] for row in lengths) for n in range(width)]
+        raise ValueError("term_columns needs unique document refs")
     # Each field's average length, as lunr.py computes it (an int divided by an int).
-    averages = [totals[n] / len(lengths) if lengths else 0 for n in range(width)]
-    terms = [
-        TermPostings(names[n], n, _idf(sum(len(p) for p in positions[n]), len(refs)), positions[n], counts[n])
-        for n in range(len(names))
-    ]
-    return TermIndex(
+    averages = [sum(column) / len(refs) if refs else 0 for column in lengths]
+    return TermColumns(
         version=__TARGET_JS_VERSION__,
         fields=[name for name, _ in fields],
         boosts=[field.boost for _, field in fields],
@@ -289,6 +356,7 @@ def term_index(builder: Builder, documents: Iterable[dict[str, Any]]) -> TermInd
         averages=averages,
         pipeline=builder.search_pipeline.serialize(),
         refs=refs,
-        lengths=lengths,
-        terms=sorted(terms, key=lambda entry: entry.term),
+        lengths=[np.frombuffer(column, dtype=np.int64) if len(column) else np.zeros(0, dtype=np.int64) for column in lengths],
+        terms=names,
+        postings=[_field_postings(flat.pop(0), lengths[n], len(names)) for n in range(len(fields))],  # each freed after
     )

@@ -45,15 +45,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from lunr.builder import Builder
 from lunr.stemmer import PorterStemmer
 from lunr.stop_word_filter import stop_word_filter
 from lunr.token import Token
 
 from digestgen import urls
-from digestgen.lunrindex import Pieces, TermIndex, TermPostings, for_lunr_py, serialize_index, term_index
+from digestgen.lunrindex import Pieces, TermColumns, for_lunr_py, idf, serialize_index, term_columns, tokenize
 from digestgen.model import Paper, Site
-from digestgen.searchtext import chunk_terms, chunks, index_text, link_names, urls_in
+from digestgen.searchtext import chunk_terms, chunks, link_names, spell_greek, urls_in
 
 INDEX_PATH = "search/index.json"
 STORE_PATH = "search/store.json"
@@ -150,11 +151,16 @@ def arxiv_term(arxiv: str) -> str:
     return "arxiv" + re.sub(r"v\d+$", "", arxiv.strip()).replace(".", "").replace("/", "").lower()
 
 
-def _names(paper: Paper) -> str:
-    """Organization, repository names of its links and of links in its abstract, and its arXiv term."""
-    repositories = link_names([link.url for link in paper.links] + urls_in(paper.text))
+def _names(paper: Paper, abstract_chunks: list[str] | None) -> list[str]:
+    """Organization, repository names of its links and of links in its abstract, and its arXiv term, as tokens.
+
+    `abstract_chunks`: the abstract's `text.split()`, if made already.
+    """
+    repositories = link_names([link.url for link in paper.links] + urls_in(paper.text, abstract_chunks))
     named = [paper.organization or "", *dict.fromkeys(repositories)]
-    return " ".join([index_text(" ".join(named)), *([arxiv_term(paper.arxiv)] if paper.arxiv else [])])
+    # A list is taken token by token (as the text these terms would make, space-separated, would be split).
+    tokens = [term for chunk in chunks(" ".join(named)) for term in chunk_terms(chunk)]
+    return tokens + tokenize(arxiv_term(paper.arxiv)) if paper.arxiv else tokens
 
 
 def _indexed(text: str) -> Pieces:
@@ -163,13 +169,15 @@ def _indexed(text: str) -> Pieces:
 
 
 def _document(ref: int, paper: Paper, labels: dict[str, str]) -> dict[str, Any]:
+    spelled = spell_greek(paper.text)
+    abstract = spelled.split()  # = chunks(paper.text)
     return {
         "id": str(ref),
         "title": _indexed(paper.plain_title),
-        "abstract": _indexed(paper.text),
+        "abstract": Pieces(abstract, chunk_terms),
         "tags": _indexed(_tag_words(paper, labels)),
         "author": _indexed(" ".join(paper.authors)),
-        "names": _names(paper),
+        "names": _names(paper, abstract if spelled is paper.text else None),
     }
 
 
@@ -332,20 +340,73 @@ def _deltas(numbers: list[int]) -> list[int]:
     return list(map(operator.sub, numbers, [0, *numbers]))
 
 
-def _encode_term(entry: TermPostings, lengths: list[list[int]], inline_below: int) -> str:
-    """`lengths[field][position]`; gives [term, number, [gaps, counts(, lengths)] or 0 per field], as JSON text, each list as number_text."""
-    # number_text's digits need no escaping in JSON, so only the term goes through the JSON encoder.
-    fields: list[str] = [json.dumps(entry.term, ensure_ascii=False), str(entry.index)]
-    for field, (positions, counts) in enumerate(zip(entry.positions, entry.counts)):
-        if not positions:
-            fields.append("0")  # most terms are absent from most fields
-        elif len(positions) < inline_below:
-            field_lengths = lengths[field]
-            fields.append(f'["{number_text(_deltas(positions))}","{number_text(counts)}",'
-                          f'"{number_text([field_lengths[position] for position in positions])}"]')
-        else:
-            fields.append(f'["{number_text(_deltas(positions))}","{number_text(counts)}"]')
-    return f"[{','.join(fields)}]"
+class _NumberColumn:
+    """Numbers written one after another in number_text's code, cut into runs: `run(k)` is the text of the k-th."""
+
+    def __init__(self, numbers: np.ndarray, digits: np.ndarray, widths: np.ndarray, cuts: np.ndarray):
+        """`cuts`: where each run starts in `numbers`, and where the last ends."""
+        self.text = "".join(digits[numbers].tolist())
+        ends = np.cumsum(widths[numbers]) if len(numbers) else np.zeros(0, dtype=np.int64)
+        self.offsets = np.concatenate((np.zeros(1, dtype=np.int64), ends))[cuts].tolist()  # at the cuts only
+
+    def run(self, k: int) -> str:
+        return self.text[self.offsets[k]:self.offsets[k + 1]]
+
+
+def _digit_table(largest: int) -> tuple[np.ndarray, np.ndarray]:
+    """number_text's digits of every number up to `largest`, and how many characters each has."""
+    digits = list(_DIGITS_BELOW_32768) + [_number_digits(n) for n in range(len(_DIGITS_BELOW_32768), largest + 1)]
+    return np.array(digits, dtype=object), np.array([len(d) for d in digits], dtype=np.int64)
+
+
+_PLAIN_JSON_STRING = re.compile(r'[^"\\\x00-\x1f\x7f-\x9f\u2028\u2029]*')
+
+
+def _json_string(term: str) -> str:
+    """The term as json.dumps(term, ensure_ascii=False) writes it; most terms need no escape."""
+    return f'"{term}"' if _PLAIN_JSON_STRING.fullmatch(term) else json.dumps(term, ensure_ascii=False)
+
+
+class _FieldCells:
+    """One field's part of every term's entry: `cell(t)` is 0, or [gaps, counts] or [gaps, counts, lengths] as number_text."""
+
+    def __init__(self, index: TermColumns, field: int, inline_below: int, table: tuple[np.ndarray, np.ndarray]):
+        postings = index.postings[field]
+        starts, positions = postings.starts, postings.positions
+        sizes = np.diff(starts)
+        gaps = positions.copy()
+        gaps[1:] -= positions[:-1]
+        firsts = starts[:-1][sizes > 0]
+        gaps[firsts] = positions[firsts]  # each term's first position is written whole
+        self.sizes = sizes.tolist()
+        self.inline_below = inline_below
+        self.gaps = _NumberColumn(gaps, *table, starts)
+        self.counts = _NumberColumn(postings.counts, *table, starts)
+        # The lengths of the papers of the terms found in few of them, term after term.
+        rare = sizes < inline_below
+        inline_starts = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(np.where(rare, sizes, 0))))
+        self.lengths = _NumberColumn(index.lengths[field][positions[np.repeat(rare, sizes)]], *table, inline_starts)
+
+    def cell(self, term: int) -> str:
+        size = self.sizes[term]
+        if not size:
+            return "0"  # most terms are absent from most fields
+        if size < self.inline_below:
+            return f'["{self.gaps.run(term)}","{self.counts.run(term)}","{self.lengths.run(term)}"]'
+        return f'["{self.gaps.run(term)}","{self.counts.run(term)}"]'
+
+
+def _encoded_terms(index: TermColumns, order: list[int], inline_below: int) -> list[str]:
+    """Each term in `order` as its shard entry: [term, number, a cell per field], as JSON text.
+
+    Lists are number_text, whose digits need no escaping in JSON: only the term goes through the encoder.
+    """
+    largest = max([len(index.refs), *(int(p.counts.max()) for p in index.postings if len(p.counts)),
+                   *(int(column.max()) for column in index.lengths if len(column))])
+    table = _digit_table(largest)
+    fields = [_FieldCells(index, field, inline_below, table) for field in range(len(index.fields))]
+    terms = index.terms
+    return [f"[{_json_string(terms[t])},{t},{','.join([field.cell(t) for field in fields])}]" for t in order]
 
 
 def split_evenly(weights: list[int], count: int) -> list[int]:
@@ -388,17 +449,14 @@ def front_coded(terms: list[str]) -> list[str]:
     return out
 
 
-def _shard_file(entries: list[TermPostings], encoded: list[str]) -> bytes:
+def _shard_file(frequencies: list[int], idfs: dict[int, float], encoded: list[str]) -> bytes:
     """A shard: its terms (already JSON), and the idf of each document frequency they have, since the
     browser's Math.log may differ from Python's in the last bit."""
-    idf: dict[int, float] = {}
-    for entry in entries:
-        idf.setdefault(sum(len(p) for p in entry.positions), entry.idf)
-    idf_json = compact_json({str(k): idf[k] for k in sorted(idf)}).decode("utf-8")
+    idf_json = compact_json({str(k): idfs[k] for k in sorted(set(frequencies))}).decode("utf-8")
     return f'{{"idf":{idf_json},"terms":[{",".join(encoded)}]}}'.encode()
 
 
-def _manifest(index: TermIndex, layout: ShardLayout, bounds: list[str]) -> dict[str, Any]:
+def _manifest(index: TermColumns, layout: ShardLayout, bounds: list[str]) -> dict[str, Any]:
     return {
         "shards": {
             "format": SHARDS_FORMAT,
@@ -453,27 +511,30 @@ def build_shards(site: Site, layout: ShardLayout) -> dict[str, bytes]:
 
 def build_index_parts(site: Site, layout: ShardLayout, check: Callable[[], None] = lambda: None) -> dict[str, bytes]:
     """The manifest, shards, length files and vocabulary files, by output path."""
-    index = term_index(_builder(), _checked(index_documents(site), check))
-    terms = sorted(index.terms, key=lambda entry: utf16_order(entry.term))
+    index = term_columns(_builder(), _checked(index_documents(site), check))
+    terms = index.terms
+    order = sorted(range(len(terms)), key=lambda t: utf16_order(terms[t]))
     inline_below = math.ceil(INLINE_LENGTHS_SHARE * layout.papers)
-    by_field = [list(column) for column in zip(*index.lengths)] if index.lengths else [[] for _ in index.fields]
-    encoded = [_encode_term(entry, by_field, inline_below) for entry in terms]
+    encoded = _encoded_terms(index, order, inline_below)
+    frequency = index.frequency().tolist() if terms else []
+    idfs = {df: idf(df, len(index.refs)) for df in set(frequency)}
     starts = split_evenly([len(text) for text in encoded], layout.shards)
-    ends = starts[1:] + [len(terms)]
-    bounds = ["" if n == 0 or start >= len(terms) else terms[start].term for n, start in enumerate(starts)]
+    ends = starts[1:] + [len(order)]
+    bounds = ["" if n == 0 or start >= len(order) else terms[order[start]] for n, start in enumerate(starts)]
     files = {
         INDEX_PATH: compact_json(_manifest(index, layout, bounds)),
         **{
-            f"search/shards/{n}.json": _shard_file(terms[start:end], encoded[start:end])
+            f"search/shards/{n}.json": _shard_file([frequency[t] for t in order[start:end]], idfs, encoded[start:end])
             for n, (start, end) in enumerate(zip(starts, ends))
         },
         **{
-            f"search/lengths/{field}.json": compact_json(number_text(by_field[k])) for k, field in enumerate(index.fields)
+            f"search/lengths/{field}.json": compact_json(number_text(index.lengths[k].tolist()))
+            for k, field in enumerate(index.fields)
         },
     }
     by_length: dict[int, list[str]] = {n: [] for n in range(1, LONGEST_TERM_BUCKET + 1)}
-    for entry in terms:
-        by_length[min(utf16_length(entry.term), LONGEST_TERM_BUCKET)].append(entry.term)
+    for t in order:
+        by_length[min(utf16_length(terms[t]), LONGEST_TERM_BUCKET)].append(terms[t])
     files.update({f"search/terms/{n}.json": compact_json(front_coded(words)) for n, words in by_length.items()})
     return files
 

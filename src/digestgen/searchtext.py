@@ -87,7 +87,9 @@ _GREEK = re.compile("[" + "".join(GREEK) + "]")
 
 
 def spell_greek(text: str) -> str:
-    """'α=0.5' -> ' alpha =0.5': each Greek letter becomes its name, a word of its own."""
+    """'α=0.5' -> ' alpha =0.5': each Greek letter becomes its name, a word of its own (an ASCII text is given back as is)."""
+    if text.isascii():  # O(1) for a str: most texts need no search
+        return text
     return _GREEK.sub(lambda m: f" {GREEK[m.group(0)]} ", text) if _GREEK.search(text) else text
 
 
@@ -126,9 +128,13 @@ def link_names(urls: list[str]) -> list[str]:
     return names
 
 
-def urls_in(text: str) -> list[str]:
-    """The links written in a text."""
-    if "://" not in text and "www." not in text.lower():
+def urls_in(text: str, chunks: list[str] | None = None) -> list[str]:
+    """The links written in a text; `chunks`, if given, is `text.split()` already made."""
+    has_www = "www." in text.lower()
+    if "://" not in text and not has_www:
         return []  # most abstracts: no need to look at every chunk
-    chunks = [_EDGE.sub("", c) for c in text.split() if "://" in c or "www." in c.lower()]
-    return [chunk for chunk in chunks if _LINK.match(chunk)]
+    chunks = text.split() if chunks is None else chunks
+    # The lower-case test only where some chunk can pass it.
+    found = [c for c in chunks if "://" in c or "www." in c.lower()] if has_www else [c for c in chunks if "://" in c]
+    trimmed = [_EDGE.sub("", c) for c in found]
+    return [chunk for chunk in trimmed if _LINK.match(chunk)]
