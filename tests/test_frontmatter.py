@@ -16,10 +16,12 @@ from digestgen.config import parse_config
 from digestgen.errors import DigestgenError
 from digestgen.frontmatter import (
     YamlError,
+    _loaded_lines,
     dump_yaml,
     escape_markdown,
     load_yaml,
     read_front_matter,
+    read_simple_yaml,
     simple_yaml,
     unescape_markdown,
     write_front_matter,
@@ -196,6 +198,72 @@ _values = st.one_of(
 @given(st.dictionaries(_keys, _values, max_size=6))
 def test_any_front_matter_is_written_as_pyyaml_writes_it_and_read_back_the_same(data):
     _written_as_pyyaml_writes(data)
+
+
+def _read_as_pyyaml_reads(text, first_line=2):
+    """The fast reader reads `text` as PyYAML's loader does (values, their types, their lines), or leaves it to it."""
+    fast = read_simple_yaml(text, first_line)
+    if fast is not None:
+        assert repr(fast) == repr(_loaded_lines(text, first_line))
+    return fast
+
+
+@pytest.mark.parametrize("value", AWKWARD)
+def test_the_fast_reader_reads_awkward_strings_as_pyyaml_does(value):
+    for data in (
+        {"title": value},
+        {"authors": [value]},
+        {"authors": ["Ada Lovelace", value, "Alan Turing"], "upvotes": 3},
+        {"links": [{"kind": "code", "url": value}, {"kind": value, "url": "https://example.org"}]},
+        {"extra": {"note": value}},
+        {value: "x"},
+        {"extra": {value: 1}},
+        {"title": f"A title long enough for PyYAML to fold it at eighty characters: {value} and then some more"},
+    ):
+        if simple_yaml(data) is not None:
+            assert _read_as_pyyaml_reads(simple_yaml(data)) is not None  # all the writer writes, it reads
+        _read_as_pyyaml_reads(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))  # folded at width 80
+        _read_as_pyyaml_reads(yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=20))
+
+
+def test_the_fast_reader_reads_the_usual_front_matter_and_its_lines():
+    text = (
+        "title: 'PVP-7275: Foundation Models for Generalist Geospatial Artificial\n  Intelligence'\nupvotes: 0\n"
+        "links:\n- kind: code\n  url: https://github.com/lab0/project-7275\ndigests:\n- '2024-06-30'\ntags: []\n"
+        "authors:\n- Lena Petrović 14\n- Zoë Brown 8\nnote: a plain text that PyYAML folded\n  over two rows\n"
+    )
+    data, lines = _read_as_pyyaml_reads(text)
+    assert data["title"] == "PVP-7275: Foundation Models for Generalist Geospatial Artificial Intelligence"
+    assert data["links"] == [{"kind": "code", "url": "https://github.com/lab0/project-7275"}] and data["upvotes"] == 0
+    assert data["authors"] == ["Lena Petrović 14", "Zoë Brown 8"]
+    assert data["note"] == "a plain text that PyYAML folded over two rows"
+    assert lines[("upvotes",)] == 4 and lines[("links", 0, "url")] == 7 and lines[("authors", 1)] == 13
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\n\nb: 2\n", "# comment\na: 1\n", "a: 1 # comment\n", "a: \"x\"\n", "a:\n", "a: x\na: y\n", "a: yes\n",
+    "a: 1.5\n", "a: 0x1F\n", "a: [x]\n", "a:\n  - x\n", "a:\n- x\n  y: z\n", "a: 'x\n\n  y'\n", "a: x\n\ty\n",
+    "a: |\n  x\n", "a: x \n  y\n", "a: x\n  # y\n", "- x\n", "a: &x y\nb: *x\n",
+])
+def test_the_fast_reader_leaves_anything_else_to_pyyaml(text):
+    assert read_simple_yaml(text) is None
+
+
+_inserts = st.sampled_from([" ", ":", "'", "#", "-", "\n", "\t", "\n  ", "\n- ", "", "x"])
+_edits = st.lists(st.tuples(st.integers(0, 10_000), _inserts), max_size=3)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.dictionaries(_keys, _values, max_size=6), _edits, st.sampled_from([4096, 80, 20]))
+def test_front_matter_edited_by_hand_is_read_as_pyyaml_reads_it_or_left_to_it(data, edits, width):
+    text = dump_yaml(data) if width == 4096 else yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=width)
+    for position, insert in edits:  # an empty insert deletes the character there
+        position %= len(text) + 1
+        text = text[:position] + insert + text[position + (not insert):]
+    try:
+        _read_as_pyyaml_reads(text)
+    except YamlError:
+        assert read_simple_yaml(text, 2) is None  # what PyYAML refuses, the fast reader never reads
 
 
 def test_a_paper_file_name_that_is_not_a_slug_is_refused(tmp_path):

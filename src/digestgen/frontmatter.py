@@ -2,7 +2,8 @@
 
 The loader keeps every scalar the dumper wrote as the same value, refuses aliases
 (billion-laughs), deep nesting and huge files, and leaves dates as strings so that a
-bad date such as 2024-02-30 is reported by the model, not raised by PyYAML.
+bad date such as 2024-02-30 is reported by the model, not raised by PyYAML. The usual
+front matter, laid out as the writer lays it out, is read without PyYAML, to the same values.
 """
 
 from __future__ import annotations
@@ -85,6 +86,14 @@ def load_yaml_lines(text: str, first_line: int = 1) -> tuple[Any, Lines]:
     """Like load_yaml, and also where each value starts (`first_line` is the text's first line in its file)."""
     if len(text) > MAX_YAML_BYTES:
         raise YamlError(f"YAML larger than {MAX_YAML_BYTES} bytes")
+    simple = read_simple_yaml(text, first_line)
+    if simple is not None:
+        return simple
+    return _loaded_lines(text, first_line)
+
+
+def _loaded_lines(text: str, first_line: int) -> tuple[Any, Lines]:
+    """load_yaml_lines by PyYAML's loader, for any text."""
     loader = _StrictLoader(text)
     try:
         node = loader.get_single_node()
@@ -312,6 +321,141 @@ def dump_yaml(data: Any, *, fast: bool = True, direct: bool = True) -> str:
             return text
     dumper = _FastDumper if fast and not _has_astral(data) else _Dumper
     return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=4096, default_flow_style=False)
+
+
+# The reader of what simple_yaml writes: `key: scalar`, `key: []` / `{}`, `key:` then `- item` rows (an item may
+# be a flat mapping, its further keys indented by two) or `  key: scalar` rows; a long scalar may go on over rows
+# indented by two more, as PyYAML folds it at its default width. Anything else, PyYAML reads.
+_ENTRY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,99}):(?: (.+))?")
+_QUOTED = re.compile(r"'((?:[^']|'')*)'")
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_WORDS_READ = {"true": True, "false": False, "null": None}
+# The loader's implicit resolvers (no timestamp) by first character, one pattern each, as _RESOLVERS has the dumper's.
+_READ_RESOLVERS = {
+    first: re.compile("|".join(f"(?{'x' if rx.flags & re.X else ''}:{rx.pattern})" for _tag, rx in resolvers))
+    for first, resolvers in _StrictLoader.yaml_implicit_resolvers.items()
+}
+_UNREAD = object()
+
+
+def read_simple_yaml(text: str, first_line: int = 1) -> tuple[dict[str, Any], Lines] | None:
+    """What `load_yaml_lines` reads from `text` when it is laid out as `simple_yaml` writes it, without PyYAML.
+
+    None for anything else (a comment, a blank line, flow style, a double-quoted scalar, a value that would be
+    read as other than text, a whole number, a bool or null): PyYAML then reads it."""
+    rows = (text[:-1] if text.endswith("\n") else text).split("\n")
+    data: dict[str, Any] = {}
+    lines: Lines = {(): first_line}
+    at = 0
+    while at < len(rows):
+        entry = _ENTRY.fullmatch(rows[at])
+        if entry is None or not _key_reads_as_written(entry[1], data):
+            return None
+        key, rest = entry[1], entry[2]
+        lines[(key,)] = first_line + at + (rest is None)
+        if rest is None:
+            value, at = _block_value(rows, at + 1, (key,), lines, first_line)
+        elif rest in ("[]", "{}"):
+            value, at = ([] if rest == "[]" else {}), at + 1
+        else:
+            value, at = _scalar_rows(rows, at, rest, "  ")
+        if value is _UNREAD:
+            return None
+        data[key] = value
+    return data, lines
+
+
+def _key_reads_as_written(key: str, mapping: dict[str, Any]) -> bool:
+    """A plain key the loader reads as this text (not `true`, `null`, …), not already in `mapping`."""
+    resolvers = _READ_RESOLVERS.get(key[0])
+    return key not in mapping and (resolvers is None or not resolvers.match(key))
+
+
+def _scalar_rows(rows: list[str], at: int, text: str, indent: str) -> tuple[Any, int]:
+    """The value of the scalar that starts as `text` on row `at` and goes on over the rows after it that start
+    with `indent` and then not a space (each break read as one space), and the row after it."""
+    if not text:
+        return _UNREAD, at + 1  # a null, or a scalar that starts on the next row
+    end, width = at + 1, len(indent)
+    while end < len(rows) and rows[end].startswith(indent) and rows[end][width : width + 1] not in ("", " "):
+        end += 1
+    if end == at + 1:
+        return _read_scalar(text), end
+    parts = [text] + [rows[row][width:] for row in range(at + 1, end)]
+    if any(part.endswith(" ") for part in parts):  # folding drops spaces before a break
+        return _UNREAD, end
+    if text[0] != "'" and any(part[0] in _LEADING_INDICATORS or part[0] in "-?:" for part in parts[1:]):
+        return _UNREAD, end
+    return _read_scalar(" ".join(parts)), end
+
+
+def _read_scalar(text: str) -> Any:
+    """The value of a scalar as simple_yaml writes it (plain, single-quoted, a whole number, a bool or null)."""
+    if not text or not _ONE_LINE.fullmatch(text):
+        return _UNREAD
+    if text[0] == "'":
+        quoted = _QUOTED.fullmatch(text)
+        return _UNREAD if quoted is None else quoted[1].replace("''", "'")
+    if not _may_be_plain(text):
+        return _UNREAD
+    resolvers = _READ_RESOLVERS.get(text[0])
+    if resolvers is None or not resolvers.match(text):
+        return text
+    if _DECIMAL.fullmatch(text):
+        return int(text)
+    return _WORDS_READ.get(text, _UNREAD)
+
+
+def _block_value(rows: list[str], at: int, path: tuple[Any, ...], lines: Lines, first_line: int) -> tuple[Any, int]:
+    """The list (`- ` rows) or flat mapping (`  key: ` rows) under a `key:` whose next row is `at`; the row after."""
+    if at < len(rows) and rows[at].startswith("  "):
+        return _flat_mapping(rows, at, path, lines, first_line)
+    plain = _plain_items(rows, at)
+    if plain is not None:  # the usual list of names: checked in one go
+        lines.update(((*path, number), first_line + at + number) for number in range(len(plain)))
+        return plain, at + len(plain)
+    items: list[Any] = []
+    while at < len(rows) and rows[at].startswith("- "):
+        item_path = (*path, len(items))
+        text = rows[at][2:]
+        lines[item_path] = first_line + at
+        if _ENTRY.match(text) and (": " in text or text.endswith(":")):  # a mapping such as `- kind: code`
+            item, at = _flat_mapping(rows, at, item_path, lines, first_line)
+        else:
+            item, at = _scalar_rows(rows, at, text, "  ")
+        if item is _UNREAD:
+            return _UNREAD, at
+        items.append(item)
+    return (items, at) if items else (_UNREAD, at)  # not `key:` alone (null), nor anything else under it
+
+
+def _plain_items(rows: list[str], at: int) -> list[str] | None:
+    """The `- item` rows from row `at` on, if every item is text that the writer would write plain as it stands."""
+    end = at
+    while end < len(rows) and rows[end].startswith("- "):
+        end += 1
+    if at == end or (end < len(rows) and rows[end].startswith(" ")):  # none, or the last one goes on
+        return None
+    items = [row[2:] for row in rows[at:end]]
+    return items if _plain_lines(items, _PLAIN_ITEMS) is not None else None
+
+
+def _flat_mapping(rows: list[str], at: int, path: tuple[Any, ...], lines: Lines, first_line: int) -> tuple[Any, int]:
+    """`key: scalar` from the third character of row `at` (after `- ` or two spaces) and of the following rows
+    indented by two, and the row after them."""
+    mapping: dict[str, Any] = {}
+    lines[path] = first_line + at
+    first = at
+    while at == first or (at < len(rows) and rows[at].startswith("  ")):
+        entry = _ENTRY.fullmatch(rows[at], 2)
+        if entry is None or entry[2] is None or not _key_reads_as_written(entry[1], mapping):
+            return _UNREAD, at
+        lines[(*path, entry[1])] = first_line + at
+        value, at = _scalar_rows(rows, at, entry[2], "    ")
+        if value is _UNREAD:
+            return _UNREAD, at
+        mapping[entry[1]] = value
+    return mapping, at
 
 
 def split_front_matter(text: str) -> tuple[str, str, int]:

@@ -206,6 +206,8 @@ class _Candidate:
     phrase: str
     kind: str  # "phrase", "exclude", "claim" or "support"
     pattern: re.Pattern[str]
+    # What the next text word must start with (lower-cased) for the phrase to go on into it; "" when it may end here.
+    after: str = ""
 
 
 @dataclass(frozen=True)
@@ -419,9 +421,9 @@ def _build_index(rules: tuple[TagRule, ...]) -> Mapping[str, tuple[_Candidate, .
             words = _WORD.findall(phrase)
             if not words:
                 continue
-            candidate = _Candidate(number, phrase, kind, _phrase_pattern(words))
-            for key in _first_word_keys(words):
-                index.setdefault(key, []).append(candidate)
+            pattern = _phrase_pattern(words)
+            for key, after in _first_word_keys(words).items():
+                index.setdefault(key, []).append(_Candidate(number, phrase, kind, pattern, after))
     return MappingProxyType({key: tuple(found) for key, found in index.items()})
 
 
@@ -463,17 +465,26 @@ def _plural_forms(word: str) -> tuple[str, ...]:
     return (low, low + "s")
 
 
-def _first_word_keys(words: list[str]) -> set[str]:
-    """Every lower-cased text word a match can begin with: glued prefixes and plurals."""
-    keys: set[str] = set()
+def _first_word_keys(words: list[str]) -> dict[str, str]:
+    """Every lower-cased text word a match can begin with (glued prefixes and plurals), each with the start
+    the next text word must have for the match to go on (a glued prefix: its next phrase word; else "")."""
+    keys: dict[str, str] = {}
     glued = ""
     for position, word in enumerate(words):
         if position == len(words) - 1:
-            keys.update(glued + form for form in _plural_forms(word))
+            keys.update((glued + form, "") for form in _plural_forms(word))
         else:
             glued += word.lower()
-            keys.add(glued)
+            keys[glued] = _word_start(words[position + 1], position + 1 == len(words) - 1)
     return keys
+
+
+def _word_start(word: str, last: bool) -> str:
+    """What a text word that _word_pattern(word, last) matches starts with, lower-cased ("" if not plain ASCII)."""
+    if not word.isascii():
+        return ""  # IGNORECASE lets a few other letters stand for some ASCII ones (the long s for s, say)
+    singular, plural = _plural_forms(word)
+    return singular if not last or _is_acronym(word) or plural.startswith(singular) else singular[:-1]
 
 
 def _word_pattern(word: str, last: bool) -> str:
@@ -590,9 +601,15 @@ def _rule_matches(
     found: dict[int, list[tuple[int, int, str, str]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
     index = taxonomy._index
-    starts = _word_starts(text, index) if words is None else [(start, word) for start, word in words if word in index]
-    for start, key in starts:
+    words = _words(text) if words is None else words
+    starts = [(number, start, word) for number, (start, word) in enumerate(words) if word in index]
+    for number, start, key in starts:
+        after = words[number + 1][1] if number + 1 < len(words) else ""
+        plain = after.isascii()
         for candidate in index[key]:
+            # A phrase that goes on past this word cannot match where the next word does not start as its next one.
+            if candidate.after and plain and not after.startswith(candidate.after):
+                continue
             hit = candidate.pattern.match(text, start)
             if hit is None:
                 continue
@@ -718,19 +735,6 @@ def _words(text: str) -> list[tuple[int, str]]:
     if len(low) == len(text):
         return [(word.start(), word[0]) for word in _WORD.finditer(low)]
     return [(word.start(), word[0].lower()) for word in _WORD.finditer(text)]
-
-
-def _word_starts(text: str, index: Mapping[str, object]) -> list[tuple[int, str]]:
-    """(position, lower-cased word) of every word of `text` that is a key of `index`."""
-    low = text.lower()
-    if len(low) == len(text):
-        return [(word.start(), word[0]) for word in _WORD.finditer(low) if word[0] in index]
-    # A few letters change length when lower-cased, so positions must come word by word.
-    return [
-        (word.start(), key)
-        for word in _WORD.finditer(text)
-        if (key := word[0].lower()) in index
-    ]
 
 
 def _excerpt(text: str, start: int, end: int) -> str:
