@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -336,3 +337,34 @@ def test_told_which_file_changed_a_rebuild_reads_that_file_and_not_the_folder(tm
     assert (full_reads, parsed) == ([], [paper.name])
     session.build([str((site / "content").resolve())])
     assert full_reads == [1]  # a folder changed: everything is looked at again
+
+
+SESSION_MEMORY_PROBE = r"""
+import gc, sys
+from pathlib import Path
+from digestgen.build import BuildOptions
+from digestgen.incremental import Session
+site = Path(sys.argv[1])
+session = Session(site, BuildOptions(out=Path(sys.argv[2]), workers=1, private=True))
+session.build([])
+paper = sorted((site / "content" / "papers").glob("*.md"))[0]
+text = paper.read_text()
+for number in range(5):  # the first builds fill caches that are meant to last
+    paper.write_text(text + f"\nEdit {number}.\n")
+    session.build([str(paper)])
+settled = len(gc.get_objects())
+for number in range(40):
+    paper.write_text(text + f"\nEdit {number}.\n")
+    session.build([str(paper)])
+print(len(gc.get_objects()) - settled)
+"""
+
+
+def test_a_long_lived_session_does_not_grow_build_by_build(tmp_path):
+    """serve holds one Session for hours: what a build leaves behind must be collectable by the next."""
+    site = tmp_path / "site"
+    shutil.copytree(FIXTURES / "site", site)
+    done = subprocess.run([sys.executable, "-c", SESSION_MEMORY_PROBE, str(site), str(tmp_path / "preview")],
+                          capture_output=True, text=True, check=True)
+    grown = int(done.stdout.strip().splitlines()[-1])
+    assert grown < 3000, f"{grown} more live objects after 40 builds"

@@ -259,6 +259,9 @@ def render_site(
     # The loaded site is millions of objects that live until the build ends: left in the collector's
     # generations, every full collection while pages are made walks all of them (a sixth of the
     # rendering time at 10,000 papers). Frozen, they are skipped; forked workers inherit that.
+    # The young generations are collected first: cycles left there by the last build would otherwise be
+    # frozen with the site and, once unfrozen, wait in the oldest generation, so a Session grew build by build.
+    gc.collect(1)
     gc.freeze()
     try:
         return _render_site(site_dir, site, writer, timings, options, workers, cache, defer_search, check)
