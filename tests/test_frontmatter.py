@@ -292,3 +292,15 @@ def test_odd_link_kinds_and_scalar_digests_do_not_crash(tmp_path):
     config, _ = parse_config({}, "test")
     paper = load_site(site, config).papers[victim.stem]
     assert [(link.kind, link.url) for link in paper.links] == [("project", "https://example.org/")]
+
+
+def test_a_number_too_long_for_python_is_a_content_error_naming_the_paper(tmp_path):
+    """Past 4,300 digits int() refuses a number: that is the paper's problem, reported as such, not a crash."""
+    site = copy_repo_site(tmp_path / "site")
+    victim = sorted((site / "content" / "papers").glob("*.md"))[0]
+    victim.write_text(re.sub(r"^upvotes: .*$", "upvotes: " + "9" * 4301, victim.read_text(), count=1, flags=re.M))
+    assert "9" * 4301 in victim.read_text()
+    config, _ = parse_config({}, "test")
+    with pytest.raises(DigestgenError) as raised:
+        load_site(site, config)
+    assert victim.name in str(raised.value) and "\n" not in str(raised.value)

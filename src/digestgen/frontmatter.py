@@ -402,7 +402,8 @@ def _read_scalar(text: str) -> Any:
     if resolvers is None or not resolvers.match(text):
         return text
     if _DECIMAL.fullmatch(text):
-        return int(text)
+        # Past Python's digit limit int() refuses the number: PyYAML's path reports that as bad YAML.
+        return int(text) if len(text) <= 4000 else _UNREAD
     return _WORDS_READ.get(text, _UNREAD)
 
 
