@@ -18,8 +18,8 @@ from digestgen.views import byline, paper_links, reader_order
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50  # at least this many entries when there are, and always the whole latest digest
 PAPERS_JSON_VERSION = 2
-# XML 1.0 forbids most C0 controls even as character references.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML 1.0 forbids most C0 controls even as character references; a lone surrogate cannot be encoded at all.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_text(text: str) -> str:
@@ -58,7 +58,7 @@ _ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;
 
 def _element(tag: str, text: str | None = None, attrs: tuple[tuple[str, str], ...] = ()) -> str:
     """One element without children; an empty or absent text makes it self-closing."""
-    opening = "<" + tag + "".join(f' {name}="{escape(value, _ATTRIBUTE_ENTITIES)}"' for name, value in attrs)
+    opening = "<" + tag + "".join(f' {name}="{escape(xml_text(value), _ATTRIBUTE_ENTITIES)}"' for name, value in attrs)
     text = xml_text(text) if text is not None else ""
     return f"{opening}>{escape(text)}</{tag}>" if text else opening + " />"
 
