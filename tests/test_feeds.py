@@ -97,3 +97,15 @@ def test_a_feed_is_what_elementtree_writes(listed, title, description, author, l
     made = feeds.atom_feed(site, links, listed, title, "tags/x/feed.xml", "tags/x/")
     assert made == reference_feed(site, links, listed, title, "tags/x/feed.xml", "tags/x/")
     ET.fromstring(made)  # well-formed, whatever the text: a control character in a link or a tag is dropped
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(st.sampled_from(list("az09/-&<>\"'é")), max_size=8), max_size=4, unique=True))
+def test_the_sitemap_is_what_elementtree_writes(paths):
+    links = Urls("https://digest.example/sub/")
+    root = ET.Element("urlset", {"xmlns": "http://www.sitemaps.org/schemas/sitemap/0.9"})
+    for relative in sorted(paths):
+        _sub(_sub(root, "url"), "loc", links.absolute(relative))
+    ET.indent(root)
+    expected = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"
+    assert feeds.sitemap(links, paths) == expected

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 from typing import Any, Callable
 
@@ -43,16 +42,9 @@ def entry_id(paper: Paper) -> str:
     return f"tag:digestgen,{(_added(paper) or dt.date(1970, 1, 1)).isoformat()}:papers/{paper.slug}"
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, attrs)
-    if text is not None:
-        element.text = xml_text(text)
-    return element
-
-
-# Feeds are written as text, not through ElementTree: at 10,000 papers a build writes ~17,000 feeds,
-# and building and serializing their elements cost more than the rest of making them. The text is
-# what ElementTree writes, indented as ET.indent indents it (tests/test_feeds.py compares the two).
+# Feeds and the sitemap are written as text, not through ElementTree: at 10,000 papers a build writes
+# ~17,000 feeds, and building and serializing their elements cost more than the rest of making them. The
+# text is what ElementTree writes, indented as ET.indent indents it (tests/test_feeds.py compares the two).
 _ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
 
 
@@ -197,11 +189,10 @@ def group_feeds(
 
 
 def sitemap(links: Urls, page_urls: list[str]) -> bytes:
-    root = ET.Element("urlset", {"xmlns": "http://www.sitemaps.org/schemas/sitemap/0.9"})
-    for relative in sorted(page_urls):
-        _sub(_sub(root, "url"), "loc", links.absolute(relative))
-    ET.indent(root)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"
+    rows = "".join(f"  <url>\n    {_element('loc', links.absolute(relative))}\n  </url>\n" for relative in sorted(page_urls))
+    opening = '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    body = f"{opening}>\n{rows}</urlset>" if rows else f"{opening} />"
+    return f'<?xml version="1.0" encoding="utf-8"?>\n{body}\n'.encode("utf-8")
 
 
 def robots(links: Urls) -> bytes:
