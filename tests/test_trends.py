@@ -56,7 +56,7 @@ def test_tags_rise_and_fall_week_against_week(built):
     assert moves == {"reefs": (4, 0, 4), "baking": (2, 2, 0), "astronomy": (0, 4, -4)}
     assert trends.rising_line(site) == "Rising this week: Reefs (+4)"
     assert trends.rising_line(site, dt.date(2025, 10, 31)) == ""  # the site's first week: nothing to rise from
-    line = trends.tag_trend(site, "reefs")
+    line = trends.tag_trends(site)["reefs"]
     assert line["series"] == [0] * 10 + [0, 4]
 
 

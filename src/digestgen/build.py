@@ -280,7 +280,7 @@ def _render_site(
     # Unchanged pages are kept here, before any task is made for them: most pages, after an edit.
     for job, core in zip(plan.jobs, plan.cores, strict=True):
         if not writer.reuse((job.output,), keys.now(core, writer.old.get(job.output, {}).get("key"))):
-            tasks.append(page_task(plan.env, job, None, plan.globals, keyed=lambda reads, core=core: keys.after(core, reads)))
+            tasks.append(page_task(plan.env, job, plan.globals, keyed=lambda reads, core=core: keys.after(core, reads)))
     counter = _Progress(len(tasks), options.progress)
     spent = render_into(writer, tasks, workers, counter.tick, check)
     timings["render+search"] = time.perf_counter() - started

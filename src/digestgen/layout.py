@@ -47,15 +47,3 @@ def content_entries(content: Path, folder: str) -> list[os.DirEntry[str]]:
 def content_files(content: Path, folder: str) -> list[Path]:
     """`content_entries` as paths."""
     return [Path(entry.path) for entry in content_entries(content, folder)]
-
-
-def content_path(site_dir: Path, path: Path) -> tuple[str, str] | None:
-    """(folder, file name) when `path`, absolute or relative to the site, names a content file's
-    place (the file may be gone); None for anything else."""
-    try:
-        parts = path.relative_to(site_dir).parts if path.is_absolute() else path.parts
-    except ValueError:
-        return None
-    if len(parts) != 3 or parts[0] != CONTENT_DIR or not is_content_name(parts[1], parts[2]):
-        return None
-    return parts[1], parts[2]

@@ -35,16 +35,13 @@ class PageJob:
     def __post_init__(self) -> None:
         object.__setattr__(self, "output", urls.output_file(self.url))
 
-    def key(self, site_key: str, papers: dict[str, Paper], marks: dict[str, str] | None = None) -> str | None:
+    def key(self, site_key: str, marks: dict[str, str]) -> str | None:
         """Changes whenever the page's bytes could; None for pages that are always rendered.
-        `marks` (paper_marks) saves making each paper's part again for every page that lists it."""
+        `marks` (paper_marks) holds each paper's part, made once for all the pages that list it."""
         if self.fixed:
             return None
         parts = [site_key, self.template, self.url, self.title, self.shape, self.description]
-        if marks is not None:
-            parts += map(marks.__getitem__, self.depends)
-        else:
-            parts += [f"{slug}:{papers[slug].fingerprint}" for slug in self.depends]
+        parts += map(marks.__getitem__, self.depends)
         return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -57,14 +54,14 @@ def page_keys(
     with_cards = site_key + cards_key
     marks = paper_marks(papers)
     if memo is None:
-        return [job.key(with_cards if job.cards else site_key, papers, marks) for job in jobs]
+        return [job.key(with_cards if job.cards else site_key, marks) for job in jobs]
     previous, keys = dict(memo), []
     memo.clear()
     for job in jobs:
         site = with_cards if job.cards else site_key
         inputs = (site, job.template, job.title, job.shape, job.description, tuple(map(papers.__getitem__, job.depends)))
         known = previous.get(job.url)
-        key = known[1] if known is not None and known[0] == inputs else job.key(site, papers, marks)
+        key = known[1] if known is not None and known[0] == inputs else job.key(site, marks)
         memo[job.url] = (inputs, key)
         keys.append(key)
     return keys

@@ -214,15 +214,10 @@ class Task:
         return files, self.keyed() if self.keyed is not None else self.key
 
 
-def page_task(
-    env: jinja2.Environment, job: PageJob, key: str | None, globals_: dict[str, Any],
-    keyed: Callable[[Reads], str | None] | None = None,
-) -> Task:
-    """A page's task; with `keyed`, the key recorded is keyed(what the page loaded)."""
-    if keyed is None:
-        return Task((job.output,), key, lambda: {job.output: render_page(env, job, globals_)})
+def page_task(env: jinja2.Environment, job: PageJob, globals_: dict[str, Any], keyed: Callable[[Reads], str | None]) -> Task:
+    """A page's task: the key recorded is keyed(what the page loaded)."""
     reads = Reads()
-    return Task((job.output,), key, lambda: {job.output: render_page(env, job, globals_, reads)}, keyed=lambda: keyed(reads))
+    return Task((job.output,), None, lambda: {job.output: render_page(env, job, globals_, reads)}, keyed=lambda: keyed(reads))
 
 
 def render_into(

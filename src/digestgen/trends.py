@@ -98,16 +98,9 @@ def rising_line(site: Site, end: dt.date | None = None, limit: int = 3) -> str:
     return "Rising this week: " + ", ".join(f"{m['label']} (+{m['change']})" for m in rising)
 
 
-def tag_trend(site: Site, tag_slug: str) -> dict[str, Any] | None:
-    """A tag's trend line: papers a period over the last TREND_PERIODS, or None without digests."""
-    if site.latest is None:
-        return None
-    series = tag_counts_by_period(site, site.latest.date, TREND_PERIODS).get(tag_slug, [0] * TREND_PERIODS)
-    return sparkline(series, f"Papers tagged {site.tag_label(tag_slug)}, week by week", site.latest.date)
-
-
 def tag_trends(site: Site) -> dict[str, dict[str, Any] | None]:
-    """Every tag's trend line, as tag_trend draws it, with the papers counted once for all the tags."""
+    """Every tag's trend line (papers a period over the last TREND_PERIODS), or None without digests;
+    the papers are counted once for all the tags."""
     if site.latest is None:
         return {tag.slug: None for tag in site.tags}
     counts = tag_counts_by_period(site, site.latest.date, TREND_PERIODS)

@@ -229,9 +229,6 @@ class SourceWatcher(fs_events.FileSystemEventHandler):
             return {PAPERS_DIR: PAPERS, DIGESTS_DIR: DIGESTS}[parts[1]]
         return None  # not a content file: no build reads it
 
-    def relevant(self, path: Path) -> bool:
-        return self.kind_of(path) is not None
-
 
 def _identity(folder: Path) -> tuple[int, int]:
     try:
