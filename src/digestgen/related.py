@@ -228,7 +228,9 @@ def candidates(
         return []
     rank = np.arange(total) if rank is None else rank
     floor = max(1, math.ceil(settings.min_similarity * _SCALE))
-    search = _Search(rows, own, everyone, settings, rank, dead, keep, floor, _term_sets(rows), _term_sets(everyone))
+    row_terms = _term_sets(rows)
+    search = _Search(rows, own, everyone, settings, rank, dead, keep, floor, row_terms,
+                     row_terms if rows is everyone else _term_sets(everyone))
     threads = max(1, min(workers, rows.shape[0] * total // _BLOCK_CELLS))
     step = max(1, _BLOCK_CELLS // (total * threads))  # the blocks in flight together take _BLOCK_CELLS
     starts = range(0, rows.shape[0], step)
