@@ -1164,11 +1164,13 @@ function elementsOf(shards, entry, k, lengthOf) {
     var known = new Map();
     for (var i = 0; i < scores.length; i++) {
       var length = lengths ? lengths[i] : lengthOf(k, positions[i]);
+      // The key is one number only while the count stays under 64: (10, 70) and (11, 6) would meet.
+      var memo = counts[i] < 64;
       var key = length * 64 + counts[i];
-      var score = counts[i] < 64 ? known.get(key) : undefined;
+      var score = memo ? known.get(key) : undefined;
       if (score === undefined) {
         score = fieldScore(shards, k, idf, counts[i], length);
-        known.set(key, score);
+        if (memo) known.set(key, score);
       }
       scores[i] = score;
     }
