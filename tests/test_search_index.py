@@ -86,9 +86,8 @@ def test_compounds_are_indexed_whole_and_split():
     "Code at https://github.com/openai/CLIP.", "see (WWW.example.org/x) and www.lab.io", "no links here", "a://b wwwx",
     "ftp://host/file https://x.y/z?q=1#f,", "",
 ])
-def test_links_are_found_the_same_from_chunks_already_split(text):
-    found = searchtext.urls_in(text)
-    assert searchtext.urls_in(text, text.split()) == found
+def test_links_are_found_in_the_chunks_already_split(text):
+    found = searchtext.urls_in(text, text.split())
     assert found == [c.strip("().,") for c in text.split() if re.match(r"^[(]?(https?://|www\.)", c, re.IGNORECASE)]
 
 
