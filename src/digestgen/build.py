@@ -200,10 +200,11 @@ def _site_wide_outputs(
 ) -> list[tuple[str, Callable[[], bytes]]]:
     """Outputs built from every paper, each made only when its inputs changed."""
     entries = feeds.FeedEntries(links)  # each paper's entry serialized once for all the feeds listing it
+    order = feeds.FeedOrder(site)  # the digests read once for all the tag, author and organization feeds
     outputs: list[tuple[str, Callable[[], bytes]]] = [
         (urls.FEED, lambda: feeds.site_feed(site, links, entries)),
-        *[(urls.tag_feed(t.slug), lambda t=t: feeds.tag_feed(site, links, t, entries)) for t in site.tags],
-        *feeds.group_feeds(site, links, people, entries),
+        *[(urls.tag_feed(t.slug), lambda t=t: feeds.tag_feed(site, links, t, entries, order)) for t in site.tags],
+        *feeds.group_feeds(site, links, people, entries, order),
         (urls.SITEMAP, lambda: feeds.sitemap(links, [j.url for j in jobs if j.url != urls.NOT_FOUND])),
         (urls.ROBOTS, lambda: feeds.robots(links)),
         (urls.PAPERS_JSON, lambda: feeds.papers_json(site, links)),

@@ -165,17 +165,20 @@ def site_feed(site: Site, links: Urls, entries: FeedEntries | None = None) -> by
     return atom_feed(site, links, whole_digests(site), site.config.title, urls.FEED, urls.home(), entries)
 
 
-def tag_feed(site: Site, links: Urls, tag: Tag, entries: FeedEntries | None = None) -> bytes:
+def tag_feed(
+    site: Site, links: Urls, tag: Tag, entries: FeedEntries | None = None, order: FeedOrder | None = None
+) -> bytes:
     title = f"{site.config.title}: {tag.label}"
-    return atom_feed(site, links, whole_digests(site, tag.papers), title, urls.tag_feed(tag.slug), urls.tag(tag.slug), entries)
+    papers = (order or FeedOrder(site)).whole_digests(tag.papers)
+    return atom_feed(site, links, papers, title, urls.tag_feed(tag.slug), urls.tag(tag.slug), entries)
 
 
 def group_feeds(
-    site: Site, links: Urls, people: People, entries: FeedEntries | None = None
+    site: Site, links: Urls, people: People, entries: FeedEntries | None = None, order: FeedOrder | None = None
 ) -> list[tuple[str, Callable[[], bytes]]]:
     """The Atom feed of each author with a page and of each organization."""
     entries = entries or FeedEntries(links)
-    order = FeedOrder(site)
+    order = order or FeedOrder(site)
     outputs = []
     for kind, groups, feed_url, page_url in (
         ("Papers by", people.authors, urls.author_feed, urls.author),
