@@ -590,7 +590,7 @@ def tags_for(
 
 
 def _rule_matches(
-    text: str, taxonomy: Taxonomy, words: list[tuple[int, str]] | None = None
+    text: str, taxonomy: Taxonomy, words: list[tuple[int, str]]
 ) -> dict[int, list[tuple[int, int, str, str]]]:
     """Rule number -> (start, end, phrase, kind) of every match in `text` no exclude phrase vetoes.
 
@@ -601,7 +601,6 @@ def _rule_matches(
     found: dict[int, list[tuple[int, int, str, str]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
     index = taxonomy._index
-    words = _words(text) if words is None else words
     starts = [(number, start, word) for number, (start, word) in enumerate(words) if word in index]
     for number, start, key in starts:
         after = words[number + 1][1] if number + 1 < len(words) else ""
