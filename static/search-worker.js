@@ -859,11 +859,20 @@ function errorText(error) {
 // Lookups over sorted entries (both sources): exact terms and prefixes by binary search.
 
 function firstAtLeast(entries, term) {
+  return firstIndexAtLeast(entries.length, function (i) { return entries[i].term; }, term);
+}
+
+function firstTermAtLeast(terms, term) {
+  return firstIndexAtLeast(terms.length, function (i) { return terms[i]; }, term);
+}
+
+// The first of `count` sorted items (the i-th's term is termAt(i)) whose term is not below `term`.
+function firstIndexAtLeast(count, termAt, term) {
   var low = 0;
-  var high = entries.length;
+  var high = count;
   while (low < high) {
     var middle = (low + high) >> 1;
-    if (entries[middle].term < term) {
+    if (termAt(middle) < term) {
       low = middle + 1;
     } else {
       high = middle;
@@ -1192,12 +1201,24 @@ function decodedFacets(data) {
   return { orgs: data.orgs, authors: data.authors, org: numbersOf(data.org), people: people, upvotes: numbersOf(data.upvotes) };
 }
 
+// The manifest's common terms ({terms: front-coded, fields: number text of masks}) as {terms, masks};
+// null for an index written without them.
+function commonTerms(listed) {
+  if (!listed) {
+    return null;
+  }
+  var terms = frontDecoded(listed.terms);
+  var masks = numbersOf(listed.fields);
+  return { terms: terms, masks: new Map(terms.map(function (term, i) { return [term, masks[i]]; })) };
+}
+
 // The sharded source: `fetchPart(relativePath)` returns a promise of a part's parsed JSON (relative to
 // index.json). Parts are fetched once and kept, decoded.
 function shardedSource(manifest, storeInfo, fetchPart) {
   var shards = Object.assign({}, manifest.shards, { bounds: frontDecoded(manifest.shards.bounds) });
   var parts = new Map();
   var vocabulary = { lengths: new Set(), key: null, tokenSet: null };
+  var common = commonTerms(manifest.shards.common);
 
   function part(path) {
     if (!parts.has(path)) {
@@ -1219,6 +1240,10 @@ function shardedSource(manifest, storeInfo, fetchPart) {
     return parts.get(key);
   }
 
+  function lengthFile(k) {
+    return decodedPart("lengths/" + shards.fields[k] + ".json", numbersOf);
+  }
+
   // The length files the given terms need where they are common, as lengthOf(field, position).
   function lengthsFor(entries) {
     var needed = new Set();
@@ -1230,27 +1255,39 @@ function shardedSource(manifest, storeInfo, fetchPart) {
       });
     });
     var fields = sortedNumbers(needed);
-    var files = fields.map(function (k) { return decodedPart("lengths/" + shards.fields[k] + ".json", numbersOf); });
-    return Promise.all(files).then(function (columns) {
+    return Promise.all(fields.map(lengthFile)).then(function (columns) {
       var byField = [];
       fields.forEach(function (k, i) { byField[k] = columns[i]; });
       return function (field, position) { return byField[field][position]; };
     });
   }
 
+  // The fields whose length files the terms `needs` reaches will need, from the manifest's list of
+  // common terms: known before any shard is in, so the length files load together with the shards.
+  function commonFieldsOf(needs) {
+    if (!common) {
+      return [];
+    }
+    var mask = 0;
+    needs.exact.forEach(function (term) { mask |= common.masks.get(term) || 0; });
+    needs.prefixes.forEach(function (prefix) {
+      var terms = common.terms;
+      for (var i = firstTermAtLeast(terms, prefix); i < terms.length && terms[i].indexOf(prefix) === 0; i++) {
+        mask |= common.masks.get(terms[i]);
+      }
+    });
+    return shards.fields.map(function (_name, k) { return k; }).filter(function (k) { return mask & (1 << k); });
+  }
+
   // The decoded entries `needs` reaches, their elements computed.
   function lookup(needs) {
+    commonFieldsOf(needs).forEach(function (k) { lengthFile(k); });
     var numbers = new Set();
     needs.exact.forEach(function (term) { numbers.add(shardOf(shards.bounds, term)); });
     needs.prefixes.forEach(function (prefix) {
       prefixShards(shards.bounds, prefix).forEach(function (n) { numbers.add(n); });
     });
-    var files = sortedNumbers(numbers).map(function (n) {
-      var shard = decodedPart("shards/" + n + ".json", decodeShard);
-      // The length files a shard's terms need are asked for as soon as it is in, not after the last.
-      shard.then(function (entries) { return lengthsFor(reachedEntries(entries, needs)); }).catch(function () {});
-      return shard;
-    });
+    var files = sortedNumbers(numbers).map(function (n) { return decodedPart("shards/" + n + ".json", decodeShard); });
     return Promise.all(files).then(function (decoded) {
       var reached = reachedEntries([].concat.apply([], decoded), needs);
       return lengthsFor(reached).then(function (lengthOf) {

@@ -169,6 +169,51 @@ def test_a_query_fetches_only_the_shards_of_its_terms(sharded):
     assert not [p for p in done["fetched"] if p.startswith(("terms/", "tags/", "dates", "facets"))]
 
 
+def common_fields(sharded: ShardedSite) -> dict[str, set[str]]:
+    """Each term that relies on a length file, read from the shards: the fields where it does."""
+    fields = sharded.manifest()["fields"]
+    common: dict[str, set[str]] = {}
+    for shard in (sharded.search / "shards").glob("*.json"):
+        for term, _number, *cells in json.loads(shard.read_text("utf-8"))["terms"]:
+            named = {fields[k] for k, cell in enumerate(cells) if cell != 0 and len(cell) == 2}
+            if named:
+                common[term] = named
+    return common
+
+
+def test_the_manifest_names_every_term_that_needs_a_length_file(sharded):
+    listed = sharded.manifest()["common"]
+    terms, masks = front_decoded(listed["terms"]), search_numbers(listed["fields"])
+    fields = sharded.manifest()["fields"]
+    named = {term: {name for k, name in enumerate(fields) if mask >> k & 1} for term, mask in zip(terms, masks)}
+    assert named == common_fields(sharded)
+    assert "learn" in named and "track" not in named
+
+
+def test_length_files_are_asked_for_with_the_shards_not_after(sharded):
+    """A common word's length files load in the same round as its shard: no second wait before scoring."""
+    (common, rare) = run_node(sharded, [{"q": "learning", "typing": False}, {"q": "tracking", "typing": False}])
+    lengths = [n for n, p in enumerate(common["fetched"]) if p.startswith("lengths/")]
+    shards = [n for n, p in enumerate(common["fetched"]) if p.startswith("shards/")]
+    assert {common["fetched"][n] for n in lengths} == {f"lengths/{f}.json" for f in common_fields(sharded)["learn"]}
+    assert max(lengths) < min(shards)
+    assert not [p for p in rare["fetched"] if p.startswith("lengths/")]
+    assert common["sharded"] == common["single"]
+
+
+def search_numbers(text: str) -> list[int]:
+    """number_text read back (the worker's numbersOf)."""
+    last, continued = "0123456789ABCDEFGHIJKLMNOPQRSTUV", "WXYZabcdefghijklmnopqrstuvwxyz-_"
+    numbers, value = [], 0
+    for char in text:
+        if char in last:
+            numbers.append(value * 32 + last.index(char))
+            value = 0
+        else:
+            value = value * 32 + continued.index(char)
+    return numbers
+
+
 def test_fetched_parts_are_kept_for_later_queries(sharded):
     (steps,) = run_node(sharded, [{"session": [{"q": "tracking"}, {"q": "graph"}, {"q": "tracking"}, {"q": "trackin"}]}])
     first, second, again, half_typed = steps

@@ -456,7 +456,20 @@ def _shard_file(frequencies: list[int], idfs: dict[int, float], encoded: list[st
     return f'{{"idf":{idf_json},"terms":[{",".join(encoded)}]}}'.encode()
 
 
-def _manifest(index: TermColumns, layout: ShardLayout, bounds: list[str]) -> dict[str, Any]:
+def common_terms(index: TermColumns, order: list[int], inline_below: int) -> dict[str, Any]:
+    """The terms that rely on a length file, in `order`, front-coded, with the fields where they do as bit masks.
+
+    A query reads this before any shard is in, so that it can ask for the length files it will need
+    together with its shards rather than after them.
+    """
+    masks = np.zeros(len(index.terms), dtype=np.int64)
+    for k, postings in enumerate(index.postings):
+        masks |= (postings.documents() >= inline_below).astype(np.int64) << k
+    common = [t for t in order if masks[t]]
+    return {"terms": front_coded([index.terms[t] for t in common]), "fields": number_text(masks[common].tolist())}
+
+
+def _manifest(index: TermColumns, layout: ShardLayout, bounds: list[str], common: dict[str, Any]) -> dict[str, Any]:
     return {
         "shards": {
             "format": SHARDS_FORMAT,
@@ -470,6 +483,7 @@ def _manifest(index: TermColumns, layout: ShardLayout, bounds: list[str]) -> dic
             "count": layout.papers,
             "bounds": front_coded(bounds),
             "longestTermBucket": LONGEST_TERM_BUCKET,
+            "common": common,
         }
     }
 
@@ -522,7 +536,7 @@ def build_index_parts(site: Site, layout: ShardLayout, check: Callable[[], None]
     ends = starts[1:] + [len(order)]
     bounds = ["" if n == 0 or start >= len(order) else terms[order[start]] for n, start in enumerate(starts)]
     files = {
-        INDEX_PATH: compact_json(_manifest(index, layout, bounds)),
+        INDEX_PATH: compact_json(_manifest(index, layout, bounds, common_terms(index, order, inline_below))),
         **{
             f"search/shards/{n}.json": _shard_file([frequency[t] for t in order[start:end]], idfs, encoded[start:end])
             for n, (start, end) in enumerate(zip(starts, ends))
