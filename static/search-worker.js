@@ -1388,6 +1388,57 @@ function warmUp() {
   arxivIdOf(WARM_UP_TEXT);
 }
 
+// A made-up sharded index held in memory, laid out as the build writes one: a common word ("alpha",
+// on most papers, scored from the length files) and a rare one ("beta", lengths inline).
+var WARM_UP_PAPERS = 6000;
+var WARM_UP_COMMON = 5000;
+var WARM_UP_RARE = 40;
+
+function warmUpParts() {
+  var fields = ["title", "abstract", "tags", "author", "names"];
+  var common = "1".repeat(WARM_UP_COMMON); // gaps of one: papers 1 to 5,000
+  var rare = "1".repeat(WARM_UP_RARE);
+  var counts = "123".repeat(Math.ceil(WARM_UP_COMMON / 3)).slice(0, WARM_UP_COMMON);
+  var abstractLengths = "a2a3a4b0".repeat(WARM_UP_PAPERS / 4); // 130, 131, 132, 160
+  var text = "Warm-up: an alpha abstract with beta words and alpha beta together. " + WARM_UP_TEXT;
+  var doc = ["Alpha and beta, warm", "papers/warm/", "2024-01-01", [0], text, "Warm Lab", ["A. Warm"], 1, ""];
+  var manifest = { shards: {
+    format: 2, version: "2.3.9", fields: fields, boosts: [10, 1, 0.3, 3, 3], k1: 1.2, b: 0.75,
+    averages: [12, 131, 14, 2, 1.4], pipeline: ["stemmer"], count: WARM_UP_PAPERS, bounds: ["0"],
+    longestTermBucket: 20, common: { terms: ["0alpha"], fields: "3" },
+  } };
+  var idf = {};
+  idf[WARM_UP_COMMON * 2] = 0.2;
+  idf[WARM_UP_RARE] = 4.9;
+  var parts = {
+    "shards/0.json": { idf: idf, terms: [
+      ["alpha", 0, [common, counts], [common, counts], 0, 0, 0],
+      ["beta", 1, 0, [rare, "2".repeat(WARM_UP_RARE), "a2".repeat(WARM_UP_RARE)], 0, 0, 0],
+    ] },
+    "lengths/title.json": "C".repeat(WARM_UP_PAPERS),
+    "lengths/abstract.json": abstractLengths,
+    "terms/4.json": ["0beta"],
+    "terms/5.json": ["0alpha"],
+    "terms/6.json": ["0alphas"],
+  };
+  return { manifest: manifest, storeInfo: { fields: [], tags: [["warm", "Warm", "tags/warm/"]], count: WARM_UP_PAPERS, chunk: 4, page: 20 },
+           part: function (path) { return parts[path] || [doc, doc, doc, doc]; } };
+}
+
+// The engine runs a few queries on that index while the real one loads, so that the reader's first
+// query does not wait for the browser to compile decoding, scoring and ordering. Nothing is kept; the
+// answers are returned for tests.
+function warmUpEngine() {
+  var made = warmUpParts();
+  var source = shardedSource(made.manifest, made.storeInfo, function (path) { return Promise.resolve(made.part(path)); });
+  var queries = ["alpha", "alpha beta", "\"alpha beta\" -gamma", "alpah", "alp"];
+  var answers = [];
+  return queries.reduce(function (done, q, n) {
+    var request = { id: n, q: q, limit: 20, typing: n === queries.length - 1 };
+    return done.then(function () { return runSearch(source, request); }).then(function (answer) { answers.push(answer); });
+  }, Promise.resolve()).then(function () { return answers; });
+}
+
 // The worker's side of the protocol. Queries that arrive while one runs are coalesced: only the
 // newest is answered, because the page only shows the newest.
 function startWorker(scope) {
@@ -1415,11 +1466,13 @@ function startWorker(scope) {
 
   function load(message) {
     scope.importScripts(message.lunrUrl);
-    warmUp();
     // Both files are small for a sharded site (a manifest and the store's outline), so they are
-    // fetched together whichever layout the site has.
-    Promise.all([fetchJson(message.indexUrl), fetchJson(message.storeUrl)])
-      .then(function (data) {
+    // fetched together whichever layout the site has; the warm-up runs while they load.
+    var loading = Promise.all([fetchJson(message.indexUrl), fetchJson(message.storeUrl)]);
+    warmUp();
+    Promise.all([loading, warmUpEngine()])
+      .then(function (both) {
+        var data = both[0];
         source = loadedSource(data[0], data[1], message.indexUrl);
         // facetsCost: whether counts by organization and author cost a download of their own.
         scope.postMessage({ type: "ready", count: source.count, pageSize: source.pageSize, facetsCost: isSharded(data[0]) });

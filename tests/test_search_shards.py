@@ -201,6 +201,20 @@ def test_length_files_are_asked_for_with_the_shards_not_after(sharded):
     assert common["sharded"] == common["single"]
 
 
+def test_the_warm_up_runs_the_engine_on_a_made_up_index(sharded):
+    """The worker warms up by searching an index of its own while the real one loads: each of its
+    queries must reach the paths a first query takes (scoring from length files, inline lengths,
+    phrases, the typo fallback, a half-typed word), or the warm-up compiles nothing a reader needs."""
+    (answers,) = run_node(sharded, [{"warmUp": True}])
+    common, both, phrase, typo, typed = answers
+    assert not [a["error"] for a in answers if "error" in a]
+    assert common["total"] == 5000 and len(common["results"]) == 20
+    assert both["total"] == phrase["total"] == 40
+    assert typo["fuzzy"] and typo["total"] == 5000
+    assert typed["total"] == 5000
+    assert all(r["snippetMarks"] for r in common["results"])
+
+
 def search_numbers(text: str) -> list[int]:
     """number_text read back (the worker's numbersOf)."""
     last, continued = "0123456789ABCDEFGHIJKLMNOPQRSTUV", "WXYZabcdefghijklmnopqrstuvwxyz-_"

@@ -5,6 +5,7 @@
 //   {"q": ..., ...}              the worker's answer both ways: {single, sharded, fetched}
 //   {"whole": true}              every shard decoded and made into lunr's serialized index again,
 //                                compared with the single index as JSON text: {equal, shards, firstDifference}
+//   {"warmUp": true}             the answers of the worker's warm-up queries (on its made-up index)
 //   {"session": [request, ...]}  requests one after another on one sharded search:
 //                                [{total, refs, fetched}] (fetched: the parts newly fetched)
 // `fetched` lists the parts (paths under SEARCH_DIR) a fresh sharded search fetched for that request.
@@ -109,6 +110,8 @@ for (const [n, request] of requests.entries()) {
     answers.push(await session(request.session));
   } else if ("whole" in request) {
     answers.push(whole());
+  } else if ("warmUp" in request) {
+    answers.push(await scope.warmUpEngine());
   } else {
     answers.push(await both(request, n));
   }
