@@ -78,10 +78,13 @@ class _Terms:
             found = self.seen[token] = tuple(str(t) for t in self.pipeline.run([Token(token, {})], self.field))
         return found
 
-    def _piece_terms(self, piece: str, value: Pieces, known: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    def chunk_terms(self, tokens_of: Callable[[str], Sequence[str]], piece: str) -> tuple[str, ...]:
+        """The terms of one chunk of a `Pieces` value, split into tokens by `tokens_of`."""
         # lunr.py lower-cases list elements too; each pipeline function sees one token at a time.
-        found = tuple(term for token in value.tokens_of(piece) for term in self._token_terms(as_string(token).lower()))
-        known[piece] = found
+        return tuple(term for token in tokens_of(piece) for term in self._token_terms(as_string(token).lower()))
+
+    def _piece_terms(self, piece: str, value: Pieces, known: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+        found = known[piece] = self.chunk_terms(value.tokens_of, piece)
         return found
 
     def terms(self, value: Any) -> list[str]:
@@ -241,9 +244,7 @@ class _TermNumbers:
             if tokens_of is None:
                 cache = _Numbered(lambda token: self._number(analyser._token_terms(token)))
             else:
-                cache = _Numbered(lambda piece: self._number(
-                    term for token in tokens_of(piece) for term in analyser._token_terms(as_string(token).lower())
-                ))
+                cache = _Numbered(lambda piece: self._number(analyser.chunk_terms(tokens_of, piece)))
             self.shared[tokens_of] = cache
         return cache
 

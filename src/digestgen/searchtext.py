@@ -112,12 +112,6 @@ def chunk_terms(chunk: str) -> tuple[str, ...]:
     return tuple(term for word in _chunk_words(chunk) for term in word.terms())
 
 
-def index_text(text: str) -> str:
-    """The text as the index's tokenizer should see it: every term of every word, space-separated."""
-    # Chunk by chunk through a cache: most chunks of a large site's abstracts recur.
-    return " ".join([term for chunk in chunks(text) for term in chunk_terms(chunk)])
-
-
 def link_names(urls: list[str]) -> list[str]:
     """Repository names of code links ("https://github.com/openai/CLIP" -> "CLIP"), without ".git"."""
     names = []
