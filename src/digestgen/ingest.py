@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from digestgen.errors import DigestgenError
-from digestgen.fileio import atomic_write_text
+from digestgen.fileio import atomic_rewrite_text, link_target
 from digestgen.frontmatter import (
     YamlError,
     dump_yaml,
@@ -581,10 +581,19 @@ def ingest(
         mentioned.update(ingest_listing(store, listing, name, report, origins))
     writes = pending_writes(store, report)
     report.unchanged = sum(1 for slug in mentioned & before if store.papers[slug].path not in writes)
+    _check_link_targets(writes)
     for path, text in writes.items():
-        atomic_write_text(path, text)
+        atomic_rewrite_text(path, text)  # a curator's symlinked file stays linked, and its target is updated
         report.written.append(path)
     return report
+
+
+def _check_link_targets(writes: dict[Path, str]) -> None:
+    """Refuse, before anything is written, a symlink whose target's folder is gone (it would not be made)."""
+    for path in writes:
+        target = link_target(path)
+        if target is not path and not target.parent.is_dir():
+            raise DigestgenError(f"is a symlink to {target}, whose folder does not exist", path=str(path))
 
 
 def _merge_same_day(listings: list[tuple[Source, Listing]]) -> list[tuple[str, Listing, tuple[str, ...]]]:
