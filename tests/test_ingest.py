@@ -307,3 +307,24 @@ def test_a_link_into_a_missing_folder_is_one_line_and_writes_nothing(site, tmp_p
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "sparse-widgets.md: is a symlink to" in result.stderr and "folder does not exist" in result.stderr
     assert snapshot(site) == before and link.is_symlink() and not (tmp_path / "unmounted").exists()
+
+
+def test_a_pick_that_a_reingest_dropped_stops_the_build_at_its_line_and_keeps_the_site(site, tmp_path):
+    """The curator picked a paper; the day's listing, ingested again, no longer has it."""
+    day = tmp_path / "2025-10-31.txt"
+    day.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 2"), ("Dense Gadgets", "Gadgets, densely.", "Oct 2")))
+    assert run("ingest", str(day), "--site", str(site)).returncode == 0
+    record = site / "content" / "digests" / "2025-10-31.yaml"
+    record.write_text(record.read_text("utf-8") + "title: My day\npicks:\n- paper: dense-gadgets\n  note: Read this.\n")
+    out = tmp_path / "out"
+    assert run("build", "--site", str(site), "--out", str(out)).returncode == 0
+    built = snapshot(out)
+    day.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 2")))
+    assert run("ingest", str(day), "--site", str(site)).returncode == 0
+    line = record.read_text("utf-8").splitlines().index("- paper: dense-gadgets") + 1
+    expected = f"digestgen: error: content/digests/2025-10-31.yaml:{line}: picks: 'dense-gadgets' is not a paper of this digest\n"
+    before = snapshot(site)
+    for command in (["build", "--out", str(out)], ["newsletter", "--base-url", "https://example.org/", "--out", str(tmp_path / "mail")]):
+        result = run(*command, "--site", str(site))
+        assert (result.returncode, result.stderr) == (1, expected)
+    assert snapshot(out) == built and not (tmp_path / "mail").exists() and snapshot(site) == before
