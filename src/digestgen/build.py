@@ -104,12 +104,14 @@ def build_site(
 def build_with(
     site_dir: Path, options: BuildOptions, warn: Warn, cache: BuildCache | None = None,
     changed: list[str] | None = None, defer_search: bool = False, check: Callable[[], None] = lambda: None,
+    config: Config | None = None,
 ) -> BuildResult:
     """The stages in their order. With a `cache` (a Session's), `changed` names the content files to
     read again (None: all) and `defer_search` may keep the previous site-wide files; `check` may
-    raise between pieces of work to give the build up."""
+    raise between pieces of work to give the build up. `config`: the site's, when the caller has
+    already read it for these options (with `configure`), so that it is read once a build."""
     started, timings = time.perf_counter(), {}
-    config = configure(site_dir, options, warn)
+    config = config or configure(site_dir, options, warn)
     out = options.out if options.out is not None else site_dir / "_site"
     check_output_dir(out, site_dir)
     fingerprint = "" if options.private else input_fingerprint(site_dir, config, repr(options.extra_scripts))

@@ -341,15 +341,17 @@ class Session:
     def build(
         self, changed: Iterable[str] | None = None, *, search: bool = True, options: "BuildOptions | None" = None,
         warn: Callable[[str], None] = lambda message: None, check: Callable[[], None] = lambda: None,
+        config: Config | None = None,
     ) -> "BuildResult":
         """One build; `options`, when given, replace the session's from now on (serve's script URL
-        follows the configured base path, which may change)."""
+        follows the configured base path, which may change); `config` is the site's as read for them."""
         from digestgen.build import build_with  # build.py imports this module for its keys
 
         self.options = options or self.options
         try:
             return build_with(
-                self.site_dir, self.options, warn, self.cache, content_changes(self.site_dir, changed), not search, check
+                self.site_dir, self.options, warn, self.cache, content_changes(self.site_dir, changed), not search, check,
+                config,
             )
         except BaseException:
             if changed is not None:  # it may not have read the files it was told of
