@@ -28,7 +28,7 @@ import jinja2.meta
 from digestgen import __version__
 from digestgen.config import Config
 from digestgen.forkpool import run_forked
-from digestgen.layout import CONTENT_DIR, PAPERS_DIR, content_files
+from digestgen.layout import CONTENT_DIR, PAPERS_DIR, RESCAN, content_change, content_files
 from digestgen.load import ContentError, ContentScan, paper_from_file
 from digestgen.model import Paper, Site
 from digestgen.output import read_manifest
@@ -79,11 +79,11 @@ def content_changes(site_dir: Path, changed: Iterable[str] | None) -> list[str] 
             parts = Path(name).relative_to(root).parts
         except ValueError:
             continue  # outside the site: a taxonomy file elsewhere, say
-        if not parts or parts[0] != CONTENT_DIR or len(parts) > 3:
-            continue
-        if len(parts) < 3:
+        kind = content_change(parts)
+        if kind == RESCAN:
             return None  # content/ or one of its folders itself: read it all again
-        found.append("/".join(parts))
+        if kind is not None:
+            found.append("/".join(parts))
     return found
 
 

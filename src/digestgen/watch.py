@@ -18,21 +18,21 @@ from digestgen.layout import (
     CONTENT_DIR,
     DIGESTS_DIR,
     PAPERS_DIR,
+    RESCAN,
     SOURCE_DIRS,
     STATIC_DIR,
     TEMPLATES_DIR,
-    is_content_name,
+    content_change,
     is_temp_file,
 )
 
 # The kinds of change, as the watcher names them.
-PAPERS = "papers"
-DIGESTS = "digests"
+PAPERS = PAPERS_DIR  # a content file's kind is its folder's name (layout.content_change)
+DIGESTS = DIGESTS_DIR
 TEMPLATES = "templates"
 STATIC = "static"
 CONFIG = "config"
 TAXONOMY = "taxonomy"
-RESCAN = "rescan"  # content/ or one of its folders itself: read every content file again
 QUIET_SECONDS = 0.1  # a burst of file events is over after this long without a new one (a save takes milliseconds)
 WATCHED_EVENTS = frozenset(
     {
@@ -221,13 +221,9 @@ class SourceWatcher(fs_events.FileSystemEventHandler):
             return TEMPLATES
         if parts[0] == STATIC_DIR:
             return STATIC
-        if parts[0] != CONTENT_DIR:
-            return None
-        if is_directory or len(parts) < 3:
-            return RESCAN  # content/ or one of its folders itself came or went: read it all again
-        if len(parts) == 3 and is_content_name(parts[1], parts[2]):
-            return {PAPERS_DIR: PAPERS, DIGESTS_DIR: DIGESTS}[parts[1]]
-        return None  # not a content file: no build reads it
+        if is_directory and parts[0] == CONTENT_DIR:
+            return RESCAN  # a folder under content/ came, went or moved: read it all again
+        return content_change(parts)
 
 
 def _identity(folder: Path) -> tuple[int, int]:
