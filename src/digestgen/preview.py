@@ -1,14 +1,14 @@
 """The preview's room for building: its lifecycle, and when to rebuild and when to catch up.
 
 The pieces, in the order a change travels through them: the watcher (watch.py) notices a saved
-source file and says what kind of change it is, the change queue waits until the burst of events
-is over, `build_preview` runs the normal build (incremental, into a private temporary folder that
-the server reads; a build moves each changed file in with an atomic rename, after every page has
-been rendered; it reads only the content files the watcher reported), and the preview publishes
-the new snapshot that the HTTP room (serve_http.py) serves and `livereload.js` listens for. The
-search files, feeds and papers.json are brought up to date by a second build once edits pause; a
-new edit interrupts it. A failed build keeps the last good site and turns every HTML response
-into an error page until a later build succeeds.
+source file that a build reads (or a content folder that came or went: a rescan), the change queue
+waits until the burst of events is over, `build_preview` runs the normal build (incremental, into a
+private temporary folder that the server reads; a build moves each changed file in with an atomic
+rename, after every page has been rendered; it reads only the content files the watcher reported),
+and the preview publishes the new snapshot that the HTTP room (serve_http.py) serves and
+`livereload.js` listens for. The search files, feeds and papers.json are brought up to date by a
+second build once edits pause; a new edit interrupts it. A failed build keeps the last good site
+and turns every HTML response into an error page until a later build succeeds.
 """
 
 from __future__ import annotations
