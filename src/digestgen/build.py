@@ -26,7 +26,6 @@ from digestgen.incremental import (
     prefilled_cache,
     site_key,
     taxonomy_of,
-    templates_digest,
     unchanged,
 )
 from digestgen.load import load_site
@@ -236,7 +235,7 @@ def plan_site(
     """The pages and site-wide outputs of `site`, each with its key (tests/test_keys.py audits them)."""
     links = Urls(site.config.base_url)
     assets = collect_assets(site_dir / "static")
-    env = environment_of(site_dir, templates_digest(site_dir), cache)
+    env = environment_of(site_dir, cache)
     globals_ = site_globals(site.config, links, assets, extra_scripts)
     key = site_key(site_dir, site, extra_scripts)
     cards = cards_key(key, env, assets)

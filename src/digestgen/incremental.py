@@ -56,6 +56,7 @@ class BuildCache:
     manifest: tuple[Path, dict] | None = None  # (a private output folder, its files as last committed)
     page_keys: dict = field(default_factory=dict)  # url -> (what the page showed, its key's core)
     scan: ContentScan = field(default_factory=ContentScan)
+    kept: bool = True  # it outlives this build (a Session's); prefilled_cache's serves one build only
 
     def cards_for(self, key: str) -> dict:
         """The cards made under `key`; those made under another key are dropped."""
@@ -112,10 +113,12 @@ def taxonomy_of(site_dir: Path, config: Config, cache: BuildCache | None) -> Tax
     return cache.taxonomy[1]
 
 
-def environment_of(site_dir: Path, templates: str, cache: BuildCache | None) -> jinja2.Environment:
-    """Jinja2's environment, kept (with its compiled templates) while the `templates` digest holds."""
-    if cache is None:
+def environment_of(site_dir: Path, cache: BuildCache | None) -> jinja2.Environment:
+    """Jinja2's environment, kept in a kept cache (with its compiled templates) while every template
+    file's bytes stay the same (`templates_digest`, which a one-off build need not compute)."""
+    if cache is None or not cache.kept:
         return make_environment(site_dir / "templates")
+    templates = templates_digest(site_dir)
     if cache.environment is None or cache.environment[0] != templates:
         cache.environment = (templates, make_environment(site_dir / "templates"))
     return cache.environment[1]
@@ -146,7 +149,7 @@ def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache 
     paths = content_files(site_dir / CONTENT_DIR, PAPERS_DIR)
     if workers < 2 or len(paths) < PARALLEL_LOAD_THRESHOLD:
         return None
-    cache = BuildCache()
+    cache = BuildCache(kept=False)
     taxonomy = taxonomy_of(site_dir, config, cache)
     chunks = [paths[start : start + LOAD_CHUNK] for start in range(0, len(paths), LOAD_CHUNK)]
 
