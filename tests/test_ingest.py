@@ -310,7 +310,7 @@ def test_a_link_into_a_missing_folder_is_one_line_and_writes_nothing(site, tmp_p
 
 
 def test_a_pick_that_a_reingest_dropped_stops_the_build_at_its_line_and_keeps_the_site(site, tmp_path):
-    """The curator picked a paper; the day's listing, ingested again, no longer has it."""
+    """The curator picked a paper; the day's listing, ingested again, no longer has it: ingest warns, the build refuses."""
     day = tmp_path / "2025-10-31.txt"
     day.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 2"), ("Dense Gadgets", "Gadgets, densely.", "Oct 2")))
     assert run("ingest", str(day), "--site", str(site)).returncode == 0
@@ -320,7 +320,9 @@ def test_a_pick_that_a_reingest_dropped_stops_the_build_at_its_line_and_keeps_th
     assert run("build", "--site", str(site), "--out", str(out)).returncode == 0
     built = snapshot(out)
     day.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 2")))
-    assert run("ingest", str(day), "--site", str(site)).returncode == 0
+    result = run("ingest", str(day), "--site", str(site))
+    assert result.returncode == 0  # and it says so at once, naming the pick
+    assert "content/digests/2025-10-31.yaml: picks: 'dense-gadgets' is no longer in this digest" in result.stderr
     line = record.read_text("utf-8").splitlines().index("- paper: dense-gadgets") + 1
     expected = f"digestgen: error: content/digests/2025-10-31.yaml:{line}: picks: 'dense-gadgets' is not a paper of this digest\n"
     before = snapshot(site)

@@ -203,6 +203,16 @@ def _ref(value: Any, name: str) -> str:
     return value.strip()
 
 
+def curation_ref(value: Any) -> str | None:
+    """The paper a `picks` or `hide` entry names (slug or arXiv ID, as the build reads it), or None if it names none."""
+    if isinstance(value, dict):
+        value = value.get("paper")
+    try:
+        return _ref(value, "picks").removeprefix("arXiv:")
+    except ContentError:
+        return None
+
+
 def _picks(value: Any, lines: Lines) -> tuple[Pick, ...]:
     """`picks`: a list of papers, each a slug / arXiv ID or a {paper, note} mapping."""
     if value is None:
