@@ -35,15 +35,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from loopback_browser import chromium, serve  # bench/loopback_browser.py, beside this file
+
 QUERIES = ["diffusion", "contrastive learn", "graph neural network", "tracking", "learning", "model", "trakcing"]
 # What readers type: words, a half-typed word, a typo, a hyphenated spelling, a phrase with a word,
 # a field, a pasted title with a colon, a common word that matches most papers.
 BROWSER_QUERIES = [*QUERIES, "pre-training", '"diffusion model" video', "LLM pretraining data", "title:transformer",
                    "UL2: Unifying Language Learning Paradigms", "visual instruction tuning -video"]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-dev-shm-usage"]
-
 # The real worker, started as the site starts it, with both ends of a query noted by its own clock.
 _TIMED_WORKER = r"""
 importScripts("search-worker.js");
@@ -167,11 +165,6 @@ def queries_once(checkout: Path, out: Path, script: Path) -> list[dict]:
 
 def browser_once(checkout: Path, out: Path, runs: int) -> dict[str, list[dict]]:
     """Per query, [{cold, warm, total}] over `runs` fresh browser contexts."""
-    import contextlib
-    import functools
-    import http.server
-    import threading
-
     from playwright.sync_api import sync_playwright
 
     shutil.copy(checkout / "src" / "digestgen" / "_vendor" / "lunr.min.js", out / "lunr.min.js")
@@ -179,29 +172,16 @@ def browser_once(checkout: Path, out: Path, runs: int) -> dict[str, list[dict]]:
     (out / "timed-worker.js").write_text(_TIMED_WORKER, "utf-8")
     (out / "index.html").write_text("<!doctype html><title>search timing</title>", "utf-8")
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(out)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
     timings: dict[str, list[dict]] = {q: [] for q in BROWSER_QUERIES}
-    try:
-        with sync_playwright() as p, contextlib.closing(
-            p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        ) as browser:
-            for _ in range(runs):
-                for q in BROWSER_QUERIES:
-                    context = browser.new_context()
-                    page = context.new_page()
-                    page.goto(base)
-                    cold, warm = page.evaluate(_TWICE, [base, q, 2])
-                    timings[q].append({"cold": cold["ms"], "warm": warm["ms"], "total": cold["total"]})
-                    context.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(out) as base, sync_playwright() as p, chromium(p) as browser:
+        for _ in range(runs):
+            for q in BROWSER_QUERIES:
+                context = browser.new_context()
+                page = context.new_page()
+                page.goto(base)
+                cold, warm = page.evaluate(_TWICE, [base, q, 2])
+                timings[q].append({"cold": cold["ms"], "warm": warm["ms"], "total": cold["total"]})
+                context.close()
     return timings
 
 

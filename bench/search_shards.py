@@ -32,7 +32,8 @@ from collections import defaultdict
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from search_size import CHROMIUM, CHROMIUM_ARGS, NOTE_FIRST_RESULT, make_site, serve  # bench/search_size.py, beside this file
+from loopback_browser import chromium, serve  # bench/loopback_browser.py, beside this file
+from search_size import NOTE_FIRST_RESULT, make_site  # bench/search_size.py, beside this file
 
 FIRST_QUERY = "diffusion"
 FURTHER_QUERIES = [
@@ -187,8 +188,7 @@ def browser_run(out: Path, level: int) -> list[dict[str, object]]:
     from playwright.sync_api import sync_playwright
 
     rows = []
-    with serve(out) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with serve(out, theme_csp=True) as base, sync_playwright() as p, chromium(p) as browser:
         context = browser.new_context()
         transfers = Transfers(out, level)
         context.on("request", lambda r: transfers.note(r.url))
@@ -205,7 +205,6 @@ def browser_run(out: Path, level: int) -> list[dict[str, object]]:
             ms = page.evaluate(SUBMIT_QUERY, query)
             rows.append({"query": query, "ms": ms, **transfers.take()})
         context.close()
-        browser.close()
     return rows
 
 

@@ -14,31 +14,19 @@ Not part of the test suite: numbers, not assertions.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import gzip
-import http.server
 import json
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from corpus import write_corpus  # bench/corpus.py, beside this file
+from loopback_browser import chromium, serve  # bench/loopback_browser.py, beside this file
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-]
 FIRST_QUERY = "diffusion"
 SECOND_QUERY = "contrastive learn"
 
@@ -61,28 +49,6 @@ def make_site(work: Path, count: int | None) -> Path:
     listings = write_corpus(count, work / f"corpus-{count}")
     digestgen("ingest", *map(str, listings), "--site", str(site))
     return site
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def end_headers(self) -> None:
-        from digestgen.theme import CSP
-
-        self.send_header("Content-Security-Policy", CSP)
-        super().end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serve(root: Path) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # Runs in the page before its own scripts (Playwright injects it outside the page's CSP): notes when
@@ -113,8 +79,7 @@ def browser_timings(out: Path, runs: int) -> tuple[float, float]:
     from playwright.sync_api import sync_playwright
 
     first, again = [], []
-    with serve(out) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with serve(out, theme_csp=True) as base, sync_playwright() as p, chromium(p) as browser:
         for _ in range(runs):
             context = browser.new_context()
             context.add_init_script(NOTE_FIRST_RESULT)
@@ -124,7 +89,6 @@ def browser_timings(out: Path, runs: int) -> tuple[float, float]:
             first.append(page.evaluate("window.__firstResultAt"))
             again.append(page.evaluate(TIME_QUERY, SECOND_QUERY))
             context.close()
-        browser.close()
     return statistics.median(first), statistics.median(again)
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from digestgen.serve import QUIET_SECONDS, Preview
+from digestgen.preview import Preview
+from digestgen.watch import QUIET_SECONDS
 
 PAPER = "active-prompt-learning-in-vision-language-models"
 PAPER_FILE = Path("content/papers") / f"{PAPER}.md"

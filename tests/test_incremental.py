@@ -339,6 +339,41 @@ def test_told_which_file_changed_a_rebuild_reads_that_file_and_not_the_folder(tm
     assert full_reads == [1]  # a folder changed: everything is looked at again
 
 
+def test_only_a_kept_environment_hashes_every_template(tmp_path, monkeypatch):
+    """A one-off build makes its Jinja2 environment once: reading every template to key a kept one is serve's cost."""
+    from digestgen import build, incremental
+
+    site = copy_repo_site(tmp_path / "site")
+    hashed, real_hash = [], incremental._hash_files
+    monkeypatch.setattr(incremental, "_hash_files", lambda digest, root: hashed.append(root) or real_hash(digest, root))
+    build_site(site, out=tmp_path / "serial", workers=1)
+    prefilled, real_prefill = [], build.prefilled_cache
+    monkeypatch.setattr(build, "prefilled_cache", lambda *a: prefilled.append(real_prefill(*a)) or prefilled[-1])
+    monkeypatch.setattr(incremental, "PARALLEL_LOAD_THRESHOLD", 1)  # the build parses in workers, into a one-build cache
+    build_site(site, out=tmp_path / "forked", workers=2)
+    assert prefilled and prefilled[0] is not None and prefilled[0].papers
+    assert hashed == []
+    Session(site, BuildOptions(out=tmp_path / "preview", workers=1, private=True)).build()
+    assert site / "templates" in hashed
+
+
+def test_a_preview_rebuild_reads_the_config_once(tmp_path, monkeypatch):
+    """serve needs the config's base path before the build (for the reload script's URL): the build takes that copy."""
+    from digestgen import config as config_module
+    from digestgen import preview
+
+    site = copy_repo_site(tmp_path / "site")
+    with (site / "digestgen.yaml").open("a", encoding="utf-8") as config:
+        config.write("\nno_such_setting: 1\n")
+    session, reads, warnings = Session(site), [], []
+    real_parse = config_module.load_yaml_lines
+    monkeypatch.setattr(config_module, "load_yaml_lines", lambda *a: reads.append(1) or real_parse(*a))
+    for changes in (None, preview.Changes({str(first_paper(site).resolve()): "papers"})):
+        reads.clear()
+        preview.build_preview(site, tmp_path / "preview", None, warnings.append, session, changes)
+        assert reads == [1]
+    assert len([w for w in warnings if "no_such_setting" in w]) == 2  # its warnings still said, once a build
+
 SESSION_MEMORY_PROBE = r"""
 import gc, sys
 from pathlib import Path

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -263,3 +265,68 @@ def test_unreadable_content_stops_ingest_with_one_line(site, tmp_path):
     (site / "content" / "papers" / "folder.md").mkdir()
     result = run("ingest", str(SEED), "--site", str(site))
     assert result.returncode == 1 and "2025-01-01.yaml: not UTF-8 text" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_symlinked_paper_or_digest_is_updated_through_its_link(site, tmp_path):
+    """A curator who keeps content elsewhere and links it in finds the linked files updated, links intact."""
+    first = tmp_path / "2025-10-30.txt"
+    first.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 2")))
+    assert run("ingest", str(first), "--site", str(site)).returncode == 0
+    kept = tmp_path / "curated"
+    kept.mkdir()
+    links = {site / "content" / "papers" / "sparse-widgets.md": kept / "sparse-widgets.md",
+             site / "content" / "digests" / "2025-10-30.yaml": kept / "2025-10-30.yaml"}
+    for link, target in links.items():
+        link.rename(target)
+        target.chmod(0o640)
+        link.symlink_to(os.path.relpath(target, link.parent))
+    second = tmp_path / "2025-10-31.txt"
+    second.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 9")))
+    result = run("ingest", str(second), "--site", str(site))
+    assert result.returncode == 0, result.stderr
+    assert "upvotes 2 → 9" in result.stdout
+    for link, target in links.items():
+        assert link.is_symlink() and link.resolve() == target.resolve()
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert paper(site, "sparse-widgets")[0]["upvotes"] == 9
+    assert read_front_matter((kept / "sparse-widgets.md").read_text("utf-8"))[0]["digests"] == ["2025-10-30", "2025-10-31"]
+    assert not [p for p in kept.iterdir() if p.name.startswith(".")]  # no temporary left beside the target
+
+
+def test_a_link_into_a_missing_folder_is_one_line_and_writes_nothing(site, tmp_path):
+    first = tmp_path / "2025-10-30.txt"
+    first.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 2")))
+    assert run("ingest", str(first), "--site", str(site)).returncode == 0
+    link = site / "content" / "papers" / "sparse-widgets.md"
+    link.unlink()
+    link.symlink_to(tmp_path / "unmounted" / "sparse-widgets.md")  # a dangling link: not content, so a new paper
+    before = snapshot(site)
+    second = tmp_path / "2025-10-31.txt"
+    second.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 9")))
+    result = run("ingest", str(second), "--site", str(site))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "sparse-widgets.md: is a symlink to" in result.stderr and "folder does not exist" in result.stderr
+    assert snapshot(site) == before and link.is_symlink() and not (tmp_path / "unmounted").exists()
+
+
+def test_a_pick_that_a_reingest_dropped_stops_the_build_at_its_line_and_keeps_the_site(site, tmp_path):
+    """The curator picked a paper; the day's listing, ingested again, no longer has it: ingest warns, the build refuses."""
+    day = tmp_path / "2025-10-31.txt"
+    day.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 2"), ("Dense Gadgets", "Gadgets, densely.", "Oct 2")))
+    assert run("ingest", str(day), "--site", str(site)).returncode == 0
+    record = site / "content" / "digests" / "2025-10-31.yaml"
+    record.write_text(record.read_text("utf-8") + "title: My day\npicks:\n- paper: dense-gadgets\n  note: Read this.\n")
+    out = tmp_path / "out"
+    assert run("build", "--site", str(site), "--out", str(out)).returncode == 0
+    built = snapshot(out)
+    day.write_text(listing(("Sparse Widgets", "We study widgets.", "Oct 1 2")))
+    result = run("ingest", str(day), "--site", str(site))
+    assert result.returncode == 0  # and it says so at once, naming the pick
+    assert "content/digests/2025-10-31.yaml: picks: 'dense-gadgets' is no longer in this digest" in result.stderr
+    line = record.read_text("utf-8").splitlines().index("- paper: dense-gadgets") + 1
+    expected = f"digestgen: error: content/digests/2025-10-31.yaml:{line}: picks: 'dense-gadgets' is not a paper of this digest\n"
+    before = snapshot(site)
+    for command in (["build", "--out", str(out)], ["newsletter", "--base-url", "https://example.org/", "--out", str(tmp_path / "mail")]):
+        result = run(*command, "--site", str(site))
+        assert (result.returncode, result.stderr) == (1, expected)
+    assert snapshot(out) == built and not (tmp_path / "mail").exists() and snapshot(site) == before

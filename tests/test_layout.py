@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
+from digestgen import load
 from digestgen.build import build_site
 from digestgen.config import load_config
+from digestgen.incremental import content_changes
 from digestgen.ingest import ContentStore
-from digestgen.layout import content_files
+from digestgen.layout import RESCAN, content_change, content_files
 from digestgen.load import load_site
-from digestgen.watch import ChangeQueue, SourceWatcher
+from digestgen.watch import CHANGED, ChangeQueue, SourceWatcher
 
 PAPER = "a-study-of-nothing-in-particular"
 # The start of an AppleDouble file: magic, version, filler, then binary entry offsets (not UTF-8).
@@ -69,3 +71,35 @@ def test_the_watcher_reports_a_change_exactly_for_content_files(littered: Path) 
     reported = {path.name for path in papers.iterdir() if watcher.kind_of(path) is not None}
     assert reported == {p.name for p in content_files(littered / "content", "papers")} | {"a-dangling-link.md"}
     # A dangling link is reported (it may be a file being replaced); the build then finds no file there.
+
+
+# What a change at each path is to content; the comments say where one of the three checks differed.
+CHANGES = [
+    ("content/papers/a-paper.md", "papers"),
+    ("content/digests/2025-10-31.yaml", "digests"),
+    ("content", RESCAN),
+    ("content/papers", RESCAN),
+    ("content/notes.txt", RESCAN),
+    ("content/.DS_Store", None),  # the session's list asked for a whole read; the watcher never reported it
+    ("content/.git/index", None),
+    ("content/papers/.a-paper.md.swp", None),  # the session passed it on to the loader
+    ("content/papers/notes.txt", None),  # likewise
+    ("content/papers/drafts/a-paper.md", None),  # the loader, told of it, read everything again
+    ("content/digests/a-paper.md", None),
+    ("templates/content/papers/a-paper.md", None),
+]
+
+
+@pytest.mark.parametrize("path, expected", CHANGES)
+def test_watcher_session_and_loader_agree_on_what_a_change_is(path: str, expected: str | None, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "content" / "papers").mkdir(parents=True)
+    assert content_change(tuple(path.split("/"))) == expected
+    watched = SourceWatcher(site.resolve(), ChangeQueue()).kind_of(site.resolve() / path)
+    a_template = path.startswith("templates/")  # the watcher reports it, though it is no content
+    assert watched == (CHANGED if a_template or expected not in (None, RESCAN) else expected)
+    listed = content_changes(site, [str(site.resolve() / path)])
+    assert listed == (None if expected == RESCAN else [path] if expected else [])
+    scan = load.ContentScan(complete=True)
+    assert load._patched(site, scan, [path], None) == (expected != RESCAN)  # a whole read only for a rescan
+    assert (scan.papers, scan.digests) == ({}, {})

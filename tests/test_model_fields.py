@@ -160,3 +160,26 @@ def test_a_digest_title_is_one_line(tmp_path):
     # A YAML "\n" in the title would end the Markdown edition's heading and the page's <h1> mid-title.
     site = _load(_site(tmp_path, 'papers: [sparse]\ntitle: "Long\\n\\n  context "\n'))
     assert site.digests[0].title == "Long context"
+
+
+def test_ingest_warns_of_picks_and_hidden_papers_its_listing_dropped(tmp_path):
+    entry = "{title}\n\nAn abstract long enough to be one.\n\n  • 2 authors\n·\nOct 1, 2025 3\n"
+    titles = ["Kept Paper", "Gone By Id", "Gone By Slug"]
+    listing = "Daily Papers\n\nOct 2\n\n" + "\n".join(entry.format(title=t) for t in titles)
+    site = tmp_path
+    (site / "digestgen.yaml").write_text("title: T\n")
+    ingest(site, [Source("2025-10-02.txt", listing)])
+    paper = site / "content/papers/gone-by-id.md"
+    paper.write_text(paper.read_text().replace("\ntitle:", "\narxiv: '2510.01230'\ntitle:", 1))
+    record = site / "content/digests/2025-10-02.yaml"
+    record.write_text(record.read_text() + "picks:\n- kept-paper\n- {paper: 2510.01230, note: Why}\nhide: [gone-by-slug]\n")
+    shorter = "Daily Papers\n\nOct 2\n\n" + entry.format(title="Kept Paper")
+    report = ingest(site, [Source("2025-10-02.txt", shorter)])
+    left = [w for w in report.warnings if "no longer in this digest" in w]
+    assert left == [
+        "content/digests/2025-10-02.yaml: picks: '2510.01230' is no longer in this digest (this listing replaced its "
+        "papers); the build stops there until you remove it",
+        "content/digests/2025-10-02.yaml: hide: 'gone-by-slug' is no longer in this digest (this listing replaced its "
+        "papers); the build stops there until you remove it",
+    ]
+    assert not [w for w in ingest(site, [Source("2025-10-02.txt", shorter)]).warnings if "no longer" in w]

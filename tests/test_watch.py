@@ -10,18 +10,8 @@ import pytest
 
 from digestgen.config import Config
 from digestgen.layout import is_temp_file
-from digestgen.watch import (
-    CONFIG,
-    DIGESTS,
-    PAPERS,
-    RESCAN,
-    STATIC,
-    TAXONOMY,
-    TEMPLATES,
-    ChangeQueue,
-    Changes,
-    SourceWatcher,
-)
+from digestgen.layout import RESCAN
+from digestgen.watch import CHANGED, ChangeQueue, Changes, SourceWatcher
 
 SITE = Path("/somewhere/site")
 
@@ -36,12 +26,12 @@ def kind(path: str, is_directory: bool = False, taxonomy: str | None = None) -> 
 @pytest.mark.parametrize(
     "path, expected",
     [
-        ("content/papers/a-paper.md", PAPERS),
-        ("content/digests/2025-10-31.yaml", DIGESTS),
-        ("templates/tag.html", TEMPLATES),
-        ("templates/email/edition.html", TEMPLATES),
-        ("static/extra.css", STATIC),
-        ("digestgen.yaml", CONFIG),
+        ("content/papers/a-paper.md", CHANGED),
+        ("content/digests/2025-10-31.yaml", CHANGED),
+        ("templates/tag.html", CHANGED),
+        ("templates/email/edition.html", CHANGED),
+        ("static/extra.css", CHANGED),
+        ("digestgen.yaml", CHANGED),
         ("content/papers", RESCAN),
         ("content", RESCAN),
         ("content/papers/notes.txt", None),  # not a content file: no build reads it
@@ -63,8 +53,8 @@ def test_a_content_folder_that_comes_or_goes_asks_for_a_rescan() -> None:
     assert kind("content/papers/inner", is_directory=True) == RESCAN
 
 
-def test_the_configured_taxonomy_file_is_its_own_kind() -> None:
-    assert kind("vocab/topics.yaml", taxonomy="vocab/topics.yaml") == TAXONOMY
+def test_the_configured_taxonomy_file_is_watched_and_its_neighbours_are_not() -> None:
+    assert kind("vocab/topics.yaml", taxonomy="vocab/topics.yaml") == CHANGED
     assert kind("vocab/other.yaml", taxonomy="vocab/topics.yaml") is None
 
 
@@ -76,28 +66,28 @@ def test_temp_file_rule() -> None:
 def test_a_burst_becomes_one_set_of_changes_once_it_is_quiet() -> None:
     queue = ChangeQueue(quiet=0.05)
     for number in range(50):
-        queue.add(f"/s/content/papers/p{number % 3}.md", PAPERS)
-    queue.add("/s/templates/tag.html", TEMPLATES)
+        queue.add(f"/s/content/papers/p{number % 3}.md", CHANGED)
+    queue.add("/s/templates/tag.html", CHANGED)
     changes = queue.next_burst()
-    assert changes == Changes({f"/s/content/papers/p{n}.md": PAPERS for n in range(3)} | {"/s/templates/tag.html": TEMPLATES})
+    assert changes == Changes({f"/s/content/papers/p{n}.md": CHANGED for n in range(3)} | {"/s/templates/tag.html": CHANGED})
     assert changes.read_only() == [f"/s/content/papers/p{n}.md" for n in range(3)] + ["/s/templates/tag.html"]
-    assert changes.kinds() == {PAPERS, TEMPLATES}
+    assert not changes.rescan
     assert changes.describe() == "p0.md and 3 more changed; re"  # the terminal's "... changed; rebuilt in" line
     assert not queue.next_burst(idle=0.01)  # nothing since: no changes, not None
 
 
 def test_a_rescan_is_kept_with_the_paths_and_reads_everything() -> None:
     queue = ChangeQueue(quiet=0)
-    queue.add("/s/content/papers/p.md", PAPERS)
+    queue.add("/s/content/papers/p.md", CHANGED)
     queue.add("/s/content/papers", RESCAN)
     changes = queue.next_burst()
-    assert changes and changes.rescan and changes.read_only() is None and changes.kinds() == {PAPERS, RESCAN}
+    assert changes and changes.rescan and changes.read_only() is None
 
 
 def test_a_folder_that_came_and_went_within_a_burst_is_still_a_rescan() -> None:
     queue = ChangeQueue(quiet=0)
     queue.add("/s/content/papers/inner", RESCAN)
-    queue.add("/s/content/papers/inner", PAPERS)
+    queue.add("/s/content/papers/inner", CHANGED)
     assert queue.next_burst().rescan
 
 
@@ -116,7 +106,7 @@ def test_stopping_wakes_a_waiting_reader() -> None:
 
 
 @pytest.mark.integration
-def test_real_file_events_arrive_as_their_kinds(tmp_path: Path) -> None:
+def test_real_file_events_arrive_as_changes(tmp_path: Path) -> None:
     site = tmp_path / "site"
     (site / "content" / "papers").mkdir(parents=True)
     (site / "digestgen.yaml").write_text("title: t\n")
@@ -131,8 +121,8 @@ def test_real_file_events_arrive_as_their_kinds(tmp_path: Path) -> None:
         (site / "digestgen.yaml").write_text("title: u\n")
         changes = queue.next_burst(idle=5)
         assert changes.paths == {
-            str(site.resolve() / "content" / "papers" / "a-paper.md"): PAPERS,
-            str(site.resolve() / "digestgen.yaml"): CONFIG,
+            str(site.resolve() / "content" / "papers" / "a-paper.md"): CHANGED,
+            str(site.resolve() / "digestgen.yaml"): CHANGED,
         }
         (site / "content" / "digests").mkdir()
         assert queue.next_burst(idle=5).rescan

@@ -26,7 +26,6 @@ from digestgen.incremental import (
     prefilled_cache,
     site_key,
     taxonomy_of,
-    templates_digest,
     unchanged,
 )
 from digestgen.load import load_site
@@ -104,12 +103,14 @@ def build_site(
 def build_with(
     site_dir: Path, options: BuildOptions, warn: Warn, cache: BuildCache | None = None,
     changed: list[str] | None = None, defer_search: bool = False, check: Callable[[], None] = lambda: None,
+    config: Config | None = None,
 ) -> BuildResult:
     """The stages in their order. With a `cache` (a Session's), `changed` names the content files to
     read again (None: all) and `defer_search` may keep the previous site-wide files; `check` may
-    raise between pieces of work to give the build up."""
+    raise between pieces of work to give the build up. `config`: the site's, when the caller has
+    already read it for these options (with `configure`), so that it is read once a build."""
     started, timings = time.perf_counter(), {}
-    config = configure(site_dir, options, warn)
+    config = config or configure(site_dir, options, warn)
     out = options.out if options.out is not None else site_dir / "_site"
     check_output_dir(out, site_dir)
     fingerprint = "" if options.private else input_fingerprint(site_dir, config, repr(options.extra_scripts))
@@ -234,7 +235,7 @@ def plan_site(
     """The pages and site-wide outputs of `site`, each with its key (tests/test_keys.py audits them)."""
     links = Urls(site.config.base_url)
     assets = collect_assets(site_dir / "static")
-    env = environment_of(site_dir, templates_digest(site_dir), cache)
+    env = environment_of(site_dir, cache)
     globals_ = site_globals(site.config, links, assets, extra_scripts)
     key = site_key(site_dir, site, extra_scripts)
     cards = cards_key(key, env, assets)

@@ -28,7 +28,7 @@ import jinja2.meta
 from digestgen import __version__
 from digestgen.config import Config
 from digestgen.forkpool import run_forked
-from digestgen.layout import CONTENT_DIR, PAPERS_DIR, content_files
+from digestgen.layout import CONTENT_DIR, PAPERS_DIR, RESCAN, content_change, content_files
 from digestgen.load import ContentError, ContentScan, paper_from_file
 from digestgen.model import Paper, Site
 from digestgen.output import read_manifest
@@ -56,6 +56,7 @@ class BuildCache:
     manifest: tuple[Path, dict] | None = None  # (a private output folder, its files as last committed)
     page_keys: dict = field(default_factory=dict)  # url -> (what the page showed, its key's core)
     scan: ContentScan = field(default_factory=ContentScan)
+    kept: bool = True  # it outlives this build (a Session's); prefilled_cache's serves one build only
 
     def cards_for(self, key: str) -> dict:
         """The cards made under `key`; those made under another key are dropped."""
@@ -79,11 +80,11 @@ def content_changes(site_dir: Path, changed: Iterable[str] | None) -> list[str] 
             parts = Path(name).relative_to(root).parts
         except ValueError:
             continue  # outside the site: a taxonomy file elsewhere, say
-        if not parts or parts[0] != CONTENT_DIR or len(parts) > 3:
-            continue
-        if len(parts) < 3:
+        kind = content_change(parts)
+        if kind == RESCAN:
             return None  # content/ or one of its folders itself: read it all again
-        found.append("/".join(parts))
+        if kind is not None:
+            found.append("/".join(parts))
     return found
 
 
@@ -112,10 +113,12 @@ def taxonomy_of(site_dir: Path, config: Config, cache: BuildCache | None) -> Tax
     return cache.taxonomy[1]
 
 
-def environment_of(site_dir: Path, templates: str, cache: BuildCache | None) -> jinja2.Environment:
-    """Jinja2's environment, kept (with its compiled templates) while the `templates` digest holds."""
-    if cache is None:
+def environment_of(site_dir: Path, cache: BuildCache | None) -> jinja2.Environment:
+    """Jinja2's environment, kept in a kept cache (with its compiled templates) while every template
+    file's bytes stay the same (`templates_digest`, which a one-off build need not compute)."""
+    if cache is None or not cache.kept:
         return make_environment(site_dir / "templates")
+    templates = templates_digest(site_dir)
     if cache.environment is None or cache.environment[0] != templates:
         cache.environment = (templates, make_environment(site_dir / "templates"))
     return cache.environment[1]
@@ -146,7 +149,7 @@ def prefilled_cache(site_dir: Path, config: Config, workers: int) -> BuildCache 
     paths = content_files(site_dir / CONTENT_DIR, PAPERS_DIR)
     if workers < 2 or len(paths) < PARALLEL_LOAD_THRESHOLD:
         return None
-    cache = BuildCache()
+    cache = BuildCache(kept=False)
     taxonomy = taxonomy_of(site_dir, config, cache)
     chunks = [paths[start : start + LOAD_CHUNK] for start in range(0, len(paths), LOAD_CHUNK)]
 
@@ -341,15 +344,17 @@ class Session:
     def build(
         self, changed: Iterable[str] | None = None, *, search: bool = True, options: "BuildOptions | None" = None,
         warn: Callable[[str], None] = lambda message: None, check: Callable[[], None] = lambda: None,
+        config: Config | None = None,
     ) -> "BuildResult":
         """One build; `options`, when given, replace the session's from now on (serve's script URL
-        follows the configured base path, which may change)."""
+        follows the configured base path, which may change); `config` is the site's as read for them."""
         from digestgen.build import build_with  # build.py imports this module for its keys
 
         self.options = options or self.options
         try:
             return build_with(
-                self.site_dir, self.options, warn, self.cache, content_changes(self.site_dir, changed), not search, check
+                self.site_dir, self.options, warn, self.cache, content_changes(self.site_dir, changed), not search, check,
+                config,
             )
         except BaseException:
             if changed is not None:  # it may not have read the files it was told of

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from digestgen.errors import DigestgenError
-from digestgen.fileio import atomic_write_text
+from digestgen.fileio import atomic_rewrite_text, link_target
 from digestgen.frontmatter import (
     YamlError,
     dump_yaml,
@@ -26,6 +26,7 @@ from digestgen.frontmatter import (
     write_front_matter,
 )
 from digestgen.layout import DIGESTS_DIR, PAPERS_DIR, content_files
+from digestgen.load import curation_ref
 from digestgen.parse import Diagnostic, Listing, PaperRecord, parse_digest
 from digestgen.slugs import identity, normalise_title, short_hash, unique_slug
 from digestgen.sources import DEFAULT_ANNOUNCE, FORMATS, TRIED, IdList, detect, read_text
@@ -495,6 +496,22 @@ def ingest_listing(store: ContentStore, listing: Listing, source: str, report: R
     return order
 
 
+def _curation_left_behind(store: ContentStore, name: str, data: dict[str, Any], dropped: list[str]) -> list[str]:
+    """A warning for each pick or hidden paper that names a paper the digest's new list dropped (the build refuses them)."""
+    names = {slug: slug for slug in dropped}
+    names.update({str(store.papers[slug].data["arxiv"]): slug for slug in dropped
+                  if slug in store.papers and store.papers[slug].data.get("arxiv")})
+    warnings = []
+    for field_name in ("picks", "hide"):
+        entries = data.get(field_name)
+        for entry in entries if isinstance(entries, list) else []:
+            ref = curation_ref(entry)
+            if ref in names:
+                warnings.append(f"content/{DIGESTS_DIR}/{name}.yaml: {field_name}: {ref!r} is no longer in this digest "
+                                f"(this listing replaced its papers); the build stops there until you remove it")
+    return warnings
+
+
 def _record_digest(store: ContentStore, date: dt.date, order: list[str], source: str, report: Report) -> None:
     name = date.isoformat()
     previous = store.digests.get(name)
@@ -514,6 +531,8 @@ def _record_digest(store: ContentStore, date: dt.date, order: list[str], source:
         if paper and name in (paper.data.get("digests") or []):
             paper.data["digests"] = [d for d in paper.data["digests"] if d != name]
             paper.changes.append(f"removed from digest {name}")
+    if previous is not None:
+        report.warnings += _curation_left_behind(store, name, previous[2], dropped)
     # The curator's fields (title, intro, picks, order, hide, …) are a person's: kept, in their order.
     data = {**(previous[2] if previous else {}), "date": name, "source": Path(source).name, "papers": order}
     path = store.content / DIGESTS_DIR / f"{name}.yaml"
@@ -581,10 +600,19 @@ def ingest(
         mentioned.update(ingest_listing(store, listing, name, report, origins))
     writes = pending_writes(store, report)
     report.unchanged = sum(1 for slug in mentioned & before if store.papers[slug].path not in writes)
+    _check_link_targets(writes)
     for path, text in writes.items():
-        atomic_write_text(path, text)
+        atomic_rewrite_text(path, text)  # a curator's symlinked file stays linked, and its target is updated
         report.written.append(path)
     return report
+
+
+def _check_link_targets(writes: dict[Path, str]) -> None:
+    """Refuse, before anything is written, a symlink whose target's folder is gone (it would not be made)."""
+    for path in writes:
+        target = link_target(path)
+        if target is not path and not target.parent.is_dir():
+            raise DigestgenError(f"is a symlink to {target}, whose folder does not exist", path=str(path))
 
 
 def _merge_same_day(listings: list[tuple[Source, Listing]]) -> list[tuple[str, Listing, tuple[str, ...]]]:

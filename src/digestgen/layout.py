@@ -34,6 +34,24 @@ def is_content_name(folder: str, name: str) -> bool:
     return suffix is not None and name.endswith(suffix) and len(name) > len(suffix) and not is_temp_file(name)
 
 
+RESCAN = "rescan"  # what a change to content/ or one of its folders itself asks for: read every content file again
+
+
+def content_change(parts: tuple[str, ...] | list[str]) -> str | None:
+    """What a change at the site-relative path `parts` is to content: PAPERS_DIR or DIGESTS_DIR for a
+    content file of that folder, RESCAN for content/ or one of its folders itself (or a file beside
+    them), None for anything no build reads (litter, other files, files in deeper folders, paths
+    outside content/). The one rule for serve's watcher, the session's list of changed files and the
+    loader that patches its scan with them."""
+    if not parts or parts[0] != CONTENT_DIR or any(is_temp_file(part) for part in parts):
+        return None
+    if len(parts) < 3:
+        return RESCAN
+    if len(parts) == 3 and is_content_name(parts[1], parts[2]):
+        return parts[1]
+    return None
+
+
 def content_entries(content: Path, folder: str) -> list[os.DirEntry[str]]:
     """The content files of content/`folder`/, by name."""
     try:

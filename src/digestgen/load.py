@@ -19,7 +19,7 @@ from digestgen import mathtext
 from digestgen.config import Config
 from digestgen.errors import DigestgenError
 from digestgen.frontmatter import Lines, YamlError, load_yaml_lines, read_front_matter_lines, unescape_markdown
-from digestgen.layout import CONTENT_DIR, DIGESTS_DIR, PAPERS_DIR, content_entries, is_content_name
+from digestgen.layout import CONTENT_DIR, DIGESTS_DIR, PAPERS_DIR, RESCAN, content_change, content_entries
 from digestgen.links import KIND_LABELS, Link
 from digestgen.model import ORDERS, Digest, Paper, Pick, Site
 from digestgen.slugs import base_slug
@@ -201,6 +201,16 @@ def _ref(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ContentError(f"{name}: expected a paper's slug or arXiv ID, found {found(value)}", field=name)
     return value.strip()
+
+
+def curation_ref(value: Any) -> str | None:
+    """The paper a `picks` or `hide` entry names (slug or arXiv ID, as the build reads it), or None if it names none."""
+    if isinstance(value, dict):
+        value = value.get("paper")
+    try:
+        return _ref(value, "picks").removeprefix("arXiv:")
+    except ContentError:
+        return None
 
 
 def _picks(value: Any, lines: Lines) -> tuple[Pick, ...]:
@@ -410,11 +420,12 @@ def _patched(site_dir: Path, scan: ContentScan, changed: Iterable[str], cache: F
     "content/papers/x.md": incremental.content_changes); False when that cannot be done for sure."""
     for name in changed:
         parts = name.split("/")
-        if len(parts) != 3 or parts[0] != CONTENT_DIR:
+        kind = content_change(parts)
+        if kind == RESCAN:
             return False
-        folder, file_name = parts[1], parts[2]
-        if not is_content_name(folder, file_name):
+        if kind is None:
             continue  # not content (an editor's or the system's litter, another kind of file): no build reads it
+        folder, file_name = parts[1], parts[2]
         if folder == PAPERS_DIR:
             found, key, read = scan.papers, file_name[:-3], paper_from_file
             if not SLUG.fullmatch(key):

@@ -1,14 +1,14 @@
 """The preview's room for building: its lifecycle, and when to rebuild and when to catch up.
 
 The pieces, in the order a change travels through them: the watcher (watch.py) notices a saved
-source file and says what kind of change it is, the change queue waits until the burst of events
-is over, `build_preview` runs the normal build (incremental, into a private temporary folder that
-the server reads; a build moves each changed file in with an atomic rename, after every page has
-been rendered; it reads only the content files the watcher reported), and the preview publishes
-the new snapshot that the HTTP room (serve_http.py) serves and `livereload.js` listens for. The
-search files, feeds and papers.json are brought up to date by a second build once edits pause; a
-new edit interrupts it. A failed build keeps the last good site and turns every HTML response
-into an error page until a later build succeeds.
+source file that a build reads (or a content folder that came or went: a rescan), the change queue
+waits until the burst of events is over, `build_preview` runs the normal build (incremental, into a
+private temporary folder that the server reads; a build moves each changed file in with an atomic
+rename, after every page has been rendered; it reads only the content files the watcher reported),
+and the preview publishes the new snapshot that the HTTP room (serve_http.py) serves and
+`livereload.js` listens for. The search files, feeds and papers.json are brought up to date by a
+second build once edits pause; a new edit interrupts it. A failed build keeps the last good site
+and turns every HTML response into an error page until a later build succeeds.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from digestgen.build import BuildOptions, BuildResult
+from digestgen.build import BuildOptions, BuildResult, configure
 from digestgen.config import CONFIG_NAME, load_config
 from digestgen.errors import DigestgenError, Superseded
 from digestgen.incremental import Session
@@ -57,16 +57,17 @@ def build_preview(
     date. Builds replace changed files one atomic rename at a time and never rewrite a file in
     place, so the server reads `out` directly. This is the preview's one call into the build.
     """
+    # One process: forking a process that runs server and watcher threads can deadlock.
+    options = BuildOptions(out=out, base_url=base_url, workers=1, private=True)
     try:
-        config, _ = load_config(site, base_url)  # the base path decides the script's URL
+        config = configure(site, options, warn)  # the base path decides the script's URL; read once a build
     except DigestgenError:
         if changes is not None:  # the files its burst named were not read: the next build reads them all
             session.missed()
         raise
-    # One process: forking a process that runs server and watcher threads can deadlock.
-    options = BuildOptions(out=out, base_url=base_url, extra_scripts=(script_url(config.base_path),), workers=1, private=True)
+    options = replace(options, extra_scripts=(script_url(config.base_path),))
     changed = changes.read_only() if changes is not None else None
-    return session.build(changed, search=changes is None, options=options, warn=warn, check=check)
+    return session.build(changed, search=changes is None, options=options, warn=warn, check=check, config=config)
 
 
 class Preview:

@@ -89,7 +89,7 @@ def make_environment(site_templates: Path) -> RecordingEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         # No stat of every template file at every page: an environment lives for one build, or while
-        # incremental.templates_digest (every template's bytes) stays the same.
+        # incremental.templates_digest (every template's bytes) stays the same (a kept one, in serve).
         auto_reload=False,
     )
     env.filters["plural"] = plural  # {{ n | plural("paper") }} → "1 paper", "2 papers"

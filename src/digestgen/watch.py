@@ -1,6 +1,6 @@
-"""The preview's watching room: watchdog on the site's sources, the debounce, and what kind of
-change each event is (papers, digests, templates, static, config, taxonomy, or a rescan when a
-content folder itself came, went or moved). Which files are content is layout's rule.
+"""The preview's watching room: watchdog on the site's sources, the debounce, and what each event
+asks of the build: nothing (no build reads the file), to read the changed file again, or a rescan
+when a content folder itself came, went or moved. Which files are content is layout's rule.
 """
 
 from __future__ import annotations
@@ -16,23 +16,16 @@ from watchdog.observers import Observer
 from digestgen.config import CONFIG_NAME, Config
 from digestgen.layout import (
     CONTENT_DIR,
-    DIGESTS_DIR,
-    PAPERS_DIR,
+    RESCAN,
     SOURCE_DIRS,
     STATIC_DIR,
     TEMPLATES_DIR,
-    is_content_name,
+    content_change,
     is_temp_file,
 )
 
-# The kinds of change, as the watcher names them.
-PAPERS = "papers"
-DIGESTS = "digests"
-TEMPLATES = "templates"
-STATIC = "static"
-CONFIG = "config"
-TAXONOMY = "taxonomy"
-RESCAN = "rescan"  # content/ or one of its folders itself: read every content file again
+# What a change asks of the build, besides RESCAN (read every content file again): to read this file again.
+CHANGED = "changed"
 QUIET_SECONDS = 0.1  # a burst of file events is over after this long without a new one (a save takes milliseconds)
 WATCHED_EVENTS = frozenset(
     {
@@ -54,7 +47,7 @@ WATCHED_CLASSES = [
 
 @dataclass(frozen=True)
 class Changes:
-    """One burst of changes: each changed path (absolute, as the watcher saw it) with its kind, by path."""
+    """One burst of changes: each changed path (absolute, as the watcher saw it), CHANGED or RESCAN, by path."""
 
     paths: dict[str, str] = field(default_factory=dict)
 
@@ -64,9 +57,6 @@ class Changes:
     @property
     def rescan(self) -> bool:
         return RESCAN in self.paths.values()
-
-    def kinds(self) -> set[str]:
-        return set(self.paths.values())
 
     def read_only(self) -> list[str] | None:
         """The paths a build need read again, or None when it must read every content file (a rescan)."""
@@ -92,7 +82,7 @@ class ChangeQueue:
         self._stopped = False
 
     def add(self, path: str, kind: str = RESCAN) -> None:
-        """Note that `path` changed, as a change of `kind` (RESCAN: look at every source again)."""
+        """Note that `path` changed: `kind` is CHANGED, or RESCAN (look at every source again)."""
         with self._condition:
             if self._paths.get(path) != RESCAN:  # a folder that came and went is still a rescan
                 self._paths[path] = kind
@@ -204,30 +194,23 @@ class SourceWatcher(fs_events.FileSystemEventHandler):
                 self.changes.add(_text(path), kind)
 
     def kind_of(self, path: Path, is_directory: bool = False) -> str | None:
-        """What kind of change a change at `path` is; None when no build reads it."""
+        """What a change at `path` asks of the build: CHANGED, RESCAN, or None when no build reads it."""
         if is_temp_file(path.name):
             return None
         if self.taxonomy is not None and path == self.taxonomy:
-            return TAXONOMY
+            return CHANGED
         try:
             parts = path.relative_to(self.site).parts
         except ValueError:
             return None
         if not parts or any(is_temp_file(part) for part in parts):
             return None
-        if parts == (CONFIG_NAME,):
-            return CONFIG
-        if parts[0] == TEMPLATES_DIR:
-            return TEMPLATES
-        if parts[0] == STATIC_DIR:
-            return STATIC
-        if parts[0] != CONTENT_DIR:
-            return None
-        if is_directory or len(parts) < 3:
-            return RESCAN  # content/ or one of its folders itself came or went: read it all again
-        if len(parts) == 3 and is_content_name(parts[1], parts[2]):
-            return {PAPERS_DIR: PAPERS, DIGESTS_DIR: DIGESTS}[parts[1]]
-        return None  # not a content file: no build reads it
+        if parts == (CONFIG_NAME,) or parts[0] in (TEMPLATES_DIR, STATIC_DIR):
+            return CHANGED
+        if is_directory and parts[0] == CONTENT_DIR:
+            return RESCAN  # a folder under content/ came, went or moved: read it all again
+        content = content_change(parts)  # a content file's folder, RESCAN or None
+        return content if content in (None, RESCAN) else CHANGED
 
 
 def _identity(folder: Path) -> tuple[int, int]:
