@@ -20,6 +20,8 @@ a fresh browser context (empty HTTP cache) and worker, then the query twice. Tim
 worker, from the query message reaching it to its results message being posted (a wrapper script
 around the worker notes both with the worker's clock): cold is the first time (its parts fetched
 over HTTP), warm the second (parts kept). Median and worst are printed. Numbers, not assertions.
+The server is Python's http.server (HTTP/1.0), or with --host http2 nginx over HTTP/2 and TLS, as
+the hosts the README deploys to serve a site (bench/loopback_browser.py).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from loopback_browser import chromium, serve  # bench/loopback_browser.py, beside this file
+from loopback_browser import chromium, serve, serve_http2  # bench/loopback_browser.py, beside this file
 
 QUERIES = ["diffusion", "contrastive learn", "graph neural network", "tracking", "learning", "model", "trakcing"]
 # What readers type: words, a half-typed word, a typo, a hyphenated spelling, a phrase with a word,
@@ -163,7 +165,10 @@ def queries_once(checkout: Path, out: Path, script: Path) -> list[dict]:
     return rows
 
 
-def browser_once(checkout: Path, out: Path, runs: int) -> dict[str, list[dict]]:
+HOSTS = {"python": serve, "http2": serve_http2}
+
+
+def browser_once(checkout: Path, out: Path, runs: int, host: str = "python") -> dict[str, list[dict]]:
     """Per query, [{cold, warm, total}] over `runs` fresh browser contexts."""
     from playwright.sync_api import sync_playwright
 
@@ -173,10 +178,10 @@ def browser_once(checkout: Path, out: Path, runs: int) -> dict[str, list[dict]]:
     (out / "index.html").write_text("<!doctype html><title>search timing</title>", "utf-8")
 
     timings: dict[str, list[dict]] = {q: [] for q in BROWSER_QUERIES}
-    with serve(out) as base, sync_playwright() as p, chromium(p) as browser:
+    with HOSTS[host](out) as base, sync_playwright() as p, chromium(p) as browser:
         for _ in range(runs):
             for q in BROWSER_QUERIES:
-                context = browser.new_context()
+                context = browser.new_context(ignore_https_errors=True)  # the http2 host's certificate is made for the run
                 page = context.new_page()
                 page.goto(base)
                 cold, warm = page.evaluate(_TWICE, [base, q, 2])
@@ -185,18 +190,18 @@ def browser_once(checkout: Path, out: Path, runs: int) -> dict[str, list[dict]]:
     return timings
 
 
-def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, runs: int) -> dict[str, dict[str, list[dict]]]:
+def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, runs: int, host: str) -> dict[str, dict[str, list[dict]]]:
     """browser_once for every checkout, a run of each in turn, so that a busy spell falls on all of them."""
     timings: dict[str, dict[str, list[dict]]] = {name: {q: [] for q in BROWSER_QUERIES} for name, _ in checkouts}
     for _ in range(runs):
         for name, checkout in checkouts:
-            for q, rows in browser_once(checkout, work / name, 1).items():
+            for q, rows in browser_once(checkout, work / name, 1, host).items():
                 timings[name][q].extend(rows)
     return timings
 
 
-def print_browser(name: str, timings: dict[str, list[dict]]) -> None:
-    print(f"\n== {name}: in Chromium, ms from the query reaching the worker to its results message")
+def print_browser(name: str, timings: dict[str, list[dict]], host: str) -> None:
+    print(f"\n== {name}: in Chromium ({host} host), ms from the query reaching the worker to its results message")
     print(f"{'query':42} {'cold median':>12} {'cold worst':>11} {'warm median':>12} {'warm worst':>11} {'total':>7}")
     for q, rows in timings.items():
         cold, warm = [r["cold"] for r in rows], [r["warm"] for r in rows]
@@ -214,6 +219,7 @@ def main() -> None:
     parser.add_argument("--checkout", action="append", required=True, help="NAME=DIR")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--browser", action="store_true", help="also time the worker in Chromium")
+    parser.add_argument("--host", choices=sorted(HOSTS), default="python", help="the loopback server for --browser")
     args = parser.parse_args()
     checkouts = [(name, Path(path)) for name, path in (c.split("=", 1) for c in args.checkout)]
     work = Path(tempfile.mkdtemp(prefix="search-budget-"))
@@ -230,7 +236,7 @@ def main() -> None:
                 print(f"run {run + 1} {name}: sharded files computed in {built['seconds']:.1f} s "
                       f"({built['papers']:,} papers, {built['files']:,} files); cold queries: "
                       + ", ".join(f"{r['q']} {r['kib']:.0f} KiB {r['ms']:.0f} ms" for r in answers[name][-1]), flush=True)
-        browsed = browse_in_turn(checkouts, work, args.runs) if args.browser else {}
+        browsed = browse_in_turn(checkouts, work, args.runs, args.host) if args.browser else {}
         for name, _ in checkouts:
             print(f"\n== {name}: sharded search files computed in {statistics.median(builds[name]):.1f} s "
                   f"(median of {args.runs}: {', '.join(f'{s:.1f}' for s in builds[name])})")
@@ -240,7 +246,7 @@ def main() -> None:
                 print(f"{q:28} {rows[0]['kib']:>10.1f} {rows[0]['requests']:>9} "
                       f"{statistics.median(r['ms'] for r in rows):>8.0f} {rows[0]['total']:>8}")
         for name, timings in browsed.items():
-            print_browser(name, timings)
+            print_browser(name, timings, args.host)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
