@@ -224,7 +224,7 @@ def tagged(site: Path):
     return tag_site(load_site(site, config), load_taxonomy(site, config))
 
 
-FEW_SHOT = ("Few-Shot Segmentation with Diffusion Models", "We propose a diffusion model for few-shot segmentation.", "")
+FEW_SHOT = ("Few-Shot Counting with Diffusion Models", "We propose a diffusion model for few-shot counting.", "")
 PHYSICS = ("A silicon tracker for the upgraded detector", "We describe the silicon tracker. Its calorimeter too.", "")
 
 
@@ -410,7 +410,7 @@ def test_build_explain_tags_prints_weights(tmp_path: Path) -> None:
     done = run_cli("build", "--site", str(site), "--out", str(tmp_path / "out"), "--explain-tags")
     assert done.returncode == 0, done.stderr
     assert "few-shot: weight 4 (needs 2)" in done.stdout
-    assert "+2 title 'few-shot': Few-Shot Segmentation" in done.stdout
+    assert "+2 title 'few-shot': Few-Shot Counting" in done.stdout
 
 
 def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
@@ -557,3 +557,35 @@ def test_support_phrases_of_a_site_taxonomy_never_give_a_tag_alone() -> None:
     assert tags("A paper", "Microscopes help. A microscope is used. Microscope images.", taxonomy) == set()
     assert tags("A paper", "Cell counting matters. A microscope is used. Microscope images.", taxonomy) == {"cells"}
     assert taxonomy.describe()["cells"]["support"] == ["microscope"]
+
+
+# ---------------------------------------------------------------------------------------
+# A tag within a wider one
+
+
+def test_a_part_of_a_field_gives_the_field(taxonomy) -> None:
+    scores = {s.tag: s for s in score_tags("Neural Radiance Fields for City Blocks", "", taxonomy) if s.fired}
+    assert {"3d-vision", "computer-vision"} <= set(scores)
+    (implied,) = scores["computer-vision"].matches
+    assert (implied.field, implied.phrase, implied.weight) == ("tag", "3d-vision", 2.0)
+    # the physics tracker is no object tracking, so it gives no computer vision either
+    assert tags("A silicon tracker for the upgraded detector", "We describe the silicon tracker.", taxonomy) == set()
+
+
+def test_a_field_with_its_own_evidence_keeps_its_weight(taxonomy) -> None:
+    abstract = "Scenes are hard. We propose a vision transformer for depth. Its computer vision backbone is small."
+    (score,) = [s for s in score_tags("Novel View Synthesis with a Vision Transformer", abstract, taxonomy) if s.tag == "computer-vision"]
+    assert score.fired and all(match.field != "tag" for match in score.matches)
+
+
+def test_within_must_name_another_tag_of_the_taxonomy() -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_taxonomy({"a": {"phrases": ["x"], "within": "b"}, "c": {"phrases": ["y"], "within": "c"}}, "t.yaml")
+    message = str(raised.value)
+    assert "'a' is within 'b'" in message and "tag 'c' has within 'c'" in message and "\n" not in message
+
+
+def test_explain_tags_names_the_part_that_gave_a_field(tmp_path: Path) -> None:
+    site = tagged(make_site(tmp_path, "", {"a": ("Neural Radiance Fields for City Blocks", "Cities are big.", "")}))
+    assert "computer-vision" in site.papers["a"].tags
+    assert "+2 tag '3d-vision': 3D vision: a part of Computer vision" in explain(site)

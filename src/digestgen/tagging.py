@@ -29,7 +29,9 @@ How the matches become tags (the numbers are `TagSettings`, set in the config's 
 * a rule's `support` phrases, and its `claims` outside a claim, weigh half of `abstract_weight`, only
   when the tag has other evidence, and add at most `abstract_weight` in all;
 * a tag is given when its weight reaches `min_weight` (2), or the rule's own `min_weight`:
-  by default a title match, or two mentions in the abstract, never one passing mention.
+  by default a title match, or two mentions in the abstract, never one passing mention;
+* a tag whose rule says it is `within` another ("3d-vision" within "computer-vision") gives that
+  tag too: a paper on a part of a field is a paper on the field.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ _PHRASE = re.compile(r"[^\W_]+(?:[ -]+[^\W_]+)*\Z")
 # "pre- trained" left over from line-break hyphenation) or nothing at all.
 _JOINT = r"(?:\s*[-\u2010\u2011]\s*|\s+)?"
 _NOT_WORD_AFTER = r"(?![^\W_])"
-_RULE_KEYS = frozenset({"label", "phrases", "exclude", "claims", "support", "min_weight"})
+_RULE_KEYS = frozenset({"label", "phrases", "exclude", "claims", "support", "min_weight", "within"})
 _EXCERPT_SIDE = 30
 # Words that end the clause a negation reaches over: "Unlike GANs, diffusion models ..." negates "GANs" only.
 _CLAUSE_END = re.compile(r"[.;:!?()\[\]]|,\s|\s[-\u2013\u2014]\s")
@@ -157,6 +159,7 @@ class TagRule:
     min_weight: float | None = None  # this tag's own threshold; None: the settings' min_weight
     claims: tuple[str, ...] = ()  # phrases that count only where the authors say what they did
     support: tuple[str, ...] = ()  # phrases that back up other evidence for the tag but never give it alone
+    within: str = ""  # the tag of the wider field this one is a part of: this tag gives that one too
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,8 @@ class Taxonomy:
                     entry[name] = list(value)
             if rule.min_weight is not None:
                 entry["min_weight"] = rule.min_weight
+            if rule.within:
+                entry["within"] = rule.within
             tags[rule.tag] = entry
         return tags
 
@@ -278,9 +283,17 @@ def parse_taxonomy(data: object, source: str, settings: TagSettings = TagSetting
         rule = _parse_rule(tag, entry, problems)
         if rule is not None:
             rules.append(rule)
+    problems += _unknown_wholes(rules)
     if problems:
         raise TaxonomyError(f"{source}: " + "; ".join(problems))
     return Taxonomy(tuple(rules), settings)
+
+
+def _unknown_wholes(rules: list[TagRule]) -> list[str]:
+    """A problem for each rule `within` a tag the taxonomy does not have."""
+    known = {rule.tag for rule in rules}
+    return [f"tag {rule.tag!r} is within {rule.within!r}, which is not a tag of the taxonomy"
+            for rule in rules if rule.within and rule.within not in known]
 
 
 def default_taxonomy(settings: TagSettings = TagSettings()) -> Taxonomy:
@@ -325,6 +338,7 @@ def extend_taxonomy(base: Taxonomy, data: Mapping, source: str) -> Taxonomy:
         rule = _parse_rule(tag, entry, problems)
         if rule is not None:
             rules[rule.tag] = rule
+    problems += _unknown_wholes(list(rules.values()))
     if problems:
         raise TaxonomyError(f"{source}: " + "; ".join(problems))
     return Taxonomy(tuple(rules.values()), base.settings, base.sources)
@@ -339,6 +353,8 @@ def _merged_entry(rule: TagRule, entry: Mapping) -> dict:
     merged.setdefault("label", rule.label)
     if rule.min_weight is not None:
         merged.setdefault("min_weight", rule.min_weight)
+    if rule.within:
+        merged.setdefault("within", rule.within)
     for key in _LIST_KEYS:
         own = getattr(rule, key)
         added = entry.get(key)
@@ -372,13 +388,16 @@ def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | No
     min_weight = entry.get("min_weight")
     if min_weight is not None and (isinstance(min_weight, bool) or not isinstance(min_weight, (int, float)) or min_weight <= 0):
         found.append(f"has min_weight {min_weight!r}: use a positive number")
+    within = entry.get("within")
+    if within is not None and (not isinstance(within, str) or not _SLUG.match(within) or within == tag):
+        found.append(f"has within {within!r}: use the slug of another tag")
     if found:
         problems.extend(f"tag {tag!r} {text}" for text in found)
         return None
     weight = float(min_weight) if min_weight is not None else None
     return TagRule(
         tag=str(tag), label=str(label).strip(), phrases=phrases, exclude=exclude, min_weight=weight, claims=claims,
-        support=support,
+        support=support, within=within or "",
     )
 
 
@@ -542,24 +561,52 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
                         weight = min(weight, settings.abstract_weight)
                     weight /= _owner_count(phrase, taxonomy._owners)
                 found.append((field_name, text, start, end, phrase, round(weight, 6), negation))
-    scores = []
-    for number in sorted(mentions, key=lambda n: taxonomy.rules[n].tag):
-        rule = taxonomy.rules[number]
-        needed = rule.min_weight if rule.min_weight is not None else settings.min_weight
+    totals: dict[int, float] = {}
+    for number in mentions:
         if any(not mention[6] and mention[5] > 0 for mention in mentions[number]):
             mentions[number] = _supporting(mentions[number], settings.abstract_weight)
-        total = round(sum(mention[5] for mention in mentions[number] if not mention[6]), 6)
-        if not everything and total + _EPSILON < needed:
+        totals[number] = round(sum(mention[5] for mention in mentions[number] if not mention[6]), 6)
+    implied = _implied_wholes(taxonomy, totals)
+    scores = []
+    for number in sorted({*mentions, *implied}, key=lambda n: taxonomy.rules[n].tag):
+        rule = taxonomy.rules[number]
+        needed = _needed(rule, settings)
+        total = totals.get(number, 0.0)
+        if not everything and total + _EPSILON < needed and number not in implied:
             continue
         made = [
             (TagMatch(rule.tag, phrase, field_name, _excerpt(text, start, end), weight, negation), negation)
-            for field_name, text, start, end, phrase, weight, negation in mentions[number]
+            for field_name, text, start, end, phrase, weight, negation in mentions.get(number, ())
             if everything or not negation
         ]
+        if number in implied:
+            part = taxonomy.rules[implied[number]]
+            added = round(needed - total, 6)
+            made.append((TagMatch(rule.tag, part.tag, "tag", f"{part.label}: a part of {rule.label}", added), ""))
+            total = round(total + added, 6)
         matches = tuple(match for match, negation in made if not negation)
         ignored = tuple(match for match, negation in made if negation)
         scores.append(TagScore(rule.tag, total, needed, matches, ignored))
     return tuple(scores)
+
+
+def _needed(rule: TagRule, settings: TagSettings) -> float:
+    return rule.min_weight if rule.min_weight is not None else settings.min_weight
+
+
+def _implied_wholes(taxonomy: Taxonomy, totals: Mapping[int, float]) -> dict[int, int]:
+    """Rule number of each tag that falls short but is given by a part of it that fires -> that part's rule."""
+    numbers = {rule.tag: number for number, rule in enumerate(taxonomy.rules)}
+    fired = {n for n, total in totals.items() if total + _EPSILON >= _needed(taxonomy.rules[n], taxonomy.settings)}
+    implied: dict[int, int] = {}
+    parts = sorted(fired, key=lambda n: taxonomy.rules[n].tag)
+    while parts:
+        part = parts.pop(0)
+        whole = numbers.get(taxonomy.rules[part].within)
+        if whole is not None and whole not in fired and whole not in implied:
+            implied[whole] = part
+            parts.append(whole)
+    return implied
 
 
 def _supporting(mentions: list[tuple], most: float) -> list[tuple]:
