@@ -589,3 +589,22 @@ def test_explain_tags_names_the_part_that_gave_a_field(tmp_path: Path) -> None:
     site = tagged(make_site(tmp_path, "", {"a": ("Neural Radiance Fields for City Blocks", "Cities are big.", "")}))
     assert "computer-vision" in site.papers["a"].tags
     assert "+2 tag '3d-vision': 3D vision: a part of Computer vision" in explain(site)
+
+
+def test_a_side_claim_weighs_as_background(taxonomy) -> None:
+    main = "Search is hard. We release a benchmark of 3,000 annotated queries."
+    side = "Search is hard. We also release a benchmark of 3,000 annotated queries."
+    assert "benchmarks" in tags("Hybrid search", main, taxonomy)
+    assert "benchmarks" not in tags("Hybrid search", side, taxonomy)
+
+
+def test_what_comes_before_a_claim_is_its_means(taxonomy) -> None:
+    means = "Data matters. By exploiting a dataset with noisy labels, we investigate how vision models scale."
+    claim = "Data matters. We investigate how vision models learn from noisy labels."
+    assert "robustness" not in tags("Data at scale", means, taxonomy)
+    assert "robustness" in tags("Data at scale", claim, taxonomy)
+
+
+def test_we_train_says_what_the_authors_made(taxonomy) -> None:
+    assert "llm" in tags("Bytes", "Tokenizers are brittle. We train language models directly on bytes.", taxonomy)
+    assert "llm" not in tags("Bytes", "Tokenizers are brittle. Language models are trained on tokens.", taxonomy)

@@ -89,7 +89,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'])")
 _CLAIM = re.compile(
     r"\b(?:we|this (?:paper|work|study|article))(?:\s+\w+){0,3}?\s+(?<!\bthe\s)(?<!\bour\s)(?<!\bthis\s)(?<!\bits\s)(?<!\ba\s)(?<!\ban\s)(?:propose|introduce|present|develop|design|devise|"
     r"create|build|construct|collect|release|curate|stud(?:y|ie)|investigate|explore|address|tackle|focus|"
-    r"formulate|aim|offer|"
+    r"formulate|aim|offer|train|"
     r"describe)(?:es|s|d|ed)?\b"
     # "we study the performance of ..." reports an evaluation, not what the paper is about
     r"(?!\s+(?:the|its|their)\s+(?:performance|effectiveness|efficacy|accuracy)\b)"
@@ -97,6 +97,8 @@ _CLAIM = re.compile(
     r"|\band\s+(?:then\s+)?(?:propose|introduce|present|develop|design|devise)(?:s|d)?\b",
     re.IGNORECASE,
 )
+# A claim the authors add to their main one: "We also release a benchmark of ...".
+_SIDE_CLAIM = re.compile(r"\b(?:we|this (?:paper|work|study)) also\b", re.IGNORECASE)
 # A list of examples ("tasks such as OCR, action recognition, ..."): what it names is mentioned in passing, so it
 # weighs no more than a plain sentence of the abstract, even in the sentence that says what the authors did.
 _EXAMPLES = re.compile(r"\b(?:such as|e\.g\.|for example|for instance|including)", re.IGNORECASE)
@@ -556,7 +558,7 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
                 if supporting:
                     weight = settings.abstract_weight * _SUPPORT_SHARE / _owner_count(phrase, taxonomy._owners)
                 elif not negation:
-                    weight = next(w for stop, w in sentences if start < stop)
+                    weight = _sentence_weight(start, sentences, claims, settings)
                     if any(e_start <= start < e_end for e_start, e_end in examples):
                         weight = min(weight, settings.abstract_weight)
                     weight /= _owner_count(phrase, taxonomy._owners)
@@ -689,13 +691,27 @@ def _sentence_weights(text: str, claims: list[re.Match[str]], settings: TagSetti
     start = 0
     bounds = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text) + 1]
     for number, end in enumerate(bounds):
-        claim = any(start <= c.start() < end for c in claims)
+        # "we also release ..." adds a side contribution to what the paper is about: it weighs as background
+        claim = any(start <= c.start() < end for c in claims) and not _SIDE_CLAIM.search(text, start, end)
         weight = settings.claim_weight if claim else settings.topic_weight if number == 0 else settings.abstract_weight
         if not claim and number > 0 and _RESULTS.search(text, start, end):
             weight = min(weight, settings.result_weight)
         found.append((end, weight))
         start = end
     return found
+
+
+def _sentence_weight(
+    start: int, sentences: list[tuple[int, float]], claims: list[re.Match[str]], settings: TagSettings
+) -> float:
+    """The weight of a mention at `start`: its sentence's, except that in a claim what comes before the claim
+    ("By exploiting X, we investigate ...", "Building on X, we propose ...") is the means, weighed as background."""
+    number = next(n for n, (stop, _weight) in enumerate(sentences) if start < stop)
+    weight = sentences[number][1]
+    begin = sentences[number - 1][0] if number else 0
+    if claims and weight == settings.claim_weight and not any(begin <= c.start() < start for c in claims):
+        return min(weight, settings.abstract_weight)
+    return weight
 
 
 def _example_spans(text: str) -> list[tuple[int, int]]:
