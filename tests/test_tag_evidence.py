@@ -471,10 +471,10 @@ def test_a_list_of_examples_is_a_passing_mention_even_in_a_claim() -> None:
 
 def test_an_acronym_in_parentheses_does_not_end_a_list_of_examples() -> None:
     listed = "Transformers serve many fields, including Natural Language Processing (NLP), reinforcement learning."
-    assert _rl_weight(listed) == 1.0  # a passing mention, not the first sentence's field (1.5)
+    assert _rl_weight(listed) == 1.0  # a passing mention, not the first sentence's field (topic_weight)
     # a list in parentheses still ends with them
     assert _rl_weight("Cells are hard. Many tasks (e.g. parsing) need reinforcement learning for counting.") == 1.0
-    assert _rl_weight("Reinforcement learning helps (e.g. for parsing) cells.") == 1.5
+    assert _rl_weight("Reinforcement learning helps (e.g. for parsing) cells.") == TagSettings().topic_weight
 
 
 def test_the_second_verb_of_the_authors_sentence_is_a_claim() -> None:
@@ -504,7 +504,7 @@ def test_a_sentence_that_reports_results_weighs_less_than_any_other() -> None:
     twice = "Cells are hard. Experiments show gains in reinforcement learning. We compare with reinforcement learning."
     assert "reinforcement-learning" not in tags("Counting cells", twice, default_taxonomy())
     # the first sentence names the field even when it reports a result
-    assert _rl_weight("Reinforcement learning achieves much. Cells are hard.") == 1.5
+    assert _rl_weight("Reinforcement learning achieves much. Cells are hard.") == TagSettings().topic_weight
 
 
 def test_a_study_of_the_performance_is_not_a_claim() -> None:

@@ -171,7 +171,7 @@ class TagSettings:
     min_weight: float = 2.0
     title_weight: float = 2.0
     claim_weight: float = 2.0  # a sentence that says what the paper does: "we propose ...", "this paper studies ..."
-    topic_weight: float = 1.5  # the abstract's first sentence, which usually names the field
+    topic_weight: float = 1.25  # the first sentence, which names the field, often one wider than the paper's
     abstract_weight: float = 1.0  # any other sentence of the abstract
     result_weight: float = 0.75  # a sentence that reports results: "experiments show ...", "we evaluate ..."
     negation_window: int = 4  # words before a mention that a negating word may stand in
@@ -539,7 +539,7 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
     for field_name, text in (("title", title), ("abstract", abstract)):
         in_title = field_name == "title"
         claims = [] if in_title else list(_CLAIM.finditer(text))
-        sentences = [(len(text) + 1, settings.title_weight)] if in_title else _sentence_weights(text, claims, settings)
+        sentences = [_Sentence(len(text) + 1, settings.title_weight)] if in_title else _sentences(text, claims, settings)
         windows = [(0, len(text))] if in_title else _claim_windows(text, claims)
         examples = [] if in_title else _example_spans(text)
         words = _words(text)
@@ -558,7 +558,7 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
                 if supporting:
                     weight = settings.abstract_weight * _SUPPORT_SHARE / _owner_count(phrase, taxonomy._owners)
                 elif not negation:
-                    weight = _sentence_weight(start, sentences, claims, settings)
+                    weight = next(sentence for sentence in sentences if start < sentence.end).weight_at(start)
                     if any(e_start <= start < e_end for e_start, e_end in examples):
                         weight = min(weight, settings.abstract_weight)
                     weight /= _owner_count(phrase, taxonomy._owners)
@@ -685,33 +685,37 @@ def _rule_matches(
     return kept
 
 
-def _sentence_weights(text: str, claims: list[re.Match[str]], settings: TagSettings) -> list[tuple[int, float]]:
-    """(end, weight) of each sentence of an abstract, in order; the last ends past the text."""
+@dataclass(frozen=True)
+class _Sentence:
+    """Where a sentence ends and what a mention in it weighs."""
+
+    end: int
+    weight: float
+    claim_at: int = 0  # where the claim starts in a claim sentence: what comes before it is the claim's means
+    means_weight: float = 0.0
+
+    def weight_at(self, position: int) -> float:
+        return self.weight if position >= self.claim_at else self.means_weight
+
+
+def _sentences(text: str, claims: list[re.Match[str]], settings: TagSettings) -> list[_Sentence]:
+    """Each sentence of an abstract, in order; the last ends past the text."""
     found = []
     start = 0
     bounds = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text) + 1]
     for number, end in enumerate(bounds):
+        plain = settings.topic_weight if number == 0 else settings.abstract_weight
         # "we also release ..." adds a side contribution to what the paper is about: it weighs as background
-        claim = any(start <= c.start() < end for c in claims) and not _SIDE_CLAIM.search(text, start, end)
-        weight = settings.claim_weight if claim else settings.topic_weight if number == 0 else settings.abstract_weight
-        if not claim and number > 0 and _RESULTS.search(text, start, end):
-            weight = min(weight, settings.result_weight)
-        found.append((end, weight))
+        claim_at = next((c.start() for c in claims if start <= c.start() < end), None)
+        if claim_at is not None and not _SIDE_CLAIM.search(text, start, end):
+            # "By exploiting X, we investigate ...": X is the means, weighed as background
+            found.append(_Sentence(end, settings.claim_weight, claim_at, plain))
+        elif number > 0 and _RESULTS.search(text, start, end):
+            found.append(_Sentence(end, min(plain, settings.result_weight)))
+        else:
+            found.append(_Sentence(end, plain))
         start = end
     return found
-
-
-def _sentence_weight(
-    start: int, sentences: list[tuple[int, float]], claims: list[re.Match[str]], settings: TagSettings
-) -> float:
-    """The weight of a mention at `start`: its sentence's, except that in a claim what comes before the claim
-    ("By exploiting X, we investigate ...", "Building on X, we propose ...") is the means, weighed as background."""
-    number = next(n for n, (stop, _weight) in enumerate(sentences) if start < stop)
-    weight = sentences[number][1]
-    begin = sentences[number - 1][0] if number else 0
-    if claims and weight == settings.claim_weight and not any(begin <= c.start() < start for c in claims):
-        return min(weight, settings.abstract_weight)
-    return weight
 
 
 def _example_spans(text: str) -> list[tuple[int, int]]:
