@@ -605,6 +605,12 @@ def test_what_comes_before_a_claim_is_its_means(taxonomy) -> None:
     assert "robustness" in tags("Data at scale", claim, taxonomy)
 
 
-def test_we_train_says_what_the_authors_made(taxonomy) -> None:
-    assert "llm" in tags("Bytes", "Tokenizers are brittle. We train language models directly on bytes.", taxonomy)
+@pytest.mark.parametrize("verb", ["train", "pre-train", "learn"])
+def test_we_train_says_what_the_authors_made(taxonomy, verb: str) -> None:
+    assert "llm" in tags("Bytes", f"Tokenizers are brittle. We {verb} language models directly on bytes.", taxonomy)
     assert "llm" not in tags("Bytes", "Tokenizers are brittle. Language models are trained on tokens.", taxonomy)
+
+
+def test_we_prove_is_the_claim_of_a_theory_paper(taxonomy) -> None:
+    assert "theory" in tags("Oversmoothing", "Graphs are deep. Viewing attention as diffusion, we prove that it contracts.", taxonomy)
+    assert "theory" not in tags("Oversmoothing", "Graphs are deep. Viewing attention as diffusion, one can prove it.", taxonomy)

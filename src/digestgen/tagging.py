@@ -89,7 +89,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'])")
 _CLAIM = re.compile(
     r"\b(?:we|this (?:paper|work|study|article))(?:\s+\w+){0,3}?\s+(?<!\bthe\s)(?<!\bour\s)(?<!\bthis\s)(?<!\bits\s)(?<!\ba\s)(?<!\ban\s)(?:propose|introduce|present|develop|design|devise|"
     r"create|build|construct|collect|release|curate|stud(?:y|ie)|investigate|explore|address|tackle|focus|"
-    r"formulate|aim|offer|train|"
+    r"formulate|aim|offer|train|pre-?train|learn|prove|"
     r"describe)(?:es|s|d|ed)?\b"
     # "we study the performance of ..." reports an evaluation, not what the paper is about
     r"(?!\s+(?:the|its|their)\s+(?:performance|effectiveness|efficacy|accuracy)\b)"
