@@ -613,4 +613,5 @@ def test_we_train_says_what_the_authors_made(taxonomy, verb: str) -> None:
 
 def test_we_prove_is_the_claim_of_a_theory_paper(taxonomy) -> None:
     assert "theory" in tags("Oversmoothing", "Graphs are deep. Viewing attention as diffusion, we prove that it contracts.", taxonomy)
-    assert "theory" not in tags("Oversmoothing", "Graphs are deep. Viewing attention as diffusion, one can prove it.", taxonomy)
+    (score,) = [s for s in score_tags("Graphs", "Graphs are deep. We prove that attention contracts.", taxonomy) if s.tag == "theory"]
+    assert score.weight == TagSettings().claim_weight
