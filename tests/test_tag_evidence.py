@@ -169,6 +169,15 @@ def test_thresholds_are_settings() -> None:
         ("Graphene under strain", "We measure the band gap of strained graphene with ARPES."),
         ("Regional warming in climate simulations", "We run an ensemble of 50 simulations. Each ensemble of runs warms."),
         ("Protein language models of antibody stability", "We embed antibodies with a protein language model. It ranks mutants."),
+        ("Forgetting curves in human memory", "Participants forget word lists within days. We find that forgetting follows a power law."),
+        ("Airborne surveys of forest canopy height", "We map canopy height with airborne LiDAR. LiDAR returns give tree heights."),
+        ("Sleep spindles in children", "We recorded EEG in 40 children. Spindle density in the EEG rose with age."),
+        ("Photographs of the 1906 earthquake", "We catalogue photographs of damaged buildings. The photographs date the fires."),
+        ("Speedup of a lattice QCD solver on GPUs", "We port the solver to GPUs. The speedup is fourfold; the memory footprint halves."),
+        ("Graph networks of protein interactions", "We build graph networks of protein interactions in yeast. The graph network is sparse."),
+        ("Monetary policy under uncertainty", "Central banks set policy. The policy rule rewards stability; reward and policy interact."),
+        ("Distilled water in cell culture media", "We prepare media with distilled water. Distilled water lowers contamination."),
+        ("Customer segmentation for retail pricing", "We study customer segmentation. Market segmentation drives pricing."),
     ],
 )
 def test_non_ml_papers_get_no_tag(taxonomy, title: str, abstract: str) -> None:
