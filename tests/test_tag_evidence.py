@@ -178,6 +178,8 @@ def test_thresholds_are_settings() -> None:
         ("Monetary policy under uncertainty", "Central banks set policy. The policy rule rewards stability; reward and policy interact."),
         ("Distilled water in cell culture media", "We prepare media with distilled water. Distilled water lowers contamination."),
         ("Customer segmentation for retail pricing", "We study customer segmentation. Market segmentation drives pricing."),
+        ("A linear-time algorithm for interval scheduling", "We give a linear-time algorithm. The linear-time algorithm is optimal."),
+        ("Value function iteration in growth models", "We solve the planner's value function. The value function is concave."),
     ],
 )
 def test_non_ml_papers_get_no_tag(taxonomy, title: str, abstract: str) -> None:
