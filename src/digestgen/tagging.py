@@ -40,7 +40,7 @@ import bisect
 import importlib.resources
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import yaml
@@ -71,7 +71,11 @@ _PHRASE = re.compile(r"[^\W_]+(?:[ -]+[^\W_]+)*\Z")
 # "pre- trained" left over from line-break hyphenation) or nothing at all.
 _JOINT = r"(?:\s*[-\u2010\u2011]\s*|\s+)?"
 _NOT_WORD_AFTER = r"(?![^\W_])"
-_RULE_KEYS = frozenset({"label", "phrases", "exclude", "claims", "support", "min_weight", "within"})
+# The phrase lists of a rule, in the order `digestgen taxonomy` prints them, and the kind of match each makes.
+_LIST_KEYS: Mapping[str, str] = MappingProxyType(
+    {"phrases": "phrase", "claims": "claim", "support": "support", "exclude": "exclude"}
+)
+_RULE_KEYS = frozenset({"label", "min_weight", "within", *_LIST_KEYS})
 _EXCERPT_SIDE = 30
 # Words that end the clause a negation reaches over: "Unlike GANs, diffusion models ..." negates "GANs" only.
 _CLAUSE_END = re.compile(r"[.;:!?()\[\]]|,\s|\s[-\u2013\u2014]\s")
@@ -254,10 +258,10 @@ class Taxonomy:
         """The effective taxonomy as plain data, in the shape of a taxonomy file (for `digestgen taxonomy`)."""
         tags = {}
         for rule in self.rules:
-            entry: dict = {"label": rule.label, "phrases": list(rule.phrases)}
-            for name, value in (("claims", rule.claims), ("support", rule.support), ("exclude", rule.exclude)):
-                if value:
-                    entry[name] = list(value)
+            entry: dict = {"label": rule.label}
+            for name in _LIST_KEYS:
+                if name == "phrases" or getattr(rule, name):
+                    entry[name] = list(getattr(rule, name))
             if rule.min_weight is not None:
                 entry["min_weight"] = rule.min_weight
             if rule.within:
@@ -346,9 +350,6 @@ def extend_taxonomy(base: Taxonomy, data: Mapping, source: str) -> Taxonomy:
     return Taxonomy(tuple(rules.values()), base.settings, base.sources)
 
 
-_LIST_KEYS = ("phrases", "claims", "support", "exclude")
-
-
 def _merged_entry(rule: TagRule, entry: Mapping) -> dict:
     """A base rule's entry with an extension's additions: lists grow, a label or min_weight replaces."""
     merged: dict = {key: value for key, value in entry.items() if key not in _LIST_KEYS}
@@ -383,10 +384,7 @@ def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | No
     label = entry.get("label", tag)
     if not isinstance(label, str) or not label.strip():
         found.append("has a label that is not a non-empty string")
-    phrases = _phrase_list(entry.get("phrases"), "phrases", found, required=True)
-    exclude = _phrase_list(entry.get("exclude"), "exclude", found, required=False)
-    claims = _phrase_list(entry.get("claims"), "claims", found, required=False)
-    support = _phrase_list(entry.get("support"), "support", found, required=False)
+    lists = {key: _phrase_list(entry.get(key), key, found, required=key == "phrases") for key in _LIST_KEYS}
     min_weight = entry.get("min_weight")
     if min_weight is not None and (isinstance(min_weight, bool) or not isinstance(min_weight, (int, float)) or min_weight <= 0):
         found.append(f"has min_weight {min_weight!r}: use a positive number")
@@ -397,10 +395,7 @@ def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | No
         problems.extend(f"tag {tag!r} {text}" for text in found)
         return None
     weight = float(min_weight) if min_weight is not None else None
-    return TagRule(
-        tag=str(tag), label=str(label).strip(), phrases=phrases, exclude=exclude, min_weight=weight, claims=claims,
-        support=support, within=within or "",
-    )
+    return TagRule(tag=str(tag), label=str(label).strip(), min_weight=weight, within=within or "", **lists)
 
 
 def _phrase_list(
@@ -436,8 +431,7 @@ def _kind(value: object) -> str:
 def _build_index(rules: tuple[TagRule, ...]) -> Mapping[str, tuple[_Candidate, ...]]:
     index: dict[str, list[_Candidate]] = {}
     for number, rule in enumerate(rules):
-        entries = [(p, "phrase") for p in rule.phrases] + [(p, "exclude") for p in rule.exclude]
-        entries += [(p, "claim") for p in rule.claims] + [(p, "support") for p in rule.support]
+        entries = [(phrase, kind) for key, kind in _LIST_KEYS.items() for phrase in getattr(rule, key)]
         for phrase, kind in entries:
             words = _WORD.findall(phrase)
             if not words:
@@ -534,8 +528,7 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
     """The evidence for every tag with at least one mention, fired or not, by tag; with
     `everything` false only the tags that fire, without their ignored mentions (cheaper)."""
     settings = taxonomy.settings
-    # rule number -> (field, text, start, end, phrase, weight, negation) of each mention
-    mentions: dict[int, list[tuple[str, str, int, int, str, float, str]]] = {}
+    mentions: dict[int, list[_Mention]] = {}  # rule number -> its mentions
     for field_name, text in (("title", title), ("abstract", abstract)):
         in_title = field_name == "title"
         claims = [] if in_title else list(_CLAIM.finditer(text))
@@ -549,25 +542,25 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
             for start, end, phrase, kind in hits:
                 near = bisect.bisect_left(negators, start - _NEGATION_REACH) < bisect.bisect_left(negators, start)
                 negation = _negation_before(text, start, end, taxonomy) if near or _FREE_AFTER.match(text, end) else ""
-                supporting = False
+                backs_up = ""
                 if not negation and kind == "support":
-                    negation, supporting = _SUPPORT_ONLY, True
+                    backs_up = _SUPPORT_ONLY
                 elif not negation and kind == "claim" and not any(w0 <= start < w1 for w0, w1 in windows):
-                    negation, supporting = _OUTSIDE_CLAIM, True
+                    backs_up = _OUTSIDE_CLAIM
                 weight = 0.0
-                if supporting:
+                if backs_up:
                     weight = settings.abstract_weight * _SUPPORT_SHARE / _owner_count(phrase, taxonomy._owners)
                 elif not negation:
                     weight = next(sentence for sentence in sentences if start < sentence.end).weight_at(start)
                     if any(e_start <= start < e_end for e_start, e_end in examples):
                         weight = min(weight, settings.abstract_weight)
                     weight /= _owner_count(phrase, taxonomy._owners)
-                found.append((field_name, text, start, end, phrase, round(weight, 6), negation))
+                found.append(_Mention(field_name, text, start, end, phrase, round(weight, 6), negation, backs_up))
     totals: dict[int, float] = {}
     for number in mentions:
-        if any(not mention[6] and mention[5] > 0 for mention in mentions[number]):
+        if any(mention.counts and mention.weight > 0 for mention in mentions[number]):
             mentions[number] = _supporting(mentions[number], settings.abstract_weight)
-        totals[number] = round(sum(mention[5] for mention in mentions[number] if not mention[6]), 6)
+        totals[number] = round(sum(mention.weight for mention in mentions[number] if mention.counts), 6)
     implied = _implied_wholes(taxonomy, totals)
     scores = []
     for number in sorted({*mentions, *implied}, key=lambda n: taxonomy.rules[n].tag):
@@ -577,9 +570,9 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
         if not everything and total + _EPSILON < needed and number not in implied:
             continue
         made = [
-            (TagMatch(rule.tag, phrase, field_name, _excerpt(text, start, end), weight, negation), negation)
-            for field_name, text, start, end, phrase, weight, negation in mentions.get(number, ())
-            if everything or not negation
+            (TagMatch(rule.tag, m.phrase, m.field, _excerpt(m.text, m.start, m.end), m.weight, m.why_not), m.why_not)
+            for m in mentions.get(number, ())
+            if everything or m.counts
         ]
         if number in implied:
             part = taxonomy.rules[implied[number]]
@@ -611,16 +604,39 @@ def _implied_wholes(taxonomy: Taxonomy, totals: Mapping[int, float]) -> dict[int
     return implied
 
 
-def _supporting(mentions: list[tuple], most: float) -> list[tuple]:
-    """The mentions with those that can only support counted, in text order, until they add `most`."""
+@dataclass(frozen=True)
+class _Mention:
+    """One match of a rule's phrase in a title or abstract, and what it weighs."""
+
+    field: str
+    text: str
+    start: int
+    end: int
+    phrase: str
+    weight: float
+    negated_by: str = ""  # the negating word that made it not count
+    backs_up: str = ""  # why it can only back up other evidence (a support phrase, a claim phrase outside a claim)
+
+    @property
+    def counts(self) -> bool:
+        return not self.negated_by and not self.backs_up
+
+    @property
+    def why_not(self) -> str:
+        """Why it did not count, as --explain-tags says it; "" when it counted."""
+        return self.negated_by or self.backs_up
+
+
+def _supporting(mentions: list[_Mention], most: float) -> list[_Mention]:
+    """The mentions with those that can only back up counted, in text order, until they add `most`."""
     kept = []
     added = 0.0
     for mention in mentions:
-        if mention[6] in (_OUTSIDE_CLAIM, _SUPPORT_ONLY):
-            weight = min(mention[5], max(0.0, most - added))
+        if mention.backs_up:
+            weight = min(mention.weight, max(0.0, most - added))
             if weight > _EPSILON:
                 added += weight
-                mention = (*mention[:5], round(weight, 6), "")
+                mention = replace(mention, weight=round(weight, 6), backs_up="")
         kept.append(mention)
     return kept
 
