@@ -16,7 +16,7 @@ from digestgen.build import build_site
 from digestgen.config import load_config
 from digestgen.errors import DigestgenError
 from digestgen.load import load_site
-from digestgen.tagging import TagSettings, default_taxonomy, match_tags, parse_taxonomy, score_tags
+from digestgen.tagging import TagSettings, default_taxonomy, extend_taxonomy, match_tags, parse_taxonomy, score_tags
 from digestgen.tagstage import explain, load_taxonomy, tag_site, taxonomy_text
 
 from conftest import REPO
@@ -48,7 +48,7 @@ def test_judged_set_floors() -> None:
     quality = bench_module().measure(default_taxonomy())
     print("\n" + quality.summary())
     assert len(quality.papers) >= 40
-    assert quality.precision >= 0.84  # measured 0.841
+    assert quality.precision >= 0.85  # measured 0.850 (0.841 before the first sentence weighed 1.25)
     assert quality.wrong <= 0.02 * quality.shown
     assert quality.missed_per_ten_papers <= 1.5  # measured 1.43
 
@@ -56,7 +56,7 @@ def test_judged_set_floors() -> None:
 def test_judged_set_names_only_real_tags() -> None:
     known = {rule.tag for rule in default_taxonomy().rules}
     bench = bench_module()
-    sets = (bench.JUDGED, bench.HELD_OUT, bench.HELD_OUT_2, bench.FRESH, bench.FRESH_2, bench.FRESH_3)
+    sets = (bench.JUDGED, bench.HELD_OUT, bench.HELD_OUT_2, bench.FRESH, bench.FRESH_2, bench.FRESH_3, bench.FRESH_4)
     entries = [entry for path in sets for entry in bench.judged_papers(path)]
     titles = [entry["title"] for entry in entries]
     assert len(set(titles)) == len(titles)  # no paper is judged twice
@@ -441,15 +441,17 @@ def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
     ("judged", "papers", "precision", "missed"),
     [
         # judged after tuning on tests/judged/tags.yaml; both held-out sets have been tuned on since
-        ("HELD_OUT", 28, 0.83, 2.6),  # measured 0.833 and 2.50 (0.789 and 4.29 before they were tuned on)
+        ("HELD_OUT", 28, 0.85, 2.6),  # measured 0.851 and 2.50 (0.789 and 4.29 before they were tuned on)
         # the last 18 seed papers, judged before the tagger was run on them (and tuned on since)
         ("HELD_OUT_2", 18, 0.88, 4.5),  # measured 0.889 and 4.44 (0.867 and 6.67 before)
         # papers of our own in the Hugging Face JSON shape, judged before the tagger was run on them
-        ("FRESH", 26, 0.92, 4.3),  # measured 0.922 and 4.23 (0.861 and 10.38 the first time, before it was tuned on)
+        ("FRESH", 26, 0.92, 3.1),  # measured 0.926 and 3.08 (0.861 and 10.38 the first time, before it was tuned on)
         # 20 more of our own, written after tuning on FRESH
-        ("FRESH_2", 20, 0.91, 6.0),  # measured 0.917 and 6.00 (0.875 and 12.00 the first time, before it was tuned on)
-        # 20 more of our own, written after the taxonomy's last additions; tuned on only by dropping two phrases
-        ("FRESH_3", 20, 0.94, 9.5),  # measured 0.944 and 9.50 (0.895 before "smartphone" left efficiency)
+        ("FRESH_2", 20, 0.92, 3.5),  # measured 0.927 and 3.50 (0.875 and 12.00 the first time, before it was tuned on)
+        # 20 more of our own, written after tuning on FRESH_2 (and tuned on since)
+        ("FRESH_3", 20, 0.96, 2.5),  # measured 0.969 and 2.50 (0.895 and 9.50 the first time)
+        # 32 more of our own, written after tuning on FRESH_3 (and tuned on since)
+        ("FRESH_4", 32, 0.90, 1.9),  # measured 0.900 and 1.88 (0.830 and 7.81 the first time, before it was tuned on)
     ],
 )
 def test_held_out_judged_set_floors(judged: str, papers: int, precision: float, missed: float) -> None:
@@ -587,6 +589,13 @@ def test_a_field_with_its_own_evidence_keeps_its_weight(taxonomy) -> None:
     abstract = "Scenes are hard. We propose a vision transformer for depth. Its computer vision backbone is small."
     (score,) = [s for s in score_tags("Novel View Synthesis with a Vision Transformer", abstract, taxonomy) if s.tag == "computer-vision"]
     assert score.fired and all(match.field != "tag" for match in score.matches)
+
+
+def test_within_is_printed_and_kept_by_an_extension(taxonomy) -> None:
+    assert taxonomy.describe()["3d-vision"]["within"] == "computer-vision"
+    extended = extend_taxonomy(taxonomy, {"extends": "default", "tags": {"3d-vision": {"phrases": ["voxel grid"]}}}, "x")
+    assert {rule.tag: rule for rule in extended.rules}["3d-vision"].within == "computer-vision"
+    assert "computer-vision" in tags("Voxel grids for scenes", "", extended)
 
 
 def test_within_must_name_another_tag_of_the_taxonomy() -> None:
