@@ -6,7 +6,8 @@
     python bench/tag_quality.py --judged tests/judged/tags-heldout2.yaml  # the second held-out set
     python bench/tag_quality.py --judged tests/judged/tags-fresh.yaml     # papers of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh2.yaml    # more of our own (tuned on since)
-    python bench/tag_quality.py --judged tests/judged/tags-fresh3.yaml    # the last of our own, not tuned on
+    python bench/tag_quality.py --judged tests/judged/tags-fresh3.yaml    # more of our own (tuned on since)
+    python bench/tag_quality.py --judged tests/judged/tags-fresh4.yaml    # the last of our own (tuned on since)
 
 A judged file names its papers by the start of their titles, in the seed listing or in the listing its
 `source:` key names (a path relative to the judged file, in any format digestgen reads).
@@ -101,6 +102,7 @@ HELD_OUT_2 = REPO / "tests" / "judged" / "tags-heldout2.yaml"
 FRESH = REPO / "tests" / "judged" / "tags-fresh.yaml"
 FRESH_2 = REPO / "tests" / "judged" / "tags-fresh2.yaml"
 FRESH_3 = REPO / "tests" / "judged" / "tags-fresh3.yaml"
+FRESH_4 = REPO / "tests" / "judged" / "tags-fresh4.yaml"
 
 
 def judged_source(path: Path) -> Path:

@@ -496,7 +496,7 @@ def test_excerpt_shows_the_match_with_some_context() -> None:
         "train agents in many worlds " * 5
     ) + ". Reinforcement learning again."
     (match,) = match_tags("Untitled", abstract, taxonomy)
-    assert match == TagMatch(match.tag, "reinforcement learning", "abstract", match.excerpt, 1.5)
+    assert match == TagMatch(match.tag, "reinforcement learning", "abstract", match.excerpt, TagSettings().topic_weight)
     assert "reinforcement learning" in match.excerpt
     assert match.excerpt.startswith("…") and match.excerpt.endswith("…")
     assert 40 <= len(match.excerpt) <= 100

@@ -49,7 +49,7 @@ class TaggingConfig:
     min_weight: float = 2.0
     title_weight: float = 2.0
     claim_weight: float = 2.0
-    topic_weight: float = 1.5
+    topic_weight: float = 1.25
     abstract_weight: float = 1.0
     result_weight: float = 0.75  # a sentence that reports results
     negation_window: int = 4

@@ -29,7 +29,9 @@ How the matches become tags (the numbers are `TagSettings`, set in the config's 
 * a rule's `support` phrases, and its `claims` outside a claim, weigh half of `abstract_weight`, only
   when the tag has other evidence, and add at most `abstract_weight` in all;
 * a tag is given when its weight reaches `min_weight` (2), or the rule's own `min_weight`:
-  by default a title match, or two mentions in the abstract, never one passing mention.
+  by default a title match, or two mentions in the abstract, never one passing mention;
+* a tag whose rule says it is `within` another ("3d-vision" within "computer-vision") gives that
+  tag too: a paper on a part of a field is a paper on the field.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import bisect
 import importlib.resources
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import yaml
@@ -69,7 +71,11 @@ _PHRASE = re.compile(r"[^\W_]+(?:[ -]+[^\W_]+)*\Z")
 # "pre- trained" left over from line-break hyphenation) or nothing at all.
 _JOINT = r"(?:\s*[-\u2010\u2011]\s*|\s+)?"
 _NOT_WORD_AFTER = r"(?![^\W_])"
-_RULE_KEYS = frozenset({"label", "phrases", "exclude", "claims", "support", "min_weight"})
+# The phrase lists of a rule, in the order `digestgen taxonomy` prints them, and the kind of match each makes.
+_LIST_KEYS: Mapping[str, str] = MappingProxyType(
+    {"phrases": "phrase", "claims": "claim", "support": "support", "exclude": "exclude"}
+)
+_RULE_KEYS = frozenset({"label", "min_weight", "within", *_LIST_KEYS})
 _EXCERPT_SIDE = 30
 # Words that end the clause a negation reaches over: "Unlike GANs, diffusion models ..." negates "GANs" only.
 _CLAUSE_END = re.compile(r"[.;:!?()\[\]]|,\s|\s[-\u2013\u2014]\s")
@@ -87,7 +93,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[\"'])")
 _CLAIM = re.compile(
     r"\b(?:we|this (?:paper|work|study|article))(?:\s+\w+){0,3}?\s+(?<!\bthe\s)(?<!\bour\s)(?<!\bthis\s)(?<!\bits\s)(?<!\ba\s)(?<!\ban\s)(?:propose|introduce|present|develop|design|devise|"
     r"create|build|construct|collect|release|curate|stud(?:y|ie)|investigate|explore|address|tackle|focus|"
-    r"formulate|aim|offer|"
+    r"formulate|aim|offer|train|pre-?train|learn|prove|"
     r"describe)(?:es|s|d|ed)?\b"
     # "we study the performance of ..." reports an evaluation, not what the paper is about
     r"(?!\s+(?:the|its|their)\s+(?:performance|effectiveness|efficacy|accuracy)\b)"
@@ -95,6 +101,8 @@ _CLAIM = re.compile(
     r"|\band\s+(?:then\s+)?(?:propose|introduce|present|develop|design|devise)(?:s|d)?\b",
     re.IGNORECASE,
 )
+# A claim the authors add to their main one: "We also release a benchmark of ...".
+_SIDE_CLAIM = re.compile(r"\b(?:we|this (?:paper|work|study)) also\b", re.IGNORECASE)
 # A list of examples ("tasks such as OCR, action recognition, ..."): what it names is mentioned in passing, so it
 # weighs no more than a plain sentence of the abstract, even in the sentence that says what the authors did.
 _EXAMPLES = re.compile(r"\b(?:such as|e\.g\.|for example|for instance|including)", re.IGNORECASE)
@@ -157,6 +165,7 @@ class TagRule:
     min_weight: float | None = None  # this tag's own threshold; None: the settings' min_weight
     claims: tuple[str, ...] = ()  # phrases that count only where the authors say what they did
     support: tuple[str, ...] = ()  # phrases that back up other evidence for the tag but never give it alone
+    within: str = ""  # the tag of the wider field this one is a part of: this tag gives that one too
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,7 @@ class TagSettings:
     min_weight: float = 2.0
     title_weight: float = 2.0
     claim_weight: float = 2.0  # a sentence that says what the paper does: "we propose ...", "this paper studies ..."
-    topic_weight: float = 1.5  # the abstract's first sentence, which usually names the field
+    topic_weight: float = 1.25  # the first sentence, which names the field, often one wider than the paper's
     abstract_weight: float = 1.0  # any other sentence of the abstract
     result_weight: float = 0.75  # a sentence that reports results: "experiments show ...", "we evaluate ..."
     negation_window: int = 4  # words before a mention that a negating word may stand in
@@ -249,12 +258,14 @@ class Taxonomy:
         """The effective taxonomy as plain data, in the shape of a taxonomy file (for `digestgen taxonomy`)."""
         tags = {}
         for rule in self.rules:
-            entry: dict = {"label": rule.label, "phrases": list(rule.phrases)}
-            for name, value in (("claims", rule.claims), ("support", rule.support), ("exclude", rule.exclude)):
-                if value:
-                    entry[name] = list(value)
+            entry: dict = {"label": rule.label}
+            for name in _LIST_KEYS:
+                if name == "phrases" or getattr(rule, name):
+                    entry[name] = list(getattr(rule, name))
             if rule.min_weight is not None:
                 entry["min_weight"] = rule.min_weight
+            if rule.within:
+                entry["within"] = rule.within
             tags[rule.tag] = entry
         return tags
 
@@ -278,9 +289,17 @@ def parse_taxonomy(data: object, source: str, settings: TagSettings = TagSetting
         rule = _parse_rule(tag, entry, problems)
         if rule is not None:
             rules.append(rule)
+    problems += _unknown_wholes(rules)
     if problems:
         raise TaxonomyError(f"{source}: " + "; ".join(problems))
     return Taxonomy(tuple(rules), settings)
+
+
+def _unknown_wholes(rules: list[TagRule]) -> list[str]:
+    """A problem for each rule `within` a tag the taxonomy does not have."""
+    known = {rule.tag for rule in rules}
+    return [f"tag {rule.tag!r} is within {rule.within!r}, which is not a tag of the taxonomy"
+            for rule in rules if rule.within and rule.within not in known]
 
 
 def default_taxonomy(settings: TagSettings = TagSettings()) -> Taxonomy:
@@ -325,12 +344,10 @@ def extend_taxonomy(base: Taxonomy, data: Mapping, source: str) -> Taxonomy:
         rule = _parse_rule(tag, entry, problems)
         if rule is not None:
             rules[rule.tag] = rule
+    problems += _unknown_wholes(list(rules.values()))
     if problems:
         raise TaxonomyError(f"{source}: " + "; ".join(problems))
     return Taxonomy(tuple(rules.values()), base.settings, base.sources)
-
-
-_LIST_KEYS = ("phrases", "claims", "support", "exclude")
 
 
 def _merged_entry(rule: TagRule, entry: Mapping) -> dict:
@@ -339,6 +356,8 @@ def _merged_entry(rule: TagRule, entry: Mapping) -> dict:
     merged.setdefault("label", rule.label)
     if rule.min_weight is not None:
         merged.setdefault("min_weight", rule.min_weight)
+    if rule.within:
+        merged.setdefault("within", rule.within)
     for key in _LIST_KEYS:
         own = getattr(rule, key)
         added = entry.get(key)
@@ -365,21 +384,18 @@ def _parse_rule(tag: object, entry: object, problems: list[str]) -> TagRule | No
     label = entry.get("label", tag)
     if not isinstance(label, str) or not label.strip():
         found.append("has a label that is not a non-empty string")
-    phrases = _phrase_list(entry.get("phrases"), "phrases", found, required=True)
-    exclude = _phrase_list(entry.get("exclude"), "exclude", found, required=False)
-    claims = _phrase_list(entry.get("claims"), "claims", found, required=False)
-    support = _phrase_list(entry.get("support"), "support", found, required=False)
+    lists = {key: _phrase_list(entry.get(key), key, found, required=key == "phrases") for key in _LIST_KEYS}
     min_weight = entry.get("min_weight")
     if min_weight is not None and (isinstance(min_weight, bool) or not isinstance(min_weight, (int, float)) or min_weight <= 0):
         found.append(f"has min_weight {min_weight!r}: use a positive number")
+    within = entry.get("within")
+    if within is not None and (not isinstance(within, str) or not _SLUG.match(within) or within == tag):
+        found.append(f"has within {within!r}: use the slug of another tag")
     if found:
         problems.extend(f"tag {tag!r} {text}" for text in found)
         return None
     weight = float(min_weight) if min_weight is not None else None
-    return TagRule(
-        tag=str(tag), label=str(label).strip(), phrases=phrases, exclude=exclude, min_weight=weight, claims=claims,
-        support=support,
-    )
+    return TagRule(tag=str(tag), label=str(label).strip(), min_weight=weight, within=within or "", **lists)
 
 
 def _phrase_list(
@@ -415,8 +431,7 @@ def _kind(value: object) -> str:
 def _build_index(rules: tuple[TagRule, ...]) -> Mapping[str, tuple[_Candidate, ...]]:
     index: dict[str, list[_Candidate]] = {}
     for number, rule in enumerate(rules):
-        entries = [(p, "phrase") for p in rule.phrases] + [(p, "exclude") for p in rule.exclude]
-        entries += [(p, "claim") for p in rule.claims] + [(p, "support") for p in rule.support]
+        entries = [(phrase, kind) for key, kind in _LIST_KEYS.items() for phrase in getattr(rule, key)]
         for phrase, kind in entries:
             words = _WORD.findall(phrase)
             if not words:
@@ -513,12 +528,11 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
     """The evidence for every tag with at least one mention, fired or not, by tag; with
     `everything` false only the tags that fire, without their ignored mentions (cheaper)."""
     settings = taxonomy.settings
-    # rule number -> (field, text, start, end, phrase, weight, negation) of each mention
-    mentions: dict[int, list[tuple[str, str, int, int, str, float, str]]] = {}
+    mentions: dict[int, list[_Mention]] = {}  # rule number -> its mentions
     for field_name, text in (("title", title), ("abstract", abstract)):
         in_title = field_name == "title"
         claims = [] if in_title else list(_CLAIM.finditer(text))
-        sentences = [(len(text) + 1, settings.title_weight)] if in_title else _sentence_weights(text, claims, settings)
+        sentences = [_Sentence(len(text) + 1, settings.title_weight)] if in_title else _sentences(text, claims, settings)
         windows = [(0, len(text))] if in_title else _claim_windows(text, claims)
         examples = [] if in_title else _example_spans(text)
         words = _words(text)
@@ -528,50 +542,101 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
             for start, end, phrase, kind in hits:
                 near = bisect.bisect_left(negators, start - _NEGATION_REACH) < bisect.bisect_left(negators, start)
                 negation = _negation_before(text, start, end, taxonomy) if near or _FREE_AFTER.match(text, end) else ""
-                supporting = False
+                backs_up = ""
                 if not negation and kind == "support":
-                    negation, supporting = _SUPPORT_ONLY, True
+                    backs_up = _SUPPORT_ONLY
                 elif not negation and kind == "claim" and not any(w0 <= start < w1 for w0, w1 in windows):
-                    negation, supporting = _OUTSIDE_CLAIM, True
+                    backs_up = _OUTSIDE_CLAIM
                 weight = 0.0
-                if supporting:
+                if backs_up:
                     weight = settings.abstract_weight * _SUPPORT_SHARE / _owner_count(phrase, taxonomy._owners)
                 elif not negation:
-                    weight = next(w for stop, w in sentences if start < stop)
+                    weight = next(sentence for sentence in sentences if start < sentence.end).weight_at(start)
                     if any(e_start <= start < e_end for e_start, e_end in examples):
                         weight = min(weight, settings.abstract_weight)
                     weight /= _owner_count(phrase, taxonomy._owners)
-                found.append((field_name, text, start, end, phrase, round(weight, 6), negation))
-    scores = []
-    for number in sorted(mentions, key=lambda n: taxonomy.rules[n].tag):
-        rule = taxonomy.rules[number]
-        needed = rule.min_weight if rule.min_weight is not None else settings.min_weight
-        if any(not mention[6] and mention[5] > 0 for mention in mentions[number]):
+                found.append(_Mention(field_name, text, start, end, phrase, round(weight, 6), negation, backs_up))
+    totals: dict[int, float] = {}
+    for number in mentions:
+        if any(mention.counts and mention.weight > 0 for mention in mentions[number]):
             mentions[number] = _supporting(mentions[number], settings.abstract_weight)
-        total = round(sum(mention[5] for mention in mentions[number] if not mention[6]), 6)
-        if not everything and total + _EPSILON < needed:
+        totals[number] = round(sum(mention.weight for mention in mentions[number] if mention.counts), 6)
+    implied = _implied_wholes(taxonomy, totals)
+    scores = []
+    for number in sorted({*mentions, *implied}, key=lambda n: taxonomy.rules[n].tag):
+        rule = taxonomy.rules[number]
+        needed = _needed(rule, settings)
+        total = totals.get(number, 0.0)
+        if not everything and total + _EPSILON < needed and number not in implied:
             continue
         made = [
-            (TagMatch(rule.tag, phrase, field_name, _excerpt(text, start, end), weight, negation), negation)
-            for field_name, text, start, end, phrase, weight, negation in mentions[number]
-            if everything or not negation
+            (TagMatch(rule.tag, m.phrase, m.field, _excerpt(m.text, m.start, m.end), m.weight, m.why_not), m.why_not)
+            for m in mentions.get(number, ())
+            if everything or m.counts
         ]
+        if number in implied:
+            part = taxonomy.rules[implied[number]]
+            added = round(needed - total, 6)
+            made.append((TagMatch(rule.tag, part.tag, "tag", f"{part.label}: a part of {rule.label}", added), ""))
+            total = round(total + added, 6)
         matches = tuple(match for match, negation in made if not negation)
         ignored = tuple(match for match, negation in made if negation)
         scores.append(TagScore(rule.tag, total, needed, matches, ignored))
     return tuple(scores)
 
 
-def _supporting(mentions: list[tuple], most: float) -> list[tuple]:
-    """The mentions with those that can only support counted, in text order, until they add `most`."""
+def _needed(rule: TagRule, settings: TagSettings) -> float:
+    return rule.min_weight if rule.min_weight is not None else settings.min_weight
+
+
+def _implied_wholes(taxonomy: Taxonomy, totals: Mapping[int, float]) -> dict[int, int]:
+    """Rule number of each tag that falls short but is given by a part of it that fires -> that part's rule."""
+    numbers = {rule.tag: number for number, rule in enumerate(taxonomy.rules)}
+    fired = {n for n, total in totals.items() if total + _EPSILON >= _needed(taxonomy.rules[n], taxonomy.settings)}
+    implied: dict[int, int] = {}
+    parts = sorted(fired, key=lambda n: taxonomy.rules[n].tag)
+    while parts:
+        part = parts.pop(0)
+        whole = numbers.get(taxonomy.rules[part].within)
+        if whole is not None and whole not in fired and whole not in implied:
+            implied[whole] = part
+            parts.append(whole)
+    return implied
+
+
+@dataclass(frozen=True)
+class _Mention:
+    """One match of a rule's phrase in a title or abstract, and what it weighs."""
+
+    field: str
+    text: str
+    start: int
+    end: int
+    phrase: str
+    weight: float
+    negated_by: str = ""  # the negating word that made it not count
+    backs_up: str = ""  # why it can only back up other evidence (a support phrase, a claim phrase outside a claim)
+
+    @property
+    def counts(self) -> bool:
+        return not self.negated_by and not self.backs_up
+
+    @property
+    def why_not(self) -> str:
+        """Why it did not count, as --explain-tags says it; "" when it counted."""
+        return self.negated_by or self.backs_up
+
+
+def _supporting(mentions: list[_Mention], most: float) -> list[_Mention]:
+    """The mentions with those that can only back up counted, in text order, until they add `most`."""
     kept = []
     added = 0.0
     for mention in mentions:
-        if mention[6] in (_OUTSIDE_CLAIM, _SUPPORT_ONLY):
-            weight = min(mention[5], max(0.0, most - added))
+        if mention.backs_up:
+            weight = min(mention.weight, max(0.0, most - added))
             if weight > _EPSILON:
                 added += weight
-                mention = (*mention[:5], round(weight, 6), "")
+                mention = replace(mention, weight=round(weight, 6), backs_up="")
         kept.append(mention)
     return kept
 
@@ -636,17 +701,35 @@ def _rule_matches(
     return kept
 
 
-def _sentence_weights(text: str, claims: list[re.Match[str]], settings: TagSettings) -> list[tuple[int, float]]:
-    """(end, weight) of each sentence of an abstract, in order; the last ends past the text."""
+@dataclass(frozen=True)
+class _Sentence:
+    """Where a sentence ends and what a mention in it weighs."""
+
+    end: int
+    weight: float
+    claim_at: int = 0  # where the claim starts in a claim sentence: what comes before it is the claim's means
+    means_weight: float = 0.0
+
+    def weight_at(self, position: int) -> float:
+        return self.weight if position >= self.claim_at else self.means_weight
+
+
+def _sentences(text: str, claims: list[re.Match[str]], settings: TagSettings) -> list[_Sentence]:
+    """Each sentence of an abstract, in order; the last ends past the text."""
     found = []
     start = 0
     bounds = [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text) + 1]
     for number, end in enumerate(bounds):
-        claim = any(start <= c.start() < end for c in claims)
-        weight = settings.claim_weight if claim else settings.topic_weight if number == 0 else settings.abstract_weight
-        if not claim and number > 0 and _RESULTS.search(text, start, end):
-            weight = min(weight, settings.result_weight)
-        found.append((end, weight))
+        plain = settings.topic_weight if number == 0 else settings.abstract_weight
+        # "we also release ..." adds a side contribution to what the paper is about: it weighs as background
+        claim_at = next((c.start() for c in claims if start <= c.start() < end), None)
+        if claim_at is not None and not _SIDE_CLAIM.search(text, start, end):
+            # "By exploiting X, we investigate ...": X is the means, weighed as background
+            found.append(_Sentence(end, settings.claim_weight, claim_at, plain))
+        elif number > 0 and _RESULTS.search(text, start, end):
+            found.append(_Sentence(end, min(plain, settings.result_weight)))
+        else:
+            found.append(_Sentence(end, plain))
         start = end
     return found
 

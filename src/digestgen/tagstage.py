@@ -192,7 +192,7 @@ def explain(site: Site, taxonomy: Taxonomy | None = None) -> str:
             by_tag.setdefault(ev.tag, []).append(ev)
         scores = {s.tag: s for s in score_tags(paper.title, paper.text, taxonomy)} if taxonomy and taxonomy.rules else {}
         for tag, found in by_tag.items():
-            from_text = [ev for ev in found if ev.field in ("title", "abstract")]
+            from_text = [ev for ev in found if ev.field in ("title", "abstract", "tag")]
             if from_text:
                 needed = scores[tag].needed if tag in scores else None
                 total = sum(ev.weight for ev in from_text)
