@@ -7,7 +7,8 @@
     python bench/tag_quality.py --judged tests/judged/tags-fresh.yaml     # papers of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh2.yaml    # more of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh3.yaml    # more of our own (tuned on since)
-    python bench/tag_quality.py --judged tests/judged/tags-fresh4.yaml    # the last of our own (tuned on since)
+    python bench/tag_quality.py --judged tests/judged/tags-fresh4.yaml    # more of our own (tuned on since)
+    python bench/tag_quality.py --judged tests/judged/tags-fresh5.yaml    # the last, judged blind, never tuned on
 
 A judged file names its papers by the start of their titles, in the seed listing or in the listing its
 `source:` key names (a path relative to the judged file, in any format digestgen reads).
@@ -103,6 +104,7 @@ FRESH = REPO / "tests" / "judged" / "tags-fresh.yaml"
 FRESH_2 = REPO / "tests" / "judged" / "tags-fresh2.yaml"
 FRESH_3 = REPO / "tests" / "judged" / "tags-fresh3.yaml"
 FRESH_4 = REPO / "tests" / "judged" / "tags-fresh4.yaml"
+FRESH_5 = REPO / "tests" / "judged" / "tags-fresh5.yaml"
 
 
 def judged_source(path: Path) -> Path:
