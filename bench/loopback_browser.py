@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import getpass
 import http.server
 import shutil
 import socket
@@ -73,6 +74,7 @@ def chromium(playwright: Any) -> Iterator[Any]:
 
 _CONFIG = """
 daemon off;
+user {user};
 worker_processes 1;
 pid {work}/nginx.pid;
 error_log {work}/error.log;
@@ -126,7 +128,7 @@ def serve_http2(root: Path) -> Iterator[str]:
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
                         "-keyout", str(work / "key.pem"), "-out", str(work / "cert.pem")], check=True, capture_output=True)
         port = _free_port()
-        (work / "nginx.conf").write_text(_CONFIG.format(work=work, port=port, root=Path(root).resolve()), "utf-8")
+        (work / "nginx.conf").write_text(_CONFIG.format(work=work, port=port, root=Path(root).resolve(), user=getpass.getuser()), "utf-8")
         process = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:

@@ -68,6 +68,7 @@ _TWICE = """async ([base, q, times]) => {
   const worker = new Worker(base + "timed-worker.js");
   let settle;
   worker.onmessage = (event) => settle(event.data);
+  worker.onerror = (event) => settle({type: "failed", message: "the worker did not start: " + event.message});
   const next = () => new Promise((resolve) => { settle = resolve; });
   let answer = next();
   worker.postMessage({type: "init", lunrUrl: base + "lunr.min.js", indexUrl: base + "search/index.json",
