@@ -226,6 +226,12 @@ def test_a_topic_named_in_the_words_researchers_use_gets_its_tag(
     assert tags(title, abstract, taxonomy) == expected
 
 
+def test_convolutions_over_time_or_graphs_are_not_vision(taxonomy) -> None:
+    for network in ("temporal convolutional network", "1D convolutional network", "graph convolutional network"):
+        assert "computer-vision" not in tags("Fault detection", f"We train a {network} on sensor series.", taxonomy)
+    assert "computer-vision" in tags("Fault detection", "We train a convolutional network on photographs.", taxonomy)
+
+
 def test_a_context_window_of_a_forecaster_is_not_an_llm(taxonomy) -> None:
     abstract = "Forecasters read a context window of past load. A longer context window lowers the error."
     assert "llm" not in tags("Load forecasting with transformers", abstract, taxonomy)
@@ -499,7 +505,7 @@ def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
         # 32 more of our own, written after tuning on FRESH_3 (and tuned on since)
         ("FRESH_4", 32, 0.90, 1.3),  # measured 0.903 and 1.25 (0.830 and 7.81 the first time, before it was tuned on)
         # 30 more, written and judged blind by someone who never ran the tagger, after all tuning; tuned on since
-        ("FRESH_5", 30, 0.85, 4.4),  # measured 0.855 and 4.33 (0.809 and 9.33 on its first run, before it was tuned on)
+        ("FRESH_5", 30, 0.86, 4.4),  # measured 0.869 and 4.33 (0.809 and 9.33 on its first run, before it was tuned on)
     ],
 )
 def test_held_out_judged_set_floors(judged: str, papers: int, precision: float, missed: float) -> None:
