@@ -197,6 +197,7 @@ def test_thresholds_are_settings() -> None:
         ("Television audiences and watch time", "Audiences watch less news. Watch time and user interest fell in 2020."),
         ("Circuit breakers in distribution grids", "Circuit breakers isolate faults. Each circuit has two breakers."),
         ("Dexterous manipulation in macaques", "Monkeys grasp small objects. Dexterous manipulation relies on the motor cortex."),
+        ("Watermarks in Venetian paper, 1450-1550", "We date sheets by their watermarks. Watermarks changed with each mould."),
         ("Value function iteration in growth models", "We solve the planner's value function. The value function is concave."),
     ],
 )
