@@ -515,12 +515,27 @@ def test_a_phrase_shared_by_two_tags_supports_both_but_forces_neither() -> None:
         multimodal={"label": "Multimodal", "phrases": ["MLLM", "vision-language"]},
     )
     assert fired(taxonomy, "an MLLM") == set()
+    # in the title each tag gets halfway between its half and the whole: still short of a tag
     (score,) = [s for s in score_tags("An MLLM", "", taxonomy) if s.tag == "llm"]
-    assert score.weight == 1.0 and not score.fired
+    assert score.weight == 1.5 and not score.fired
+    (score,) = [s for s in score_tags("Tuning", "An MLLM is tuned.", taxonomy) if s.tag == "llm"]
+    assert score.weight == 0.625  # half of the first sentence's 1.25
     # with its own evidence, each tag the phrase is shared by fires
     assert fired(taxonomy, "An MLLM: a large language model") == {"llm"}
     abstract = "We study MLLMs. They are vision-language models built on a large language model."
     assert fired_in_abstract(taxonomy, abstract, title="An MLLM") == {"llm", "multimodal"}
+
+
+def test_a_shared_phrase_in_the_title_needs_only_one_more_mention() -> None:
+    taxonomy = tiny(
+        security={"label": "Security", "phrases": ["jailbreak", "adversarial attack"]},
+        safety={"label": "Safety", "phrases": ["jailbreak", "harmful content"]},
+    )
+    assert fired_in_abstract(taxonomy, "We study prompts.", title="Jailbreaks of chat models") == set()
+    # one mention of a tag's own phrase in the abstract tops the title's 1.5 up; the other tag stays short
+    abstract = "Models leak secrets. An adversarial attack finds the leak."
+    assert fired_in_abstract(taxonomy, abstract, title="Jailbreaks of chat models") == {"security"}
+    assert fired_in_abstract(taxonomy, abstract, title="Prompts of chat models") == set()
 
 
 def test_taxonomy_built_directly_from_rules_matches_too() -> None:

@@ -18,7 +18,8 @@ How the matches become tags (the numbers are `TagSettings`, set in the config's 
 * every match that counts adds weight to its tag: `title_weight` (2) in the title,
   `abstract_weight` (1) in the abstract, so every mention counts, repeated ones too;
 * a phrase listed by several tags gives each of them an equal share of that weight, so it
-  supports both but forces neither;
+  supports both but forces neither; in the title each gets halfway between its share and the whole
+  (1.5 of 2 for two tags), which any other mention of either tag tops up;
 * a mention in a list of examples ("tasks such as ...", "e.g. ...") weighs no more than
   `abstract_weight`, even in the sentence where the authors say what they did;
 * a mention shortly after a negating or contrasting word of the same clause ("without
@@ -463,6 +464,13 @@ def _owner_count(phrase: str, owners: Mapping[str, int]) -> int:
     return owners.get(phrase, 1)
 
 
+def _shared_share(owners: int, in_title: bool) -> float:
+    """The share of a match's weight each of the `owners` tags of its phrase gets: an equal split in the abstract;
+    in the title, halfway between that and the whole, so that it backs up any other evidence but forces no tag."""
+    split = 1 / owners
+    return (1 + split) / 2 if in_title else split
+
+
 def _is_acronym(word: str) -> bool:
     """Words like "LLM", "ViT" or "LoRA" keep their case; "GAN" must not match "gan"."""
     return sum(char.isupper() for char in word) >= 2
@@ -554,7 +562,7 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
                     weight = next(sentence for sentence in sentences if start < sentence.end).weight_at(start)
                     if any(e_start <= start < e_end for e_start, e_end in examples):
                         weight = min(weight, settings.abstract_weight)
-                    weight /= _owner_count(phrase, taxonomy._owners)
+                    weight *= _shared_share(_owner_count(phrase, taxonomy._owners), in_title)
                 found.append(_Mention(field_name, text, start, end, phrase, round(weight, 6), negation, backs_up))
     totals: dict[int, float] = {}
     for number in mentions:
