@@ -9,6 +9,7 @@
     python bench/tag_quality.py --judged tests/judged/tags-fresh3.yaml    # more of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh4.yaml    # more of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh5.yaml    # judged blind, tuned on since
+    python bench/tag_quality.py --judged tests/judged/tags-fresh6.yaml    # judged blind, never tuned on
 
 A judged file names its papers by the start of their titles, in the seed listing or in the listing its
 `source:` key names (a path relative to the judged file, in any format digestgen reads).
@@ -105,6 +106,7 @@ FRESH_2 = REPO / "tests" / "judged" / "tags-fresh2.yaml"
 FRESH_3 = REPO / "tests" / "judged" / "tags-fresh3.yaml"
 FRESH_4 = REPO / "tests" / "judged" / "tags-fresh4.yaml"
 FRESH_5 = REPO / "tests" / "judged" / "tags-fresh5.yaml"
+FRESH_6 = REPO / "tests" / "judged" / "tags-fresh6.yaml"
 
 
 def judged_source(path: Path) -> Path:
