@@ -14,7 +14,7 @@ Unlike bench/search_shards.py (a full build and Chromium), this measures the sea
 enough to repeat on a busy machine.
 
 With --browser, headless Chromium (Playwright, /usr/bin/chromium) also runs each checkout's real
-worker over HTTP from a loopback server, for every query of BROWSER_QUERIES and `--runs` times (a
+worker over HTTP from a loopback server, for every query of QUERIES and `--runs` times (a
 run of each checkout in turn):
 a fresh browser context (empty HTTP cache) and worker, then the query twice. Timed inside the
 worker, from the query message reaching it to its results message being posted (a wrapper script
@@ -39,11 +39,12 @@ from pathlib import Path
 
 from loopback_browser import chromium, serve, serve_http2  # bench/loopback_browser.py, beside this file
 
-QUERIES = ["diffusion", "contrastive learn", "graph neural network", "tracking", "learning", "model", "trakcing"]
 # What readers type: words, a half-typed word, a typo, a hyphenated spelling, a phrase with a word,
-# a field, a pasted title with a colon, a common word that matches most papers.
-BROWSER_QUERIES = [*QUERIES, "pre-training", '"diffusion model" video', "LLM pretraining data", "title:transformer",
-                   "UL2: Unifying Language Learning Paradigms", "visual instruction tuning -video"]
+# a field, a pasted title with a colon, a common word that matches most papers. Each is timed under
+# node and, with --browser, in Chromium; the most bytes any of them costs is the budget's figure.
+QUERIES = ["diffusion", "contrastive learn", "graph neural network", "tracking", "learning", "model", "trakcing",
+           "pre-training", '"diffusion model" video', "LLM pretraining data", "title:transformer",
+           "UL2: Unifying Language Learning Paradigms", "visual instruction tuning -video"]
 # The real worker, started as the site starts it, with both ends of a query noted by its own clock.
 _TIMED_WORKER = r"""
 importScripts("search-worker.js");
@@ -178,10 +179,10 @@ def browser_once(checkout: Path, out: Path, runs: int, host: str = "python") -> 
     (out / "timed-worker.js").write_text(_TIMED_WORKER, "utf-8")
     (out / "index.html").write_text("<!doctype html><title>search timing</title>", "utf-8")
 
-    timings: dict[str, list[dict]] = {q: [] for q in BROWSER_QUERIES}
+    timings: dict[str, list[dict]] = {q: [] for q in QUERIES}
     with HOSTS[host](out) as base, sync_playwright() as p, chromium(p) as browser:
         for _ in range(runs):
-            for q in BROWSER_QUERIES:
+            for q in QUERIES:
                 context = browser.new_context(ignore_https_errors=True)  # the http2 host's certificate is made for the run
                 page = context.new_page()
                 page.goto(base)
@@ -193,7 +194,7 @@ def browser_once(checkout: Path, out: Path, runs: int, host: str = "python") -> 
 
 def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, runs: int, host: str) -> dict[str, dict[str, list[dict]]]:
     """browser_once for every checkout, a run of each in turn, so that a busy spell falls on all of them."""
-    timings: dict[str, dict[str, list[dict]]] = {name: {q: [] for q in BROWSER_QUERIES} for name, _ in checkouts}
+    timings: dict[str, dict[str, list[dict]]] = {name: {q: [] for q in QUERIES} for name, _ in checkouts}
     for _ in range(runs):
         for name, checkout in checkouts:
             for q, rows in browser_once(checkout, work / name, 1, host).items():
@@ -241,11 +242,12 @@ def main() -> None:
         for name, _ in checkouts:
             print(f"\n== {name}: sharded search files computed in {statistics.median(builds[name]):.1f} s "
                   f"(median of {args.runs}: {', '.join(f'{s:.1f}' for s in builds[name])})")
-            print(f"{'query (cold, fresh worker)':28} {'KiB (gzip)':>10} {'requests':>9} {'ms':>8} {'total':>8}")
+            print(f"{'query (cold, fresh worker)':42} {'KiB (gzip)':>10} {'requests':>9} {'ms':>8} {'total':>8}")
             for n, q in enumerate(QUERIES):
                 rows = [runs[n] for runs in answers[name]]
-                print(f"{q:28} {rows[0]['kib']:>10.1f} {rows[0]['requests']:>9} "
+                print(f"{q[:42]:42} {rows[0]['kib']:>10.1f} {rows[0]['requests']:>9} "
                       f"{statistics.median(r['ms'] for r in rows):>8.0f} {rows[0]['total']:>8}")
+            print(f"{'most bytes':42} {max(r['kib'] for r in answers[name][0]):>10.1f}")
         for name, timings in browsed.items():
             print_browser(name, timings, args.host)
     finally:

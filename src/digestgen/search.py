@@ -73,9 +73,11 @@ SHARDS_FORMAT = 2
 # Tuned on generated sites of 10,000 and 50,000 papers (bench/search_shards.py). Small shards (a
 # few KB gzipped) waste little on the terms next to the ones a query needs. The hits a page shows
 # rarely share a store file, so each costs a file: pages of RESULTS_PAGE results (not the 50 a small
-# site shows) and small files keep that to about 15 KB, and the file count to a quarter of the papers.
+# site shows) and files of two keep that to about 25 KB gzipped (a phrase query that checks two
+# pages of candidates: 50 KB; with four a file it was 106 KB, and its whole cold query over 300 KB),
+# for a store file per two papers.
 PAPERS_PER_SHARD = 25
-STORE_CHUNK = 4
+STORE_CHUNK = 2
 RESULTS_PAGE = 20
 # A field's length is needed to score a term there. A term found in fewer than this share of the
 # papers carries the lengths of its papers, so that a query for it fetches nothing else; the common
