@@ -1470,7 +1470,9 @@ function startWorker(scope) {
     // fetched together whichever layout the site has; the warm-up runs while they load.
     var loading = Promise.all([fetchJson(message.indexUrl), fetchJson(message.storeUrl)]);
     warmUp();
-    Promise.all([loading, warmUpEngine()])
+    // A warm-up that failed has only not warmed anything up: the search works without it.
+    var warming = new Promise(function (resolve) { resolve(warmUpEngine()); }).catch(function () { return []; });
+    Promise.all([loading, warming])
       .then(function (both) {
         var data = both[0];
         source = loadedSource(data[0], data[1], message.indexUrl);
