@@ -125,12 +125,15 @@ def serve_http2(root: Path) -> Iterator[str]:
         raise SystemExit("the HTTP/2 host needs nginx and openssl: apt-get install nginx-light openssl")
     with tempfile.TemporaryDirectory(prefix="h2host-") as temp:
         work = Path(temp)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-keyout", str(work / "key.pem"), "-out", str(work / "cert.pem")], check=True, capture_output=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-keyout", str(work / "key.pem"), "-out", str(work / "cert.pem")],
+                       check=True, capture_output=True)
         port = _free_port()
-        (work / "nginx.conf").write_text(_CONFIG.format(work=work, port=port, root=Path(root).resolve(), user=getpass.getuser()), "utf-8")
+        config = _CONFIG.format(work=work, port=port, root=Path(root).resolve(), user=getpass.getuser())
+        (work / "nginx.conf").write_text(config, "utf-8")
+        (work / "error.log").touch()  # nginx may stop before it opens its log
         process = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_for(port, process, work)
             yield f"https://127.0.0.1:{port}/"

@@ -1,6 +1,7 @@
 """The sharded search's budget, side by side for two checkouts: build time, cold-query bytes and time.
 
 Usage: python bench/search_budget.py SITE --checkout NAME=DIR [--checkout NAME=DIR ...] [--runs 3] [--browser]
+       [--host python|http2] [--after MS]
 
 SITE is an ingested site (bench/corpus.py listings through `digestgen ingest`; bench/search_shards.py
 --keep leaves one). For each checkout, in turn and `--runs` times (the median is reported), a child
@@ -21,7 +22,8 @@ worker, from the query message reaching it to its results message being posted (
 around the worker notes both with the worker's clock): cold is the first time (its parts fetched
 over HTTP), warm the second (parts kept). Median and worst are printed. Numbers, not assertions.
 The server is Python's http.server (HTTP/1.0), or with --host http2 nginx over HTTP/2 and TLS, as
-the hosts the README deploys to serve a site (bench/loopback_browser.py).
+the hosts the README deploys to serve a site (bench/loopback_browser.py). The query is sent as soon
+as the worker is ready (a search/?q= address), or --after MS later (a reader who types it).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ importScripts("search-worker.js");
 """
 
 # In the page: a fresh worker, init as the search page sends it, then the query twice.
-_TWICE = """async ([base, q, times]) => {
+_TWICE = """async ([base, q, times, after]) => {
   const worker = new Worker(base + "timed-worker.js");
   let settle;
   worker.onmessage = (event) => settle(event.data);
@@ -76,6 +78,7 @@ _TWICE = """async ([base, q, times]) => {
                       storeUrl: base + "search/store.json"});
   const ready = await answer;
   if (ready.type !== "ready") { throw new Error(JSON.stringify(ready)); }
+  await new Promise((resolve) => setTimeout(resolve, after));
   const out = [];
   for (let n = 1; n <= times; n++) {
     answer = next();
@@ -170,7 +173,7 @@ def queries_once(checkout: Path, out: Path, script: Path) -> list[dict]:
 HOSTS = {"python": serve, "http2": serve_http2}
 
 
-def browser_once(checkout: Path, out: Path, runs: int, host: str = "python") -> dict[str, list[dict]]:
+def browser_once(checkout: Path, out: Path, runs: int, host: str = "python", after: int = 0) -> dict[str, list[dict]]:
     """Per query, [{cold, warm, total}] over `runs` fresh browser contexts."""
     from playwright.sync_api import sync_playwright
 
@@ -186,18 +189,19 @@ def browser_once(checkout: Path, out: Path, runs: int, host: str = "python") -> 
                 context = browser.new_context(ignore_https_errors=True)  # the http2 host's certificate is made for the run
                 page = context.new_page()
                 page.goto(base)
-                cold, warm = page.evaluate(_TWICE, [base, q, 2])
+                cold, warm = page.evaluate(_TWICE, [base, q, 2, after])
                 timings[q].append({"cold": cold["ms"], "warm": warm["ms"], "total": cold["total"]})
                 context.close()
     return timings
 
 
-def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, runs: int, host: str) -> dict[str, dict[str, list[dict]]]:
+def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, runs: int, host: str,
+                   after: int) -> dict[str, dict[str, list[dict]]]:
     """browser_once for every checkout, a run of each in turn, so that a busy spell falls on all of them."""
     timings: dict[str, dict[str, list[dict]]] = {name: {q: [] for q in QUERIES} for name, _ in checkouts}
     for _ in range(runs):
         for name, checkout in checkouts:
-            for q, rows in browser_once(checkout, work / name, 1, host).items():
+            for q, rows in browser_once(checkout, work / name, 1, host, after).items():
                 timings[name][q].extend(rows)
     return timings
 
@@ -222,6 +226,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--browser", action="store_true", help="also time the worker in Chromium")
     parser.add_argument("--host", choices=sorted(HOSTS), default="python", help="the loopback server for --browser")
+    parser.add_argument("--after", type=int, default=0, help="ms between the worker's ready and the query (a reader typing)")
     args = parser.parse_args()
     checkouts = [(name, Path(path)) for name, path in (c.split("=", 1) for c in args.checkout)]
     work = Path(tempfile.mkdtemp(prefix="search-budget-"))
@@ -238,7 +243,7 @@ def main() -> None:
                 print(f"run {run + 1} {name}: sharded files computed in {built['seconds']:.1f} s "
                       f"({built['papers']:,} papers, {built['files']:,} files); cold queries: "
                       + ", ".join(f"{r['q']} {r['kib']:.0f} KiB {r['ms']:.0f} ms" for r in answers[name][-1]), flush=True)
-        browsed = browse_in_turn(checkouts, work, args.runs, args.host) if args.browser else {}
+        browsed = browse_in_turn(checkouts, work, args.runs, args.host, args.after) if args.browser else {}
         for name, _ in checkouts:
             print(f"\n== {name}: sharded search files computed in {statistics.median(builds[name]):.1f} s "
                   f"(median of {args.runs}: {', '.join(f'{s:.1f}' for s in builds[name])})")

@@ -1419,25 +1419,37 @@ function warmUpParts() {
     "lengths/abstract.json": abstractLengths,
     "terms/4.json": ["0beta"],
     "terms/5.json": ["0alpha"],
-    "terms/6.json": ["0alphas"],
+    "terms/6.json": [],
   };
-  return { manifest: manifest, storeInfo: { fields: [], tags: [["warm", "Warm", "tags/warm/"]], count: WARM_UP_PAPERS, chunk: 4, page: 20 },
-           part: function (path) { return parts[path] || [doc, doc, doc, doc]; } };
+  var storeInfo = { fields: [], tags: [["warm", "Warm", "tags/warm/"]], count: WARM_UP_PAPERS, chunk: 2, page: 20 };
+  return { manifest: manifest, storeInfo: storeInfo, part: function (path) { return parts[path] || [doc, doc]; } };
 }
 
-// The engine runs a few queries on that index while the real one loads, so that the reader's first
-// query does not wait for the browser to compile decoding, scoring and ordering. Nothing is kept; the
-// answers are returned for tests.
-function warmUpEngine() {
+// The engine's warm-up: a few queries on that index, one a step (each a function giving a promise of
+// its answer), so that a reader's query need not wait for the browser to compile decoding, scoring
+// and ordering. Nothing they make is kept (but the stems of their words).
+function warmUpSteps() {
   var made = warmUpParts();
-  var source = shardedSource(made.manifest, made.storeInfo, function (path) { return Promise.resolve(made.part(path)); });
+  var fetchPart = function (path) { return Promise.resolve(made.part(path)); };
+  var source = shardedSource(made.manifest, made.storeInfo, fetchPart);
   var queries = ["alpha", "alpha beta", "\"alpha beta\" -gamma", "alpah", "alp"];
-  var answers = [];
-  return queries.reduce(function (done, q, n) {
+  return queries.map(function (q, n) {
     var request = { id: n, q: q, limit: 20, typing: n === queries.length - 1 };
-    return done.then(function () { return runSearch(source, request); }).then(function (answer) { answers.push(answer); });
+    return function () { return runSearch(source, request); };
+  });
+}
+
+// Every warm-up step in turn, for tests: a promise of their answers.
+function warmUpEngine() {
+  var answers = [];
+  return warmUpSteps().reduce(function (done, step) {
+    return done.then(step).then(function (answer) { answers.push(answer); });
   }, Promise.resolve()).then(function () { return answers; });
 }
+
+// The page answers "ready" with its query at once when its address has one: the warm-up waits this
+// long, so that such a query comes first.
+var WARM_UP_AFTER_READY_MS = 50;
 
 // The worker's side of the protocol. Queries that arrive while one runs are coalesced: only the
 // newest is answered, because the page only shows the newest.
@@ -1445,6 +1457,7 @@ function startWorker(scope) {
   var source = null;
   var pending = null;
   var busy = false;
+  var asked = false; // a query has come: the warm-up is over
 
   function answerPending() {
     if (!source || !pending || busy) {
@@ -1464,21 +1477,48 @@ function startWorker(scope) {
     scope.setTimeout(answerPending, 0);
   }
 
+  // The warm-up runs after "ready", a step a turn and only while no query waits: a query the page
+  // sends at once (a search/?q= address) is not kept waiting, and one typed later finds the engine
+  // compiled. The first query ends it; a step that fails ends it too (the search works without it).
+  // `steps` null: the warm-up's index is made then, after the delay.
+  function warmUpWhileIdle(steps, delay) {
+    scope.setTimeout(function () {
+      var left = asked || busy ? [] : steps || stepsOrNone();
+      if (!left.length) {
+        return;
+      }
+      busy = true;
+      new Promise(function (resolve) { resolve(left[0]()); }).then(function () {
+        busy = false;
+        return asked ? answerPending() : warmUpWhileIdle(left.slice(1), 0);
+      }, function () {
+        busy = false;
+        answerPending();
+      });
+    }, delay);
+  }
+
+  function stepsOrNone() {
+    try {
+      return warmUpSteps();
+    } catch (error) {
+      return []; // a warm-up that cannot start has only not warmed anything up
+    }
+  }
+
   function load(message) {
     scope.importScripts(message.lunrUrl);
     // Both files are small for a sharded site (a manifest and the store's outline), so they are
-    // fetched together whichever layout the site has; the warm-up runs while they load.
+    // fetched together whichever layout the site has; the text functions warm up while they load.
     var loading = Promise.all([fetchJson(message.indexUrl), fetchJson(message.storeUrl)]);
     warmUp();
-    // A warm-up that failed has only not warmed anything up: the search works without it.
-    var warming = new Promise(function (resolve) { resolve(warmUpEngine()); }).catch(function () { return []; });
-    Promise.all([loading, warming])
-      .then(function (both) {
-        var data = both[0];
+    loading
+      .then(function (data) {
         source = loadedSource(data[0], data[1], message.indexUrl);
         // facetsCost: whether counts by organization and author cost a download of their own.
         scope.postMessage({ type: "ready", count: source.count, pageSize: source.pageSize, facetsCost: isSharded(data[0]) });
         schedule();
+        warmUpWhileIdle(null, WARM_UP_AFTER_READY_MS);
       })
       .catch(function (error) {
         scope.postMessage({ type: "failed", message: errorText(error) });
@@ -1495,6 +1535,7 @@ function startWorker(scope) {
       }
     } else if (message.type === "query") {
       pending = message;
+      asked = true;
       schedule();
     }
   };

@@ -1,8 +1,9 @@
 """The worker's warm-up is an optimisation: when it fails, the search still works.
 
-While index.json and store.json load, the worker runs made-up queries on an index of its own
-(warmUpEngine) so that the engine is compiled before the reader's first query. The worker says it is
-ready only once both are done; a warm-up that throws or rejects must not turn into "Search could not load".
+Once it is ready, and while no query waits, the worker runs made-up queries on an index of its own
+(warmUpSteps) so that the engine is compiled before the reader's first typed query. A query the page
+sends at once must not wait for it, and a warm-up that throws or rejects must not turn into "Search
+could not load".
 """
 
 from __future__ import annotations
@@ -21,13 +22,21 @@ def start_worker(requests: list[dict]) -> list[dict]:
     return run_node_json(START_SCRIPT, [str(vendor_file("lunr.min.js")), str(WORKER)], requests)
 
 
-def test_the_worker_starts_and_answers_after_its_warm_up():
+def test_a_query_sent_on_ready_does_not_wait_for_the_warm_up():
     (started,) = start_worker([{"q": "alpha"}])
     assert started["ready"] and started["answer"]["total"] == 5000
-    assert started["searchesBeforeReady"] == 5  # the warm-up's queries ran, on the worker's own index
+    assert started["searchesBeforeQuery"] == 0
+
+
+def test_an_idle_worker_warms_up_before_a_typed_query():
+    (started,) = start_worker([{"q": "alpha", "after": 1500}])
+    assert started["answer"]["total"] == 5000
+    assert started["searchesBeforeQuery"] == 5  # every warm-up query ran, on the worker's own index
 
 
 def test_a_warm_up_that_fails_leaves_a_working_search():
-    (started,) = start_worker([{"q": "alpha beta", "breakWarmUp": True}])
-    assert started["ready"], started["answer"]
-    assert started["answer"]["type"] == "results" and started["answer"]["total"] == 40
+    for after in (0, 300):
+        (started,) = start_worker([{"q": "alpha beta", "breakWarmUp": True, "after": after}])
+        assert started["ready"], started["answer"]
+        assert started["answer"]["type"] == "results" and started["answer"]["total"] == 40
+        assert started["searchesBeforeQuery"] == 0

@@ -3,9 +3,10 @@
 // turn of the event loop, as a fast host would serve them. The page's query is sent on "ready".
 // Usage: node worker_start.mjs LUNR_JS WORKER_JS < requests.json
 // Requests, answered in order, each by a fresh worker:
-//   {"q": ..., "breakWarmUp"?: true}  {ready, searchesBeforeReady, answer}: the searches the worker
-//                                     ran before it said it was ready (the warm-up's), and the
-//                                     answer to q; breakWarmUp makes the warm-up's index fail to build.
+//   {"q": ..., "after"?: ms, "breakWarmUp"?: true}
+//       {ready, searchesBeforeQuery, answer}: q is sent when the worker says it is ready, or `after`
+//       ms later (a reader typing); searchesBeforeQuery counts the searches the worker ran before
+//       it (the warm-up's); breakWarmUp makes the warm-up's index fail to build.
 import { readFileSync } from "node:fs";
 import vm from "node:vm";
 
@@ -15,7 +16,7 @@ const requests = JSON.parse(readFileSync(0, "utf8"));
 function start(request) {
   return new Promise((resolve) => {
     let searches = 0;
-    let searchesBeforeReady = null;
+    let searchesBeforeQuery = null;
     const scope = vm.createContext({
       console, URL, setTimeout,
       importScripts: () => vm.runInContext(readFileSync(lunrPath, "utf8"), scope, { filename: lunrPath }),
@@ -26,10 +27,17 @@ function start(request) {
       }, 0)),
       postMessage: (message) => {
         if (message.type === "ready") {
-          searchesBeforeReady = searches;
-          scope.onmessage({ data: { type: "query", id: 1, q: request.q, limit: 20, typing: false } });
+          const ask = () => {
+            searchesBeforeQuery = searches;
+            scope.onmessage({ data: { type: "query", id: 1, q: request.q, limit: 20, typing: false } });
+          };
+          if (request.after) {
+            setTimeout(ask, request.after);
+          } else {
+            ask();
+          }
         } else {
-          resolve({ ready: searchesBeforeReady !== null, searchesBeforeReady, answer: message });
+          resolve({ ready: searchesBeforeQuery !== null, searchesBeforeQuery, answer: message });
         }
       },
     });
