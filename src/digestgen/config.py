@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from digestgen.errors import DigestgenError
 from digestgen.frontmatter import Lines, YamlError, load_yaml_lines
+from digestgen.tagging import TagSettings
 from digestgen.words import did_you_mean, found, plural
 from digestgen.urls import Urls
 
@@ -46,13 +47,14 @@ class NewsletterConfig:
 class TaggingConfig:
     """How automatic tags are weighed (see tagging.TagSettings) and which source labels become tags."""
 
-    min_weight: float = 2.0
-    title_weight: float = 2.0
-    claim_weight: float = 2.0
-    topic_weight: float = 1.25
-    abstract_weight: float = 1.0
-    result_weight: float = 0.75  # a sentence that reports results
-    negation_window: int = 4
+    # The weights' defaults are the tagger's own.
+    min_weight: float = TagSettings.min_weight
+    title_weight: float = TagSettings.title_weight
+    claim_weight: float = TagSettings.claim_weight
+    topic_weight: float = TagSettings.topic_weight
+    abstract_weight: float = TagSettings.abstract_weight
+    result_weight: float = TagSettings.result_weight  # a sentence that reports results
+    negation_window: int = TagSettings.negation_window
     negations: Any = None  # None: the built-in list; else a list of words and phrases
     common_share: float = 0.4  # a tag on more than this share of the papers is warned about and not chipped
     categories: str = "primary"  # primary | all | none: which arXiv categories become tags

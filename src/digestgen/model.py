@@ -13,8 +13,9 @@ from digestgen.links import Link
 
 @dataclass(frozen=True)
 class TagEvidence:
-    """Why a tag was given: one counted match (field "title" or "abstract") or a source's own label
-    (field "category" or "keyword", phrase the category or keyword), and the weight it added."""
+    """Why a tag was given: one counted match (field "title" or "abstract", or "tag" for a tag `within`
+    it), or a source's own label (field "category" or "keyword", phrase the category or keyword), and
+    the weight it added."""
 
     tag: str
     phrase: str

@@ -18,13 +18,14 @@ from digestgen.slugs import base_slug
 
 CATEGORY_MODES = ("primary", "all", "none")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+SOURCE_FIELDS = ("category", "keyword")  # the evidence fields of tags from the source, not the text
 
 
 @dataclass(frozen=True)
 class SourceTag:
     tag: str
     label: str
-    field: str  # "category" or "keyword"
+    field: str  # one of SOURCE_FIELDS
     value: str  # the category or keyword as the source gave it
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import bisect
 import importlib.resources
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -187,7 +188,7 @@ class TagSettings:
 class TagMatch:
     tag: str
     phrase: str
-    field: str  # "title" or "abstract"
+    field: str  # "title" or "abstract", or "tag" for a wider tag a part of it gave (`within`)
     excerpt: str  # about 60 characters of context around the match
     weight: float = 1.0  # what this match added to the tag's weight (0 when it did not count)
     negated_by: str = ""  # the negating word that made this match not count
@@ -205,7 +206,11 @@ class TagScore:
 
     @property
     def fired(self) -> bool:
-        return self.weight + _EPSILON >= self.needed
+        return _reaches(self.weight, self.needed)
+
+
+def _reaches(weight: float, needed: float) -> bool:
+    return weight + _EPSILON >= needed
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,8 @@ class Taxonomy:
     _owners: Mapping[str, int] = field(init=False, repr=False, compare=False)
     # First word of a negation -> the negations (as word tuples) that start with it.
     _negations: Mapping[str, tuple[tuple[str, ...], ...]] = field(init=False, repr=False, compare=False)
+    # Rule number -> the rule number of the tag it is `within`, for the rules that name one.
+    _wholes: Mapping[int, int] = field(init=False, repr=False, compare=False)
     # Changes whenever the tags this taxonomy gives could. Made once: it is long, and a cache of tags keys every paper by it.
     key: str = field(init=False, repr=False, compare=False)
 
@@ -241,6 +248,9 @@ class Taxonomy:
         object.__setattr__(self, "key", repr((self.rules, self.settings, self.sources)))
         object.__setattr__(self, "_index", _build_index(self.rules))
         object.__setattr__(self, "_owners", _phrase_owners(self.rules))
+        numbers = {rule.tag: number for number, rule in enumerate(self.rules)}
+        wholes = {n: numbers[rule.within] for n, rule in enumerate(self.rules) if rule.within in numbers}
+        object.__setattr__(self, "_wholes", MappingProxyType(wholes))
         negations: dict[str, set[tuple[str, ...]]] = {}
         for phrase in self.settings.negations:
             words = tuple(_WORD.findall(phrase.lower()))
@@ -506,8 +516,7 @@ def _word_start(word: str, last: bool) -> str:
     """What a text word that _word_pattern(word, last) matches starts with, lower-cased ("" if not plain ASCII)."""
     if not word.isascii():
         return ""  # IGNORECASE lets a few other letters stand for some ASCII ones (the long s for s, say)
-    singular, plural = _plural_forms(word)
-    return singular if not last or _is_acronym(word) or plural.startswith(singular) else singular[:-1]
+    return os.path.commonprefix(_plural_forms(word)) if last else word.lower()
 
 
 def _word_pattern(word: str, last: bool) -> str:
@@ -599,13 +608,12 @@ def _needed(rule: TagRule, settings: TagSettings) -> float:
 
 def _implied_wholes(taxonomy: Taxonomy, totals: Mapping[int, float]) -> dict[int, int]:
     """Rule number of each tag that falls short but is given by a part of it that fires -> that part's rule."""
-    numbers = {rule.tag: number for number, rule in enumerate(taxonomy.rules)}
-    fired = {n for n, total in totals.items() if total + _EPSILON >= _needed(taxonomy.rules[n], taxonomy.settings)}
+    fired = {n for n, total in totals.items() if _reaches(total, _needed(taxonomy.rules[n], taxonomy.settings))}
     implied: dict[int, int] = {}
     parts = sorted(fired, key=lambda n: taxonomy.rules[n].tag)
     while parts:
         part = parts.pop(0)
-        whole = numbers.get(taxonomy.rules[part].within)
+        whole = taxonomy._wholes.get(part)
         if whole is not None and whole not in fired and whole not in implied:
             implied[whole] = part
             parts.append(whole)

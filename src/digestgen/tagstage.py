@@ -12,7 +12,7 @@ from digestgen.config import Config, TaggingConfig
 from digestgen.errors import DigestgenError
 from digestgen.frontmatter import YamlError, load_yaml
 from digestgen.model import Paper, Site, Tag, TagEvidence
-from digestgen.sourcetags import source_tagging
+from digestgen.sourcetags import SOURCE_FIELDS, source_tagging
 from digestgen.tagging import (
     DEFAULT_NEGATIONS,
     TagSettings,
@@ -30,16 +30,8 @@ TAXONOMY_OFF = ("none", False)
 
 def tag_settings(tagging: TaggingConfig) -> TagSettings:
     negations = DEFAULT_NEGATIONS if tagging.negations is None else tuple(tagging.negations)
-    return TagSettings(
-        min_weight=tagging.min_weight,
-        title_weight=tagging.title_weight,
-        claim_weight=tagging.claim_weight,
-        topic_weight=tagging.topic_weight,
-        abstract_weight=tagging.abstract_weight,
-        result_weight=tagging.result_weight,
-        negation_window=tagging.negation_window,
-        negations=negations,
-    )
+    weights = {f.name: getattr(tagging, f.name) for f in dataclasses.fields(TagSettings) if f.name != "negations"}
+    return TagSettings(**weights, negations=negations)
 
 
 def load_taxonomy(site_dir: Path, config: Config) -> Taxonomy:
@@ -151,7 +143,7 @@ def _source_labels(papers: object, taxonomy: Taxonomy) -> dict[str, str]:
     labels: dict[str, str] = {}
     for paper in papers:
         for ev in paper.evidence:
-            if ev.field in ("category", "keyword"):
+            if ev.field in SOURCE_FIELDS:
                 labels.setdefault(ev.tag, ev.excerpt)
     return labels
 
@@ -192,7 +184,7 @@ def explain(site: Site, taxonomy: Taxonomy | None = None) -> str:
             by_tag.setdefault(ev.tag, []).append(ev)
         scores = {s.tag: s for s in score_tags(paper.title, paper.text, taxonomy)} if taxonomy and taxonomy.rules else {}
         for tag, found in by_tag.items():
-            from_text = [ev for ev in found if ev.field in ("title", "abstract", "tag")]
+            from_text = [ev for ev in found if ev.field not in SOURCE_FIELDS]
             if from_text:
                 needed = scores[tag].needed if tag in scores else None
                 total = sum(ev.weight for ev in from_text)
@@ -200,7 +192,7 @@ def explain(site: Site, taxonomy: Taxonomy | None = None) -> str:
                 for ev in from_text:
                     lines.append(f"    +{_number(ev.weight)} {ev.field} '{ev.phrase}': {ev.excerpt}")
             for ev in found:
-                if ev.field in ("category", "keyword"):
+                if ev.field in SOURCE_FIELDS:
                     lines.append(f"  {tag}: from the source: {ev.field} {ev.phrase} ({ev.excerpt})")
             _ignored_lines(scores.get(tag), lines)
         for tag in paper.removed_tags:
@@ -229,17 +221,10 @@ def _number(value: float) -> str:
 
 def taxonomy_text(taxonomy: Taxonomy, config: Config) -> str:
     """The effective taxonomy as YAML: the settings, the source tags, then every tag's phrases."""
-    tagging = config.tagging
     settings = {
-        "min_weight": tagging.min_weight,
-        "title_weight": tagging.title_weight,
-        "claim_weight": tagging.claim_weight,
-        "topic_weight": tagging.topic_weight,
-        "abstract_weight": tagging.abstract_weight,
-        "result_weight": tagging.result_weight,
-        "negation_window": tagging.negation_window,
+        **{f.name: getattr(taxonomy.settings, f.name) for f in dataclasses.fields(TagSettings)},
         "negations": list(taxonomy.settings.negations),
-        "common_share": tagging.common_share,
+        "common_share": config.tagging.common_share,
         **taxonomy.sources.describe(),
     }
     if not taxonomy.rules:
