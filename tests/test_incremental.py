@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, copy_repo_site
 
-from digestgen import load
+from digestgen import load, watch
 from digestgen.build import BuildOptions, build_site
 from digestgen.errors import DigestgenError, Superseded
 from digestgen.incremental import Session
@@ -368,7 +368,7 @@ def test_a_preview_rebuild_reads_the_config_once(tmp_path, monkeypatch):
     session, reads, warnings = Session(site), [], []
     real_parse = config_module.load_yaml_lines
     monkeypatch.setattr(config_module, "load_yaml_lines", lambda *a: reads.append(1) or real_parse(*a))
-    for changes in (None, preview.Changes({str(first_paper(site).resolve()): "papers"})):
+    for changes in (None, preview.Changes({str(first_paper(site).resolve()): watch.CHANGED})):
         reads.clear()
         preview.build_preview(site, tmp_path / "preview", None, warnings.append, session, changes)
         assert reads == [1]

@@ -490,39 +490,36 @@ def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
     assert tags("Contrastive Pre-training of Vision Transformers", "", default_taxonomy()) >= {"contrastive-learning", "pre-training"}
 
 
-# The share of shown tags a set may have clearly wrong: 3 %, but the last blind set, never tuned on, has 7 of 59.
-WRONG_SHARE = {"FRESH_6": 0.12}
-
-
 @pytest.mark.parametrize(
-    ("judged", "papers", "precision", "missed"),
+    ("judged", "papers", "precision", "missed", "wrong"),
     [
         # judged after tuning on tests/judged/tags.yaml; both held-out sets have been tuned on since
-        ("HELD_OUT", 28, 0.85, 2.6),  # measured 0.851 and 2.50 (0.789 and 4.29 before they were tuned on)
+        ("HELD_OUT", 28, 0.85, 2.6, 0.03),  # measured 0.851 and 2.50 (0.789 and 4.29 before they were tuned on)
         # the last 18 seed papers, judged before the tagger was run on them (and tuned on since)
-        ("HELD_OUT_2", 18, 0.88, 4.5),  # measured 0.889 and 4.44 (0.867 and 6.67 before)
+        ("HELD_OUT_2", 18, 0.88, 4.5, 0.03),  # measured 0.889 and 4.44 (0.867 and 6.67 before)
         # papers of our own in the Hugging Face JSON shape, judged before the tagger was run on them
-        ("FRESH", 26, 0.92, 3.1),  # measured 0.926 and 3.08 (0.861 and 10.38 the first time, before it was tuned on)
+        ("FRESH", 26, 0.92, 3.1, 0.03),  # measured 0.926 and 3.08 (0.861 and 10.38 the first time, before it was tuned on)
         # 20 more of our own, written after tuning on FRESH
-        ("FRESH_2", 20, 0.92, 3.0),  # measured 0.929 and 3.00 (0.875 and 12.00 the first time, before it was tuned on)
+        ("FRESH_2", 20, 0.92, 3.0, 0.03),  # measured 0.929 and 3.00 (0.875 and 12.00 the first time, before it was tuned on)
         # 20 more of our own, written after tuning on FRESH_2 (and tuned on since)
-        ("FRESH_3", 20, 0.96, 2.0),  # measured 0.970 and 2.00 (0.895 and 9.50 the first time)
+        ("FRESH_3", 20, 0.96, 2.0, 0.03),  # measured 0.970 and 2.00 (0.895 and 9.50 the first time)
         # 32 more of our own, written after tuning on FRESH_3 (and tuned on since)
-        ("FRESH_4", 32, 0.90, 1.3),  # measured 0.903 and 1.25 (0.830 and 7.81 the first time, before it was tuned on)
+        ("FRESH_4", 32, 0.90, 1.3, 0.03),  # measured 0.903 and 1.25 (0.830 and 7.81 the first time, before it was tuned on)
         # 30 more, written and judged blind by someone who never ran the tagger, after all tuning; tuned on since
-        ("FRESH_5", 30, 0.86, 4.4),  # measured 0.869 and 4.33 (0.809 and 9.33 on its first run, before it was tuned on)
+        ("FRESH_5", 30, 0.86, 4.4, 0.03),  # measured 0.869 and 4.33 (0.809 and 9.33 on its first run, before it was tuned on)
         # 30 more, written blind while FRESH_5 was tuned on, measured once on the final rules; never tuned on
-        ("FRESH_6", 30, 0.71, 8.4),  # measured 0.712 and 8.33 (7 clearly wrong: the floor allows none more)
+        ("FRESH_6", 30, 0.71, 8.4, 0.12),  # measured 0.712 and 8.33 (7 clearly wrong: the floor allows none more)
     ],
 )
-def test_held_out_judged_set_floors(judged: str, papers: int, precision: float, missed: float) -> None:
+def test_held_out_judged_set_floors(judged: str, papers: int, precision: float, missed: float, wrong: float) -> None:
+    """`wrong`: the share of shown tags that may be clearly wrong (the last blind set, never tuned on, has 7 of 59)."""
     bench = bench_module()
     path = getattr(bench, judged)
     quality = bench.measure(default_taxonomy(), bench.judged_papers(path), bench.judged_source(path))
     print("\n" + quality.summary())
     assert len(quality.papers) >= papers
     assert quality.precision >= precision
-    assert quality.wrong <= WRONG_SHARE.get(judged, 0.03) * quality.shown
+    assert quality.wrong <= wrong * quality.shown
     assert quality.missed_per_ten_papers <= missed
 
 
@@ -648,7 +645,9 @@ def test_a_part_of_a_field_gives_the_field(taxonomy) -> None:
 
 def test_a_field_with_its_own_evidence_keeps_its_weight(taxonomy) -> None:
     abstract = "Scenes are hard. We propose a vision transformer for depth. Its computer vision backbone is small."
-    (score,) = [s for s in score_tags("Novel View Synthesis with a Vision Transformer", abstract, taxonomy) if s.tag == "computer-vision"]
+    scores = {s.tag: s for s in score_tags("Novel View Synthesis with a Vision Transformer", abstract, taxonomy)}
+    assert scores["3d-vision"].fired  # the part that would give computer-vision fires too
+    score = scores["computer-vision"]
     assert score.fired and all(match.field != "tag" for match in score.matches)
 
 
@@ -689,6 +688,9 @@ def test_what_comes_before_a_claim_is_its_means(taxonomy) -> None:
 @pytest.mark.parametrize("verb", ["train", "pre-train", "learn"])
 def test_we_train_says_what_the_authors_made(taxonomy, verb: str) -> None:
     assert "llm" in tags("Bytes", f"Tokenizers are brittle. We {verb} language models directly on bytes.", taxonomy)
+
+
+def test_a_passive_mention_of_training_is_no_claim(taxonomy) -> None:
     assert "llm" not in tags("Bytes", "Tokenizers are brittle. Language models are trained on tokens.", taxonomy)
 
 
