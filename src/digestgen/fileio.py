@@ -9,20 +9,10 @@ from pathlib import Path
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write beside the target, then rename over it: readers see the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _replace(path, data, None)
+    """Write beside the target, then rename over it: readers see the old file or the new one.
 
-
-def link_target(path: Path) -> Path:
-    """The file that writing `path` should change: `path` itself, or the file its symlinks lead to."""
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-def atomic_rewrite_text(path: Path, text: str) -> None:
-    """`atomic_write_text` that keeps a symlink a symlink: its target gets the text, keeping its permissions.
-
-    Renaming over the link itself would turn it into a plain file and leave the linked file stale.
+    A symlink stays a symlink: its target gets the data (renaming over the link itself would turn it
+    into a plain file and leave the linked file stale), and a file written again keeps its permissions.
     A link's target folder must exist: one is never made wherever a dangling link points.
     """
     target = link_target(path)
@@ -32,7 +22,12 @@ def atomic_rewrite_text(path: Path, text: str) -> None:
         mode: int | None = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
         mode = None
-    _replace(target, text.encode("utf-8"), mode)
+    _replace(target, data, mode)
+
+
+def link_target(path: Path) -> Path:
+    """The file that writing `path` should change: `path` itself, or the file its symlinks lead to."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
 
 
 def _replace(path: Path, data: bytes, mode: int | None) -> None:

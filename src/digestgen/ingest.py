@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from digestgen.errors import DigestgenError
-from digestgen.fileio import atomic_rewrite_text, link_target
+from digestgen.fileio import atomic_write_text, link_target
 from digestgen.frontmatter import (
     YamlError,
     dump_yaml,
@@ -498,9 +498,8 @@ def ingest_listing(store: ContentStore, listing: Listing, source: str, report: R
 
 def _curation_left_behind(store: ContentStore, name: str, data: dict[str, Any], dropped: list[str]) -> list[str]:
     """A warning for each pick or hidden paper that names a paper the digest's new list dropped (the build refuses them)."""
-    names = {slug: slug for slug in dropped}
-    names.update({str(store.papers[slug].data["arxiv"]): slug for slug in dropped
-                  if slug in store.papers and store.papers[slug].data.get("arxiv")})
+    names = set(dropped) | {str(store.papers[slug].data["arxiv"]) for slug in dropped
+                            if slug in store.papers and store.papers[slug].data.get("arxiv")}
     warnings = []
     for field_name in ("picks", "hide"):
         entries = data.get(field_name)
@@ -602,7 +601,7 @@ def ingest(
     report.unchanged = sum(1 for slug in mentioned & before if store.papers[slug].path not in writes)
     _check_link_targets(writes)
     for path, text in writes.items():
-        atomic_rewrite_text(path, text)  # a curator's symlinked file stays linked, and its target is updated
+        atomic_write_text(path, text)  # a curator's symlinked file stays linked, and its target is updated
         report.written.append(path)
     return report
 
