@@ -6,6 +6,7 @@ whenever anything it shows could change, so an unchanged page is reused instead 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -178,12 +179,7 @@ def _neighbours(site: Site, index: int, links: Urls) -> str:
 def _papers(site: Site, links: Urls, cards: _Cards, people: People) -> list[PageJob]:
     keys = bibtex.citation_keys(site)
     neighbours = views.digest_neighbours(site)
-    slug_of: dict[str, str | None] = {}  # written name -> its author page: most names are on several papers
-
-    def author_slug(name: str) -> str | None:
-        if name not in slug_of:
-            slug_of[name] = people.author_slug(name)
-        return slug_of[name]
+    author_slug = functools.cache(people.author_slug)  # most names are on several papers
 
     jobs = []
     for p in site.papers.values():
@@ -199,7 +195,8 @@ def _papers(site: Site, links: Urls, cards: _Cards, people: People) -> list[Page
 
         def context(p=p, around=around, chips=chips, authors=authors) -> dict[str, Any]:
             return {
-                "paper": views.paper_page(site, p, links, cards.md, keys[p.slug], people, around, chips, authors),
+                "paper": views.paper_page(site, p, links, cards.md, keys[p.slug], people, around, chips,
+                                           author_slugs=authors),
                 "related": views.related_rows(site, p, links),
             }
 

@@ -187,15 +187,16 @@ def fit_vocabulary(documents: list[list[str]]) -> tuple[tuple[str, ...], np.ndar
 def vectorize(documents: list[list[str]], terms: tuple[str, ...], idf: np.ndarray) -> sparse.csr_matrix:
     """Rows of (1 + ln tf) · idf over the vocabulary, each of unit length (or zero)."""
     column = {t: i for i, t in enumerate(terms)}
-    lengths = [len(tokens) for tokens in documents]
-    found = np.fromiter((column.get(t, -1) for tokens in documents for t in tokens), dtype=np.int64, count=sum(lengths))
-    row = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)
+    sizes = [len(tokens) for tokens in documents]
+    found = np.fromiter((column.get(t, -1) for tokens in documents for t in tokens), dtype=np.int64, count=sum(sizes))
+    row = np.repeat(np.arange(len(documents), dtype=np.int64), sizes)
     known = found >= 0
+    width = max(1, len(terms))
     # One number per (row, term), so that counting them also sorts them as CSR wants: by row, then by term.
-    cells, counts = np.unique(row[known] * max(1, len(terms)) + found[known], return_counts=True)
-    cols = (cells % max(1, len(terms))).astype(np.int32)
+    cells, counts = np.unique(row[known] * width + found[known], return_counts=True)
+    cols = (cells % width).astype(np.int32)
     indptr = np.zeros(len(documents) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cells // max(1, len(terms)), minlength=len(documents)), out=indptr[1:])
+    np.cumsum(np.bincount(cells // width, minlength=len(documents)), out=indptr[1:])
     data = ((1 + np.log(counts.astype(np.float32))) * idf[cols]).astype(np.float32)
     matrix = sparse.csr_matrix((data, cols, indptr), shape=(len(documents), len(terms)))
     lengths = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1), dtype=np.float32).ravel())

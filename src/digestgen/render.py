@@ -40,12 +40,12 @@ class RecordingEnvironment(jinja2.Environment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         # Views are plain dicts: `{{ paper.title }}` would first fail getattr (an AttributeError made and
         # caught, 3 million times a build) before the item is looked up. A name that no dict attribute has
-        # is an item or nothing, as Jinja2 itself would find.
+        # is an item or nothing (undefined), as Jinja2 itself would find, without its two failed look-ups.
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except KeyError:
-                pass
+                return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
     def reading(self, reads: Reads | None) -> "_Reading":

@@ -375,7 +375,7 @@ class _FieldCells:
     def __init__(self, index: TermColumns, field: int, inline_below: int, table: tuple[np.ndarray, np.ndarray]):
         postings = index.postings[field]
         starts, positions = postings.starts, postings.positions
-        sizes = np.diff(starts)
+        sizes = postings.documents()
         gaps = positions.copy()
         gaps[1:] -= positions[:-1]
         firsts = starts[:-1][sizes > 0]

@@ -197,14 +197,10 @@ def abstract_html(md: MarkdownIt, body: str) -> str:
     return "".join(f"<p>{linked_html(unescape_markdown(paragraph))}</p>\n" for paragraph in paragraphs)
 
 
-def author_links(
-    paper: Paper, people: People | None, links: Urls, slugs: list[str | None] | None = None
-) -> list[dict[str, str]]:
+def author_links(paper: Paper, links: Urls, slugs: list[str | None]) -> list[dict[str, str]]:
     """Each author with the page of their papers, or a search for their name when they have none.
-    `slugs`, when the caller has them, are people.author_slug of each name, in order."""
+    `slugs` are people.author_slug of each name, in order."""
     search = links.path(urls.search())
-    if slugs is None:
-        slugs = [people.author_slug(name) if people else None for name in paper.authors]
     result = []
     for name, slug in zip(paper.authors, slugs, strict=True):
         url = links.path(urls.author(slug)) if slug else search + urls.search_query(name)
@@ -236,10 +232,10 @@ def _short_ref(site: Site, slug: str | None, links: Urls) -> dict[str, str] | No
 def paper_page(
     site: Site, paper: Paper, links: Urls, md: MarkdownIt, cite_key: str | None = None,
     people: People | None = None, neighbours: list[tuple[dt.date, str | None, str | None]] = (),
-    chips: tuple[str, ...] | None = None, author_slugs: list[str | None] | None = None,
+    chips: tuple[str, ...] | None = None, *, author_slugs: list[str | None],
 ) -> dict[str, Any]:
     """Everything a paper page shows; `cite_key` is its site-wide BibTeX key (bibtex.citation_keys),
-    `author_slugs` its authors' page slugs when the caller has worked them out (author_links)."""
+    `author_slugs` its authors' page slugs (people.author_slug of each, None for no page)."""
     view = paper_card(site, paper, links, chips=chips)
     around = {date: (before, after) for date, before, after in neighbours}
     org_slug = people.org_slug(paper.organization) if people and paper.organization else None
@@ -248,7 +244,7 @@ def paper_page(
         note_html=render_note(md, paper.note),
         links=paper_links(paper),
         title_searches=[] if paper.arxiv else title_searches(paper.title),
-        authors=author_links(paper, people, links, author_slugs),
+        authors=author_links(paper, links, author_slugs),
         author_count=paper.author_count,
         organization=paper.organization or "",
         organization_url=links.path(urls.org(org_slug)) if org_slug else "",
