@@ -800,8 +800,10 @@ function fuzzyMatch(source, clauses) {
 // a page of them passed (a page's store chunks are fetched together; every further page is another
 // round of fetches): {verified, complete, unchecked} (verified: every checked ref that passed).
 // `pages`: at least this many pages are checked, when there are that many (facet counts cover
-// every verified ref, so a request for them checks more).
-function checkPhrases(source, refs, phrases, limit, pages) {
+// every verified ref, so a request for them checks more). `early(checked)` is called, when given,
+// before each further round with what has passed so far, if anything has; the round waits for the
+// promise it returns, so that what passed is handed on before more is fetched.
+function checkPhrases(source, refs, phrases, limit, pages, early) {
   if (phrases.length === 0) {
     return Promise.resolve({ verified: refs, complete: true });
   }
@@ -809,20 +811,26 @@ function checkPhrases(source, refs, phrases, limit, pages) {
   var at = 0;
   var pageSize = Math.max(limit, 20);
   var most = pageSize * pages;
+  function sofar() {
+    return { verified: verified.slice(), complete: at >= refs.length, unchecked: refs.length - at };
+  }
   function next() {
     if (at >= refs.length || (verified.length >= limit && at >= most)) {
-      return Promise.resolve({ verified: verified, complete: at >= refs.length, unchecked: refs.length - at });
+      return Promise.resolve(sofar());
     }
-    var batch = refs.slice(at, at + Math.max(pageSize, most - at));
-    at += batch.length;
-    var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
-    return source.docs(checked).then(function (docs) {
-      batch.forEach(function (ref) {
-        if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
-          verified.push(ref);
-        }
+    var shown = at > 0 && early && verified.length > 0 ? early(sofar()) : null;
+    return Promise.resolve(shown).then(function () {
+      var batch = refs.slice(at, at + Math.max(pageSize, most - at));
+      at += batch.length;
+      var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
+      return source.docs(checked).then(function (docs) {
+        batch.forEach(function (ref) {
+          if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
+            verified.push(ref);
+          }
+        });
+        return next();
       });
-      return next();
     });
   }
   return next();
@@ -840,8 +848,10 @@ function directAnswer(source, request, id) {
   });
 }
 
-// One query, answered: the engine every layout shares.
-function runSearch(source, request) {
+// One query, answered: the engine every layout shares. `early(answer)`, when given, is handed the
+// results found so far while a phrase query goes on checking candidates (each further page of them
+// is another round of fetches): the page shows those, and the answer's results start with them.
+function runSearch(source, request, early) {
   var q = (request.q || "").trim();
   var limit = limitOf(request);
   var id = q ? arxivIdOf(q) : null;
@@ -862,34 +872,48 @@ function runSearch(source, request) {
       var needed = match.phrases.length ? Infinity : Math.max(limit, IN_A_ROW_WINDOW);
       var sorted = ordered(match.refs.filter(passes), match.scores, request, facets, needed);
       var byRelevance = !request.sort || request.sort === "relevance";
-      return (byRelevance ? inARowFirst(source, sorted, match.row) : Promise.resolve(sorted)).then(function (refs) {
-        return checkPhrases(source, refs, match.phrases, limit, request.facets ? FACETS_CHECK_PAGES : PHRASE_CHECK_PAGES);
-      }).then(function (checked) {
-        var shown = checked.verified.slice(0, limit);
-        return source.docs(shown).then(function (docs) {
-          var done = {
-            type: "results",
-            id: request.id,
-            total: checked.verified.length + (checked.complete ? 0 : checked.unchecked),
-            results: shown.map(function (ref) {
-              return describeDoc({ ref: String(ref), score: match.scores.get(ref) || 0 }, docs.get(ref), source.tags, match.terms);
-            }),
-          };
-          if (!checked.complete) {
-            done.atMost = true;
-          }
-          if (match.fuzzy) {
-            done.fuzzy = true;
-          }
-          if (facets && request.facets) {
-            done.facets = facetCounts(facets, checked.verified);
-          }
-          return done;
+      // Counts by organization and author cover every verified paper: an early answer has none.
+      var shownEarly = early && !request.facets ? function (checked) {
+        return answerOf(source, request, match, null, checked).then(function (answer) {
+          answer.partial = true; // at least this many: the rest are being checked
+          answer.total = checked.verified.length;
+          delete answer.atMost;
+          early(answer);
         });
+      } : null;
+      return (byRelevance ? inARowFirst(source, sorted, match.row) : Promise.resolve(sorted)).then(function (refs) {
+        return checkPhrases(source, refs, match.phrases, limit, request.facets ? FACETS_CHECK_PAGES : PHRASE_CHECK_PAGES, shownEarly);
+      }).then(function (checked) {
+        return answerOf(source, request, match, facets, checked);
       });
     });
   }).catch(function (error) {
     return { type: "results", id: request.id, total: 0, results: [], error: "Search failed: " + errorText(error) };
+  });
+}
+
+// The results message for what checkPhrases verified (its stored rows fetched already, or now).
+function answerOf(source, request, match, facets, checked) {
+  var shown = checked.verified.slice(0, limitOf(request));
+  return source.docs(shown).then(function (docs) {
+    var done = {
+      type: "results",
+      id: request.id,
+      total: checked.verified.length + (checked.complete ? 0 : checked.unchecked),
+      results: shown.map(function (ref) {
+        return describeDoc({ ref: String(ref), score: match.scores.get(ref) || 0 }, docs.get(ref), source.tags, match.terms);
+      }),
+    };
+    if (!checked.complete) {
+      done.atMost = true;
+    }
+    if (match.fuzzy) {
+      done.fuzzy = true;
+    }
+    if (facets && request.facets) {
+      done.facets = facetCounts(facets, checked.verified);
+    }
+    return done;
   });
 }
 
@@ -1508,7 +1532,7 @@ function startWorker(scope) {
     var request = pending;
     pending = null;
     busy = true;
-    runSearch(source, request).then(function (answer) {
+    runSearch(source, request, function (early) { scope.postMessage(early); }).then(function (answer) {
       scope.postMessage(answer);
       busy = false;
       answerPending();

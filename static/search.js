@@ -23,6 +23,7 @@
 
   var state = {
     worker: null, ready: false, count: 0, lastId: 0, shownId: 0, pageSize: PAGE_SIZE, limit: PAGE_SIZE, selected: -1, timer: 0,
+    early: null, // {id, shown}: the query whose first results are shown while the worker looks for more
     // The organization and author filters are chosen from the counts the results show.
     org: "", author: "", typing: false, goToDirect: false, facetsCost: false, wantFacets: false,
   };
@@ -340,8 +341,11 @@
       what += " with a letter or two changed";
     }
     var filters = describeFilters(request);
-    var count = (answer.atMost ? "Up to " : "") + answer.total;
+    var count = (answer.partial ? "At least " : answer.atMost ? "Up to " : "") + answer.total;
     var text = count + " " + noun + what + (filters ? " (" + filters + ")" : "") + ".";
+    if (answer.partial) {
+      return text + " Looking for more\u2026";
+    }
     if (answer.fuzzy) {
       text = "No paper matches \u201c" + request.q + "\u201d exactly. " + text;
     }
@@ -380,9 +384,26 @@
       list.appendChild(fragment);
       say(summary(answer, request));
     }
+    showMoreButton(answer);
+  }
+
+  function showMoreButton(answer) {
     if (moreButton) {
-      moreButton.hidden = !(answer.results.length < answer.total);
+      moreButton.hidden = Boolean(answer.partial) || !(answer.results.length < answer.total);
     }
+  }
+
+  // The final answer to a query whose first results are shown starts with those: the rest are
+  // added below them, so that the focus and the reader's place stay where they were.
+  function extendAnswer(answer, request, shown) {
+    var fragment = document.createDocumentFragment();
+    answer.results.slice(shown).forEach(function (result, n) {
+      fragment.appendChild(resultItem(result, shown + n));
+    });
+    list.appendChild(fragment);
+    showFacets(answer, request);
+    say(summary(answer, request));
+    showMoreButton(answer);
   }
 
   function search(keepLimit) {
@@ -435,7 +456,14 @@
       search(true);
     } else if (message.type === "results") {
       if (message.id === state.lastId) {
-        showAnswer(message, currentRequest());
+        var early = state.early;
+        var follows = early && early.id === message.id && !message.error && message.results.length >= early.shown;
+        if (follows) {
+          extendAnswer(message, currentRequest(), early.shown);
+        } else {
+          showAnswer(message, currentRequest());
+        }
+        state.early = message.partial ? { id: message.id, shown: message.results.length } : null;
       }
     } else if (message.type === "failed") {
       failed(message.message);

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -133,6 +133,12 @@ class _PrefixHandler(http.server.SimpleHTTPRequestHandler):
 
     prefix = "/"
     extra_headers: dict[str, str] = {}
+    gate: Callable[[str], None] | None = None  # called with each request's path before it is served
+
+    def do_GET(self) -> None:
+        if self.gate:
+            self.gate(unquote(urlsplit(self.path).path))
+        super().do_GET()
 
     def translate_path(self, path: str) -> str:
         url_path = unquote(urlsplit(path).path)
@@ -163,8 +169,10 @@ class _PrefixHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class StaticServer:
-    def __init__(self, root: Path, prefix: str = "/", headers: dict[str, str] | None = None):
-        handler = type("Handler", (_PrefixHandler,), {"prefix": prefix, "extra_headers": headers or {}})
+    def __init__(self, root: Path, prefix: str = "/", headers: dict[str, str] | None = None,
+                 gate: Callable[[str], None] | None = None):
+        handler = type("Handler", (_PrefixHandler,), {"prefix": prefix, "extra_headers": headers or {},
+                                                      "gate": staticmethod(gate) if gate else None})
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
         self.prefix = prefix
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -182,11 +190,12 @@ class StaticServer:
 
 @pytest.fixture
 def serve_static() -> Iterator:
-    """Call with (folder, prefix='/', headers=None) to serve a folder on loopback; closed after the test."""
+    """Call with (folder, prefix='/', headers=None, gate=None) to serve a folder on loopback; closed after the test."""
     servers: list[StaticServer] = []
 
-    def start(root: Path, prefix: str = "/", headers: dict[str, str] | None = None) -> StaticServer:
-        server = StaticServer(root, prefix, headers)
+    def start(root: Path, prefix: str = "/", headers: dict[str, str] | None = None,
+              gate: Callable[[str], None] | None = None) -> StaticServer:
+        server = StaticServer(root, prefix, headers, gate)
         servers.append(server)
         return server
 

@@ -12,8 +12,10 @@ import bisect
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -371,3 +373,72 @@ def test_the_search_page_fetches_only_what_a_query_needs(sharded, browser, serve
     expect(titles.first).to_be_visible()
     context.close()
     assert problems == []
+
+
+# A phrase that few of its candidates have in a row: its first page of candidates finds one, and
+# finding the rest takes many more rounds of store fetches.
+SCARCE_PHRASE = '"image generation"'
+
+
+def test_a_phrase_query_hands_on_its_first_results_while_it_checks_more(sharded):
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    scarce, common, counted = run_node(sharded, [
+        {"early": {"q": SCARCE_PHRASE, "limit": page_size, "typing": False}},
+        {"early": {"q": "image generation", "limit": page_size, "typing": False}},
+        {"early": {"q": SCARCE_PHRASE, "limit": page_size, "typing": False, "facets": True}},
+    ])
+    final = [r["ref"] for r in scarce["answer"]["results"]]
+    assert len(scarce["early"]) > 1 and "partial" not in scarce["answer"]
+    shown = 0
+    for early in scarce["early"]:
+        refs = [r["ref"] for r in early["answer"]["results"]]
+        assert early["answer"]["partial"] and early["answer"]["total"] == len(refs) > 0
+        assert refs == final[:len(refs)] and len(refs) >= shown  # the final answer starts with what was shown
+        shown = len(refs)
+    # The first results were handed on before the later rounds' store files were fetched.
+    assert len(scarce["early"][0]["fetched"]) < len(scarce["fetched"])
+    # Without a phrase to check there are no rounds to wait for; counts by organization and author
+    # cover every verified paper, so a request for them gets one answer.
+    assert common["early"] == [] and counted["early"] == []
+    assert [r["ref"] for r in counted["answer"]["results"]] == final
+
+
+@pytest.mark.browser
+def test_the_search_page_shows_a_phrase_querys_first_results_and_adds_the_rest(sharded, browser, serve_static):
+    from playwright.sync_api import expect
+
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    (scarce,) = run_node(sharded, [{"early": {"q": SCARCE_PHRASE, "limit": page_size, "typing": False}}])
+    first_round = {p for p in scarce["early"][0]["fetched"] if p.startswith("store/")}
+    held: list[str] = []
+    release = threading.Event()
+
+    def hold_later_rounds(path: str) -> None:
+        """The store files of later rounds are served once the first results have been seen."""
+        part = path.split("/search/", 1)[-1]
+        if part.startswith("store/") and part not in first_round and not release.is_set():
+            held.append(part)
+            release.wait(60)
+
+    server = serve_static(sharded.out, gate=hold_later_rounds)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url + "search/?q=" + SCARCE_PHRASE)
+    titles = page.locator("#results > li .result-title")
+    first = scarce["early"][0]["answer"]
+    expect(page.locator("#search-status")).to_contain_text(re.compile(rf"^At least {first['total']} papers? match"))
+    expect(page.locator("#search-status")).to_contain_text("Looking for more")
+    assert titles.all_inner_texts() == [r["title"] for r in first["results"]]
+    assert held  # the worker waits for the next round's store files
+    first_item = page.locator("#results > li").first.element_handle()
+    titles.first.focus()
+
+    release.set()
+    final = scarce["answer"]
+    expect(page.locator("#search-status")).to_contain_text(re.compile(rf"^{final['total']} papers match"))
+    expect(titles).to_have_count(len(final["results"]))
+    assert titles.all_inner_texts() == [r["title"] for r in final["results"]]
+    # The rest were added below: the first result is the same element, and the reader's focus stayed on it.
+    assert first_item.evaluate("(item) => item.isConnected && item.contains(document.activeElement)")
+    expect(page.locator("#search-status")).not_to_contain_text("Looking for more")
+    context.close()

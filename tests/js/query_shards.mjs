@@ -8,6 +8,9 @@
 //   {"warmUp": true}             the answers of the worker's warm-up queries (on its made-up index)
 //   {"session": [request, ...]}  requests one after another on one sharded search:
 //                                [{total, refs, fetched}] (fetched: the parts newly fetched)
+//   {"early": request}           the answers a phrase query hands on early, then its answer, on a
+//                                fresh sharded search: {early: [{answer, fetched}], answer, fetched}
+//                                (fetched: the parts asked for until then)
 // `fetched` lists the parts (paths under SEARCH_DIR) a fresh sharded search fetched for that request.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -104,12 +107,21 @@ async function session(steps) {
   return out;
 }
 
+async function early(request, n) {
+  const { source, fetched } = freshSharded();
+  const shown = [];
+  const answer = await scope.runSearch(source, { id: n, ...request }, (first) => shown.push({ answer: first, fetched: fetched.slice() }));
+  return { early: shown, answer, fetched };
+}
+
 const answers = [];
 for (const [n, request] of requests.entries()) {
   if ("session" in request) {
     answers.push(await session(request.session));
   } else if ("whole" in request) {
     answers.push(whole());
+  } else if ("early" in request) {
+    answers.push(await early(request.early, n));
   } else if ("warmUp" in request) {
     answers.push(await scope.warmUpEngine());
   } else {
