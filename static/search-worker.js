@@ -211,19 +211,42 @@ function hasPrefix(word) {
 }
 
 // What the words of `clauses` look up: {exact: [terms], prefixes: [prefixes]}.
+// The terms a query's words reach: {exact, prefixes, scored: {fields, unscored}} (the fields its
+// scores may weigh, by name, null for every field; the terms only a negated word reaches, unscored).
 function needsOf(clauses, extraExact) {
-  var needs = { exact: (extraExact || []).slice(), prefixes: [] };
+  var needs = { exact: (extraExact || []).slice(), prefixes: [], scored: scoredFieldsOf(clauses) };
+  var positive = new Set(needs.exact);
+  var negated = [];
   clauses.forEach(function (clause) {
     clause.words.concat(clause.joinedFrom || []).forEach(function (word) {
       if (!word.stop) {
         needs.exact.push(word.stem);
+        if (clause.negated) {
+          negated.push(word.stem);
+        } else {
+          positive.add(word.stem);
+        }
       }
       if (hasPrefix(word)) {
         needs.prefixes.push(word.typed);
       }
     });
   });
+  needs.scored.unscored = new Set(negated.filter(function (term) { return !positive.has(term); }));
   return needs;
+}
+
+// The fields the words that are not negated search: null when one of them searches every field.
+function scoredFieldsOf(clauses) {
+  var fields = new Set();
+  var every = false;
+  clauses.forEach(function (clause) {
+    if (!clause.negated) {
+      every = every || !clause.fields;
+      (clause.fields || []).forEach(function (name) { fields.add(name); });
+    }
+  });
+  return { fields: every ? null : Array.from(fields), unscored: new Set() };
 }
 
 // The shorter forms a half-typed word needs, once its first lookup did not find its stem.
@@ -356,6 +379,15 @@ function matchPlan(clauses, lookup, allFields) {
     });
   });
   return { required: anyWord ? required : null, excluded: excluded, weights: weights, rows: rows };
+}
+
+// The (entry, field) pairs a plan's query vector weighs: the only field vector elements it reads.
+function weighedFields(plan, lookup) {
+  var pairs = [];
+  plan.weights.forEach(function (weights, k) {
+    weights.forEach(function (_w, term) { pairs.push({ entry: lookup.get(term), field: k }); });
+  });
+  return pairs;
 }
 
 // Each paper's score, as lunr scores a query: per field, the query vector's dot product with the
@@ -564,7 +596,9 @@ function needsCheck(ref, phrases) {
 // The engine, for a source of either layout (singleSource, shardedSource):
 //   source.count, source.fields, source.tags ([slug, label, path] by number)
 //   source.lookup(needs) -> promise of a lookup: has(term), get(term) -> entry, startingWith(prefix)
-//     (an entry: {term, fields: [{positions, scores}]}, every term of `needs` it has)
+//     (an entry: {term, fields: [{positions, scores}]}, every term of `needs` it has; a field's
+//     scores may wait for source.score)
+//   source.score(pairs) -> promise, once the scores of every pair's {entry, field} are there
 //   source.vocabulary(patterns) -> promise of sorted terms, every term the patterns match among them
 //   source.docs(refs) -> promise of a Map ref -> store row
 //   source.facets() -> promise of {orgs, authors, org: [n+1 | 0], people: [[n]], upvotes: [n]}
@@ -702,7 +736,9 @@ function matchQuery(source, parsed, fuzzyAllowed) {
       if (refs.length === 0 && fuzzyAllowed) {
         return fuzzyMatch(source, clauses);
       }
-      return { refs: refs, scores: scoresOf(plan, lookup, refs, source.count), terms: markedTerms(plan), phrases: phrases, row: plainRow(clauses) };
+      return source.score(weighedFields(plan, lookup)).then(function () {
+        return { refs: refs, scores: scoresOf(plan, lookup, refs, source.count), terms: markedTerms(plan), phrases: phrases, row: plainRow(clauses) };
+      });
     });
   });
 }
@@ -791,7 +827,9 @@ function fuzzyMatch(source, clauses) {
       });
       var plan = matchPlan(fuzzyClauses, lookup, source.fields);
       var refs = plan.required === null ? [] : Array.from(plan.required);
-      return { refs: refs, scores: scoresOf(plan, lookup, refs, source.count), terms: markedTerms(plan), phrases: [], fuzzy: true };
+      return source.score(weighedFields(plan, lookup)).then(function () {
+        return { refs: refs, scores: scoresOf(plan, lookup, refs, source.count), terms: markedTerms(plan), phrases: [], fuzzy: true };
+      });
     });
   });
 }
@@ -1035,6 +1073,7 @@ function singleSource(indexData, store) {
     fields: indexData.fields,
     tags: store.tags,
     lookup: function (needs) { return Promise.resolve(sortedLookup(reachedEntries(entries, needs))); },
+    score: function () { return Promise.resolve(); }, // the single index holds every score
     vocabulary: function () {
       terms = terms || entries.map(function (e) { return e.term; });
       return Promise.resolve(terms);
@@ -1310,42 +1349,50 @@ function shardedSource(manifest, storeInfo, fetchPart) {
     return decodedPart("lengths/" + shards.fields[k] + ".json", numbersOf);
   }
 
-  // The length files the given terms need where they are common, as lengthOf(field, position).
-  function lengthsFor(entries) {
+  // The field vector elements of each {entry, field} pair, computed once; a field where the term is
+  // common takes the lengths from that field's length file.
+  function score(pairs) {
     var needed = new Set();
-    entries.forEach(function (entry) {
-      entry.fields.forEach(function (field, k) {
-        if (!field.lengths && !field.scores && field.positions.length) {
-          needed.add(k);
-        }
-      });
+    pairs.forEach(function (pair) {
+      var field = pair.entry.fields[pair.field];
+      if (!field.lengths && !field.scores && field.positions.length) {
+        needed.add(pair.field);
+      }
     });
     var fields = sortedNumbers(needed);
     return Promise.all(fields.map(lengthFile)).then(function (columns) {
       var byField = [];
       fields.forEach(function (k, i) { byField[k] = columns[i]; });
-      return function (field, position) { return byField[field][position]; };
+      var lengthOf = function (field, position) { return byField[field][position]; };
+      pairs.forEach(function (pair) { elementsOf(shards, pair.entry, pair.field, lengthOf); });
     });
   }
 
-  // The fields whose length files the terms `needs` reaches will need, from the manifest's list of
-  // common terms: known before any shard is in, so the length files load together with the shards.
+  // The fields whose length files the terms `needs` reaches will be scored with, from the manifest's
+  // list of common terms: known before any shard is in, so the length files load with the shards.
   function commonFieldsOf(needs) {
     if (!common) {
       return [];
     }
+    var scored = needs.scored || { fields: null, unscored: new Set() };
     var mask = 0;
-    needs.exact.forEach(function (term) { mask |= common.masks.get(term) || 0; });
+    needs.exact.forEach(function (term) {
+      if (!scored.unscored.has(term)) {
+        mask |= common.masks.get(term) || 0;
+      }
+    });
     needs.prefixes.forEach(function (prefix) {
       var terms = common.terms;
       for (var i = firstTermAtLeast(terms, prefix); i < terms.length && terms[i].indexOf(prefix) === 0; i++) {
         mask |= common.masks.get(terms[i]);
       }
     });
-    return shards.fields.map(function (_name, k) { return k; }).filter(function (k) { return mask & (1 << k); });
+    return shards.fields.map(function (_name, k) { return k; }).filter(function (k) {
+      return mask & (1 << k) && (!scored.fields || scored.fields.indexOf(shards.fields[k]) !== -1);
+    });
   }
 
-  // The decoded entries `needs` reaches, their elements computed.
+  // The decoded entries `needs` reaches.
   function lookup(needs) {
     commonFieldsOf(needs).forEach(function (k) { lengthFile(k); });
     var numbers = new Set();
@@ -1355,13 +1402,7 @@ function shardedSource(manifest, storeInfo, fetchPart) {
     });
     var files = sortedNumbers(numbers).map(function (n) { return decodedPart("shards/" + n + ".json", decodeShard); });
     return Promise.all(files).then(function (decoded) {
-      var reached = reachedEntries([].concat.apply([], decoded), needs);
-      return lengthsFor(reached).then(function (lengthOf) {
-        reached.forEach(function (entry) {
-          entry.fields.forEach(function (_field, k) { elementsOf(shards, entry, k, lengthOf); });
-        });
-        return sortedLookup(reached);
-      });
+      return sortedLookup(reachedEntries([].concat.apply([], decoded), needs));
     });
   }
 
@@ -1399,6 +1440,7 @@ function shardedSource(manifest, storeInfo, fetchPart) {
     fields: shards.fields,
     tags: storeInfo.tags,
     lookup: lookup,
+    score: score,
     vocabulary: vocabularyFor,
     docs: docs,
     facets: function () { return decodedPart("facets.json", decodedFacets); },

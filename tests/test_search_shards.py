@@ -203,6 +203,19 @@ def test_length_files_are_asked_for_with_the_shards_not_after(sharded):
     assert common["sharded"] == common["single"]
 
 
+def test_a_field_or_a_left_out_word_loads_only_the_length_files_it_scores_with(sharded):
+    """`title:` scores the title alone, and a -word is only left out: neither waits for other fields' lengths."""
+    assert {"title", "abstract"} <= common_fields(sharded)["learn"]
+    title, left_out = run_node(sharded, [{"q": "title:learning", "typing": False},
+                                         {"q": "tracking -learning", "typing": False}])
+    fetched = title["fetched"]
+    assert [p for p in fetched if p.startswith("lengths/")] == ["lengths/title.json"]
+    assert fetched.index("lengths/title.json") < min(n for n, p in enumerate(fetched) if p.startswith("shards/"))
+    assert not [p for p in left_out["fetched"] if p.startswith("lengths/")]
+    assert title["sharded"] == title["single"] and title["sharded"]["total"] > 0
+    assert left_out["sharded"] == left_out["single"] and left_out["sharded"]["total"] > 0
+
+
 def test_the_warm_up_runs_the_engine_on_a_made_up_index(sharded):
     """The worker warms up by searching an index of its own while the real one loads: each of its
     queries must reach the paths a first query takes (scoring from length files, inline lengths,
