@@ -21,7 +21,10 @@ a fresh browser context (empty HTTP cache) and worker, then the query twice. Tim
 worker, from the query message reaching it to its first results message being posted (a wrapper
 script around the worker notes both with the worker's clock; a phrase query that checks a second page
 of candidates posts the first page's results early, and "complete" is the time to its last message):
-cold is the first time (its parts fetched over HTTP), warm the second (parts kept). Median and worst are printed. Numbers, not assertions.
+cold is the first time (its parts fetched over HTTP), warm the second (parts kept). The page's own
+clock also gives, for the cold query, the time from starting the worker to its first results (less
+the --after pause): what a search/?q= link waits for, including the load before "ready" and any wait
+of the query in the worker's queue, which the worker's clock cannot see. Median and worst are printed. Numbers, not assertions.
 The server is Python's http.server (HTTP/1.0), or with --host http2 nginx over HTTP/2 and TLS, as
 the hosts the README deploys to serve a site (bench/loopback_browser.py). The query is sent as soon
 as the worker is ready (a search/?q= address), or --after MS later (a reader who types it).
@@ -78,9 +81,14 @@ importScripts("search-worker.js");
 
 # In the page: a fresh worker, init as the search page sends it, then the query twice.
 _TWICE = """async ([base, q, times, after]) => {
+  const opened = performance.now();
   const worker = new Worker(base + "timed-worker.js");
   let settle;
-  worker.onmessage = (event) => { if (!event.data.partial) settle(event.data); };
+  let firstSeen = null; // the page's clock when the first query's first results came
+  worker.onmessage = (event) => {
+    if (event.data.type === "results" && event.data.id === 1 && firstSeen === null) { firstSeen = performance.now(); }
+    if (!event.data.partial) settle(event.data);
+  };
   worker.onerror = (event) => settle({type: "failed", message: "the worker did not start: " + event.message});
   const next = () => new Promise((resolve) => { settle = resolve; });
   let answer = next();
@@ -88,7 +96,9 @@ _TWICE = """async ([base, q, times, after]) => {
                       storeUrl: base + "search/store.json"});
   const ready = await answer;
   if (ready.type !== "ready") { throw new Error(JSON.stringify(ready)); }
+  const readyMs = performance.now() - opened;
   await new Promise((resolve) => setTimeout(resolve, after));
+  const sent = performance.now();
   const out = [];
   for (let n = 1; n <= times; n++) {
     answer = next();
@@ -98,6 +108,10 @@ _TWICE = """async ([base, q, times, after]) => {
     out.push({ms: got.shownMs, complete: got.workerMs, total: got.total});
   }
   worker.terminate();
+  // From the worker's start to the first results, less the reader's pause: what a search/?q= link
+  // waits for, including any time the query waited in the worker's queue (which workerMs cannot see).
+  out[0].open = readyMs + (firstSeen - sent);
+  out[0].ready = readyMs;
   return out;
 }"""
 
@@ -202,7 +216,8 @@ def browser_once(checkout: Path, out: Path, runs: int, host: str = "python", aft
                 cold, warm = page.evaluate(_TWICE, [base, q, 2, after])
                 # A worker older than early answers has no shownMs: its results are shown when complete.
                 timings[q].append({"cold": cold.get("ms", cold["complete"]), "complete": cold["complete"],
-                                   "warm": warm.get("ms", warm["complete"]), "total": cold["total"]})
+                                   "warm": warm.get("ms", warm["complete"]), "total": cold["total"],
+                                   "open": cold["open"], "ready": cold["ready"]})
                 context.close()
     return timings
 
@@ -234,6 +249,10 @@ def print_browser(name: str, timings: dict[str, list[dict]], host: str) -> None:
     print(f"{'every query':42} {statistics.median(every_cold):>12.0f} {max(every_cold):>11.0f} "
           f"{statistics.median(every_complete):>9.0f} {statistics.median(every_warm):>12.0f} {max(every_warm):>11.0f}")
     print(f"{'worst complete':42} {max(every_complete):>12.0f}")
+    opened = [r["open"] for rows in timings.values() for r in rows]
+    ready = [r["ready"] for rows in timings.values() for r in rows]
+    print(f"{'worker start to ready, median / worst':42} {statistics.median(ready):>12.0f} {max(ready):>11.0f}")
+    print(f"{'worker start to first results (no --after)':42} {statistics.median(opened):>12.0f} {max(opened):>11.0f}")
 
 
 def main() -> None:
