@@ -24,6 +24,7 @@
   var state = {
     worker: null, ready: false, count: 0, lastId: 0, shownId: 0, pageSize: PAGE_SIZE, limit: PAGE_SIZE, selected: -1, timer: 0,
     early: null, // {id, shown}: the query whose first results are shown while the worker looks for more
+    moreId: 0, // the request for a longer list ("More results"), whose first results are already shown
     // The organization and author filters are chosen from the counts the results show.
     org: "", author: "", typing: false, goToDirect: false, facetsCost: false, wantFacets: false,
   };
@@ -455,7 +456,7 @@
       }
       search(true);
     } else if (message.type === "results") {
-      if (message.id === state.lastId) {
+      if (message.id === state.lastId && !(message.partial && message.id === state.moreId)) {
         var early = state.early;
         var follows = early && early.id === message.id && !message.error && message.results.length >= early.shown;
         if (follows) {
@@ -509,6 +510,7 @@
     if (moreButton) {
       moreButton.addEventListener("click", function () {
         state.limit += state.pageSize;
+        state.moreId = state.lastId + 1; // the list keeps the page it has until the longer one is complete
         search(true);
       });
     }

@@ -455,3 +455,40 @@ def test_the_search_page_shows_a_phrase_querys_first_results_and_adds_the_rest(s
     assert first_item.evaluate("(item) => item.isConnected && item.contains(document.activeElement)")
     expect(page.locator("#search-status")).not_to_contain_text("Looking for more")
     context.close()
+
+
+@pytest.mark.browser
+def test_more_results_keeps_the_list_until_the_longer_one_is_complete(sharded, browser, serve_static):
+    """A longer list of a phrase query is checked from its first candidate again: its early answers,
+    shorter than the list already shown, are not shown in its place."""
+    from playwright.sync_api import expect
+
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    q = '"the model"'
+    (first,) = run_node(sharded, [{"early": {"q": q, "limit": page_size, "typing": False}}])
+    assert first["early"] and first["answer"]["total"] > 2 * page_size
+    first_page = {p for p in first["fetched"] if p.startswith("store/")}
+    release = threading.Event()
+    held: list[str] = []
+
+    def hold_what_the_first_page_did_not_need(path: str) -> None:
+        part = path.split("/search/", 1)[-1]
+        if part.startswith("store/") and part not in first_page and not release.is_set():
+            held.append(part)
+            release.wait(60)
+
+    server = serve_static(sharded.out, gate=hold_what_the_first_page_did_not_need)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url + "search/?q=" + q)
+    items = page.locator("#results > li")
+    status = page.locator("#search-status")
+    expect(status).to_contain_text(re.compile(rf"Showing the first {page_size}\."))
+    expect(items).to_have_count(page_size)
+    page.locator("#more-results").click()
+    page.wait_for_timeout(300)
+    assert held  # the longer list waits for store files
+    assert items.count() == page_size and "Looking for more" not in status.inner_text()
+    release.set()
+    expect(items).to_have_count(2 * page_size)
+    context.close()
