@@ -416,24 +416,31 @@ def test_a_phrase_query_hands_on_its_first_results_while_it_checks_more(sharded)
     assert [r["ref"] for r in counted["answer"]["results"]] == final
 
 
+def store_files_held_but(fetched: list[str]) -> tuple[list[str], threading.Event, Any]:
+    """A loopback server's gate that holds every store file not in `fetched` until released:
+    (the held files, the release, the gate)."""
+    served = {p for p in fetched if p.startswith("store/")}
+    held: list[str] = []
+    release = threading.Event()
+
+    def gate(path: str) -> None:
+        part = path.split("/search/", 1)[-1]
+        if part.startswith("store/") and part not in served and not release.is_set():
+            held.append(part)
+            release.wait(60)
+
+    return held, release, gate
+
+
 @pytest.mark.browser
 def test_the_search_page_shows_a_phrase_querys_first_results_and_adds_the_rest(sharded, browser, serve_static):
     from playwright.sync_api import expect
 
     page_size = json.loads((sharded.search / "store.json").read_text())["page"]
     (scarce,) = run_node(sharded, [{"early": {"q": SCARCE_PHRASE, "limit": page_size, "typing": False}}])
-    first_round = {p for p in scarce["early"][0]["fetched"] if p.startswith("store/")}
-    held: list[str] = []
-    release = threading.Event()
-
-    def hold_later_rounds(path: str) -> None:
-        """The store files of later rounds are served once the first results have been seen."""
-        part = path.split("/search/", 1)[-1]
-        if part.startswith("store/") and part not in first_round and not release.is_set():
-            held.append(part)
-            release.wait(60)
-
-    server = serve_static(sharded.out, gate=hold_later_rounds)
+    # The store files of later rounds are served once the first results have been seen.
+    held, release, gate = store_files_held_but(scarce["early"][0]["fetched"])
+    server = serve_static(sharded.out, gate=gate)
     context = browser.new_context()
     page = context.new_page()
     page.goto(server.url + "search/?q=" + SCARCE_PHRASE)
@@ -467,17 +474,8 @@ def test_more_results_keeps_the_list_until_the_longer_one_is_complete(sharded, b
     q = '"the model"'
     (first,) = run_node(sharded, [{"early": {"q": q, "limit": page_size, "typing": False}}])
     assert first["early"] and first["answer"]["total"] > 2 * page_size
-    first_page = {p for p in first["fetched"] if p.startswith("store/")}
-    release = threading.Event()
-    held: list[str] = []
-
-    def hold_what_the_first_page_did_not_need(path: str) -> None:
-        part = path.split("/search/", 1)[-1]
-        if part.startswith("store/") and part not in first_page and not release.is_set():
-            held.append(part)
-            release.wait(60)
-
-    server = serve_static(sharded.out, gate=hold_what_the_first_page_did_not_need)
+    held, release, gate = store_files_held_but(first["fetched"])
+    server = serve_static(sharded.out, gate=gate)
     context = browser.new_context()
     page = context.new_page()
     page.goto(server.url + "search/?q=" + q)
