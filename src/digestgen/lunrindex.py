@@ -78,14 +78,10 @@ class _Terms:
             found = self.seen[token] = tuple(str(t) for t in self.pipeline.run([Token(token, {})], self.field))
         return found
 
-    def chunk_terms(self, tokens_of: Callable[[str], Sequence[str]], piece: str) -> tuple[str, ...]:
+    def piece_terms(self, tokens_of: Callable[[str], Sequence[str]], piece: str) -> tuple[str, ...]:
         """The terms of one chunk of a `Pieces` value, split into tokens by `tokens_of`."""
         # lunr.py lower-cases list elements too; each pipeline function sees one token at a time.
         return tuple(term for token in tokens_of(piece) for term in self._token_terms(as_string(token).lower()))
-
-    def _piece_terms(self, piece: str, value: Pieces, known: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-        found = known[piece] = self.chunk_terms(value.tokens_of, piece)
-        return found
 
     def terms(self, value: Any) -> list[str]:
         out: list[str] = []
@@ -93,7 +89,7 @@ class _Terms:
             known = self.pieces.setdefault(value.tokens_of, {})
             for piece in value.pieces:
                 found = known.get(piece)
-                out += found if found is not None else self._piece_terms(piece, value, known)
+                out += found if found is not None else known.setdefault(piece, self.piece_terms(value.tokens_of, piece))
             return out
         seen = self.seen
         for token in tokenize(value):
@@ -244,7 +240,7 @@ class _TermNumbers:
             if tokens_of is None:
                 cache = _Numbered(lambda token: self._number(analyser._token_terms(token)))
             else:
-                cache = _Numbered(lambda piece: self._number(analyser.chunk_terms(tokens_of, piece)))
+                cache = _Numbered(lambda piece: self._number(analyser.piece_terms(tokens_of, piece)))
             self.shared[tokens_of] = cache
         return cache
 
