@@ -594,7 +594,8 @@ function needsCheck(ref, phrases) {
 
 // ---------------------------------------------------------------------------------------------
 // The engine, for a source of either layout (singleSource, shardedSource):
-//   source.count, source.fields, source.tags ([slug, label, path] by number)
+//   source.count, source.fields, source.tags ([slug, label, path] by number), source.fetches
+//     (whether its parts come over the network: only then is an answer handed on early)
 //   source.lookup(needs) -> promise of a lookup: has(term), get(term) -> entry, startingWith(prefix)
 //     (an entry: {term, fields: [{positions, scores}]}, every term of `needs` it has; a field's
 //     scores may wait for source.score)
@@ -911,7 +912,7 @@ function runSearch(source, request, early) {
       var sorted = ordered(match.refs.filter(passes), match.scores, request, facets, needed);
       var byRelevance = !request.sort || request.sort === "relevance";
       // Counts by organization and author cover every verified paper: an early answer has none.
-      var shownEarly = early && !request.facets ? function (checked) {
+      var shownEarly = early && source.fetches && !request.facets ? function (checked) {
         return answerOf(source, request, match, null, checked).then(function (answer) {
           answer.partial = true; // at least this many: the rest are being checked
           answer.total = checked.verified.length;
@@ -1070,6 +1071,7 @@ function singleSource(indexData, store) {
   return {
     count: store.docs.length,
     pageSize: 0,
+    fetches: false, // its parts are all in memory: a further round of phrase checks costs no wait
     fields: indexData.fields,
     tags: store.tags,
     lookup: function (needs) { return Promise.resolve(sortedLookup(reachedEntries(entries, needs))); },
@@ -1437,6 +1439,7 @@ function shardedSource(manifest, storeInfo, fetchPart) {
   return {
     count: shards.count,
     pageSize: storeInfo.page,
+    fetches: true,
     fields: shards.fields,
     tags: storeInfo.tags,
     lookup: lookup,

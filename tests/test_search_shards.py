@@ -414,6 +414,8 @@ def test_a_phrase_query_hands_on_its_first_results_while_it_checks_more(sharded)
     # cover every verified paper, so a request for them gets one answer.
     assert common["early"] == [] and counted["early"] == []
     assert [r["ref"] for r in counted["answer"]["results"]] == final
+    # A small site's single index is in memory: it answers once, and the same.
+    assert scarce["singleEarly"] == 0 and scarce["single"] == scarce["answer"]
 
 
 def store_files_held_but(fetched: list[str]) -> tuple[list[str], threading.Event, Any]:

@@ -9,8 +9,9 @@
 //   {"session": [request, ...]}  requests one after another on one sharded search:
 //                                [{total, refs, fetched}] (fetched: the parts newly fetched)
 //   {"early": request}           the answers a phrase query hands on early, then its answer, on a
-//                                fresh sharded search: {early: [{answer, fetched}], answer, fetched}
-//                                (fetched: the parts asked for until then)
+//                                fresh sharded search: {early: [{answer, fetched}], answer, fetched,
+//                                singleEarly, single} (fetched: the parts asked for until then;
+//                                singleEarly: how many the single layout handed on, single its answer)
 // `fetched` lists the parts (paths under SEARCH_DIR) a fresh sharded search fetched for that request.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -111,7 +112,9 @@ async function early(request, n) {
   const { source, fetched } = freshSharded();
   const shown = [];
   const answer = await scope.runSearch(source, { id: n, ...request }, (first) => shown.push({ answer: first, fetched: fetched.slice() }));
-  return { early: shown, answer, fetched };
+  let singleEarly = 0; // the single layout has every part in memory: no round to wait for
+  const single_ = await scope.runSearch(single, { id: n, ...request }, () => { singleEarly += 1; });
+  return { early: shown, answer, fetched, singleEarly, single: single_ };
 }
 
 const answers = [];
