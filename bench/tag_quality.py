@@ -9,7 +9,7 @@
     python bench/tag_quality.py --judged tests/judged/tags-fresh3.yaml    # more of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh4.yaml    # more of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh5.yaml    # judged blind, tuned on since
-    python bench/tag_quality.py --judged tests/judged/tags-fresh6.yaml    # judged blind, never tuned on
+    python bench/tag_quality.py --judged tests/judged/tags-fresh6.yaml    # judged blind, tuned on since
 
 A judged file names its papers by the start of their titles, in the seed listing or in the listing its
 `source:` key names (a path relative to the judged file, in any format digestgen reads).
