@@ -124,6 +124,7 @@ _ASIDE_MARK = re.compile(
     re.IGNORECASE,
 )
 _ASIDE = "(future work or a limitation)"
+_ASIDE_WORDS = ("future", "left", "leave", "not yet", "remain", "caution")  # one of them is in every aside
 # A word that a comma list names: a comma right before it (its other words between) or right after it.
 _LIST_ITEM_BEFORE = re.compile(r",\s*(?:[^\W_]+[ -])?\Z")
 _LIST_ITEM_AFTER = re.compile(r"\s*,")
@@ -270,8 +271,9 @@ class Taxonomy:
     _owners: Mapping[str, int] = field(init=False, repr=False, compare=False)
     # First word of a negation -> the negations (as word tuples) that start with it.
     _negations: Mapping[str, tuple[tuple[str, ...], ...]] = field(init=False, repr=False, compare=False)
-    # Rule number -> a pattern of its `needs` phrases, for the rules that have a sense guard.
-    _senses: Mapping[int, re.Pattern[str]] = field(init=False, repr=False, compare=False)
+    # Rule number -> the words its `needs` phrases can start with, and a pattern of those phrases, for the rules
+    # that have a sense guard: the pattern is tried only where a text word is one of those words.
+    _senses: Mapping[int, tuple[frozenset[str], re.Pattern[str]]] = field(init=False, repr=False, compare=False)
     # Rule number -> the rule number of the tag it is `within`, for the rules that name one.
     _wholes: Mapping[int, int] = field(init=False, repr=False, compare=False)
     # Changes whenever the tags this taxonomy gives could. Made once: it is long, and a cache of tags keys every paper by it.
@@ -281,7 +283,7 @@ class Taxonomy:
         object.__setattr__(self, "key", repr((self.rules, self.settings, self.sources)))
         object.__setattr__(self, "_index", _build_index(self.rules))
         object.__setattr__(self, "_owners", _phrase_owners(self.rules))
-        senses = {n: _any_phrase(rule.needs) for n, rule in enumerate(self.rules) if rule.needs}
+        senses = {n: (_start_words(rule.needs), _any_phrase(rule.needs)) for n, rule in enumerate(self.rules) if rule.needs}
         object.__setattr__(self, "_senses", MappingProxyType(senses))
         numbers = {rule.tag: number for number, rule in enumerate(self.rules)}
         wholes = {n: numbers[rule.within] for n, rule in enumerate(self.rules) if rule.within in numbers}
@@ -579,6 +581,11 @@ def _british_too(pattern: str) -> str:
     return pattern.replace("iz", "i[sz]").replace("yz", "y[sz]")
 
 
+def _start_words(phrases: tuple[str, ...]) -> frozenset[str]:
+    """Every lower-cased text word a match of one of `phrases` can begin with."""
+    return frozenset(key for phrase in phrases for key in _first_word_keys(_WORD.findall(phrase)))
+
+
 def _any_phrase(phrases: tuple[str, ...]) -> re.Pattern[str]:
     """One pattern that finds any of `phrases` on word boundaries, as a phrase matches."""
     bodies = (_phrase_pattern(_WORD.findall(phrase)).pattern for phrase in phrases)
@@ -600,6 +607,7 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
     `everything` false only the tags that fire, without their ignored mentions (cheaper)."""
     settings = taxonomy.settings
     mentions: dict[int, list[_Mention]] = {}  # rule number -> its mentions
+    texts: list[tuple[str, list[tuple[int, str]]]] = []  # each field's text and words, for the sense guards
     for field_name, text in (("title", title), ("abstract", abstract)):
         in_title = field_name == "title"
         claims = [] if in_title else list(_CLAIM.finditer(text))
@@ -608,6 +616,7 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
         examples = [] if in_title else _example_spans(text)
         asides = [] if in_title else _aside_spans(text, claims)
         words = _words(text)
+        texts.append((text, words))
         negators = [start for start, word in words if word in taxonomy._negations or word == "w"]
         for number, hits in _rule_matches(text, taxonomy, words).items():
             found = mentions.setdefault(number, [])
@@ -639,9 +648,9 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
         if any(mention.counts and mention.weight > 0 for mention in mentions[number]):
             mentions[number] = _supporting(mentions[number], settings.abstract_weight)
         totals[number] = round(sum(mention.weight for mention in mentions[number] if mention.counts), 6)
-    for number, pattern in taxonomy._senses.items():
+    for number, (starts, pattern) in taxonomy._senses.items():
         if number in totals and _reaches(totals[number], _needed(taxonomy.rules[number], settings)):
-            if not pattern.search(title) and not pattern.search(abstract):
+            if not any(word in starts and pattern.match(text, at) for text, words in texts for at, word in words):
                 why = f"(none of its needs: {', '.join(taxonomy.rules[number].needs)})"
                 mentions[number] = [replace(m, negated_by=why) if m.counts else m for m in mentions[number]]
                 totals[number] = 0.0
@@ -840,7 +849,10 @@ def _listed(text: str, start: int, end: int) -> bool:
 def _aside_spans(text: str, claims: list[re.Match[str]]) -> list[tuple[int, int]]:
     """(start, end) of what a sentence sets aside as future work or a limitation: the whole sentence, or only
     what follows the aside when the authors' claim comes first ("We release X, and caution against Y")."""
-    spans = []
+    spans: list[tuple[int, int]] = []
+    low = text.lower()
+    if not any(word in low for word in _ASIDE_WORDS) or _ASIDE_MARK.search(text) is None:
+        return spans  # most abstracts set nothing aside: no need to split them into sentences
     start = 0
     for end in [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
         aside = _ASIDE_MARK.search(text, start, end)
