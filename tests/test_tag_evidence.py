@@ -795,3 +795,14 @@ def test_a_sense_guard_keeps_a_tag_off_papers_without_its_words(tmp_path: Path) 
     text = explain(site, load_taxonomy(site_dir, load_config(site_dir)[0]))
     assert "(robotics: weight 0, needs 2: not given)" in text
     assert "ignored title 'robot arm' (none of its needs: actuator): Robot Arms for Kitchens" in text
+
+
+def test_the_quality_bench_sums_every_judged_set_and_takes_settings() -> None:
+    bench = bench_module()
+    lines = bench.every_set(default_taxonomy()).splitlines()
+    assert any(line.startswith("tags-fresh6.yaml: 30 judged papers") for line in lines)
+    papers = sum(int(line.split(": ", 1)[1].split()[0]) for line in lines[:-1])
+    assert lines[-1].startswith(f"all {len(lines) - 1} sets: {papers} judged papers")
+    assert bench.settings_from(["min_weight=1.5", "title_weight=3"]) == TagSettings(min_weight=1.5, title_weight=3.0)
+    with pytest.raises(SystemExit, match="not a numeric tagging setting"):
+        bench.settings_from(["negations=1"])
