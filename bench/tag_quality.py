@@ -9,7 +9,12 @@
     python bench/tag_quality.py --judged tests/judged/tags-fresh3.yaml    # more of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh4.yaml    # more of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh5.yaml    # judged blind, tuned on since
-    python bench/tag_quality.py --judged tests/judged/tags-fresh6.yaml    # judged blind, never tuned on
+    python bench/tag_quality.py --judged tests/judged/tags-fresh6.yaml    # judged blind, tuned on since
+    python bench/tag_quality.py --every-set                               # each judged set, then all summed
+    python bench/tag_quality.py --every-set --setting min_weight=1.5      # the same with other thresholds
+
+`--setting NAME=VALUE` (repeatable) changes one of the tagging settings (`min_weight`, `title_weight`,
+`abstract_weight`, ...) for the run: thresholds are compared on the sum over every set, not on one.
 
 A judged file names its papers by the start of their titles, in the seed listing or in the listing its
 `source:` key names (a path relative to the judged file, in any format digestgen reads).
@@ -30,7 +35,7 @@ import yaml
 
 from digestgen.parse import PaperRecord, parse_digest
 from digestgen.sources import read_text
-from digestgen.tagging import Taxonomy, default_taxonomy, score_tags
+from digestgen.tagging import TagSettings, Taxonomy, default_taxonomy, score_tags
 
 REPO = Path(__file__).resolve().parents[1]
 JUDGED = REPO / "tests" / "judged" / "tags.yaml"
@@ -149,12 +154,45 @@ def report(quality: Quality, everything: bool) -> str:
     return "\n".join(lines)
 
 
+def every_set(taxonomy: Taxonomy) -> str:
+    """One summary line for each judged set in tests/judged, then one for all of them together."""
+    lines = []
+    together = Quality()
+    for path in sorted(JUDGED.parent.glob("tags*.yaml")):
+        quality = measure(taxonomy, judged_papers(path), judged_source(path))
+        together.papers += quality.papers
+        lines.append(f"{path.name}: {quality.summary()}")
+    lines.append(f"all {len(lines)} sets: {together.summary()}")
+    return "\n".join(lines)
+
+
+def settings_from(pairs: list[str]) -> TagSettings:
+    """TagSettings with each NAME=VALUE of `pairs` changed: `min_weight=1.5`."""
+    known = {name for name, value in vars(TagSettings()).items() if isinstance(value, (int, float))}
+    changes = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in known:
+            raise SystemExit(f"--setting {pair!r}: not a numeric tagging setting (use one of {', '.join(sorted(known))})")
+        try:
+            changes[name] = type(getattr(TagSettings(), name))(value)
+        except ValueError:
+            raise SystemExit(f"--setting {pair!r}: {value!r} is not a number") from None
+    return TagSettings(**changes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="list every paper, not only those with a doubtful tag")
     parser.add_argument("--judged", type=Path, default=JUDGED, help="the judged set (default: %(default)s)")
+    parser.add_argument("--every-set", action="store_true", help="a summary of each judged set and of all together")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE", help="change a tagging setting")
     args = parser.parse_args(argv)
-    print(report(measure(default_taxonomy(), judged_papers(args.judged), judged_source(args.judged)), args.all))
+    taxonomy = default_taxonomy(settings_from(args.setting))
+    if args.every_set:
+        print(every_set(taxonomy))
+    else:
+        print(report(measure(taxonomy, judged_papers(args.judged), judged_source(args.judged)), args.all))
     return 0
 
 

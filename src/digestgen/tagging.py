@@ -9,6 +9,9 @@ How a phrase matches, applied to every phrase of a taxonomy:
   spaces or nothing: "pre-trained" matches "pre-trained", "pre trained" and "pretrained";
 * the last word also matches its simple plural: "model" -> "models", "LLM" -> "LLMs",
   "bias" -> "biases", "ontology" -> "ontologies";
+* "iz" and "yz" in a phrase word also match the British "is" and "ys": "optimization" matches
+  "optimisation", "normalizing" matches "normalising";
+* a coined name in CamelCase also matches at its capitalised tail: "SheetBench" is a "bench";
 * a match that overlaps a match of one of the rule's exclude phrases does not count, so
   "forecasting" with exclude "motion forecasting" ignores "motion forecasting" but still
   fires on "weather forecasting" elsewhere in the same text.
@@ -29,6 +32,13 @@ How the matches become tags (the numbers are `TagSettings`, set in the config's 
   weighs `result_weight` (0.75): what it names is seldom what the paper is about;
 * a rule's `support` phrases, and its `claims` outside a claim, weigh half of `abstract_weight`, only
   when the tag has other evidence, and add at most `abstract_weight` in all;
+* a mention in a sentence that sets it aside as future work or a limitation ("we leave X to future work", "is not
+  yet suitable for X", "caution against X"), or right before "baseline(s)" ("a strong GAN baseline"), does not
+  count: neither is what the paper did;
+* a claim phrase in the title weighs at most `abstract_weight` when it is one item of a comma list ("Text, Audio,
+  Video and Code") or what something is made from ("Avatars from a Phone Video");
+* a rule's `needs` phrases are its sense guard: when none of them is in the title or abstract, none of its
+  mentions count ("retrieval" of aerosol depth names no query, document or index);
 * a tag is given when its weight reaches `min_weight` (2), or the rule's own `min_weight`:
   by default a title match, or two mentions in the abstract, never one passing mention;
 * a tag whose rule says it is `within` another ("3d-vision" within "computer-vision") gives that
@@ -73,9 +83,11 @@ _PHRASE = re.compile(r"[^\W_]+(?:[ -]+[^\W_]+)*\Z")
 # "pre- trained" left over from line-break hyphenation) or nothing at all.
 _JOINT = r"(?:\s*[-\u2010\u2011]\s*|\s+)?"
 _NOT_WORD_AFTER = r"(?![^\W_])"
+# The capitalised tail of a coined name: "Bench" in "SheetBench" (not "GAN" in "orGAN": a tail is a word).
+_CAMEL_TAIL = re.compile(r"(?<=[a-z])[A-Z][a-z]+(?![^\W_])")
 # The phrase lists of a rule, in the order `digestgen taxonomy` prints them, and the kind of match each makes.
 _LIST_KEYS: Mapping[str, str] = MappingProxyType(
-    {"phrases": "phrase", "claims": "claim", "support": "support", "exclude": "exclude"}
+    {"phrases": "phrase", "claims": "claim", "support": "support", "exclude": "exclude", "needs": "needs"}
 )
 _RULE_KEYS = frozenset({"label", "min_weight", "within", *_LIST_KEYS})
 _EXCERPT_SIDE = 30
@@ -103,6 +115,25 @@ _CLAIM = re.compile(
     r"|\band\s+(?:then\s+)?(?:propose|introduce|present|develop|design|devise)(?:s|d)?\b",
     re.IGNORECASE,
 )
+# A sentence that sets a topic aside as future work or a limitation, or warns against it: what it names is not
+# what the paper did ("we leave such experiments to future work", "is not yet suitable for RL").
+_ASIDE_MARK = re.compile(
+    # "future work should use X" recommends X: that sentence is a finding, not an aside
+    r"\b(?:future (?:work|research|direction)s?(?!\s+(?:should|could|can|may|might|must)\b)|left (?:to|for) (?:future|later)|we leave|(?:is|are) not yet|"
+    r"remains? (?:untested|unexplored|open)|caution against)\b",
+    re.IGNORECASE,
+)
+_ASIDE = "(future work or a limitation)"
+_ASIDE_WORDS = ("future", "left", "leave", "not yet", "remain", "caution")  # one of them is in every aside
+# A word that a comma list names: a comma right before it (its other words between) or right after it.
+_LIST_ITEM_BEFORE = re.compile(r",\s*(?:[^\W_]+[ -])?\Z")
+_LIST_ITEM_AFTER = re.compile(r"\s*,")
+# "Head Avatars from a Single Phone Video": what a title makes something from is its input, not its subject.
+_SOURCE_BEFORE = re.compile(r"\bfrom\s+(?:[^\W_]+[ -]+){0,3}\Z", re.IGNORECASE)
+# A mention right before "baseline(s)", a word or a hyphen apart at most: "a standard CLIP baseline",
+# "two codec-language-model baselines". What the paper compares with is not what it is about.
+_BASELINE_AFTER = re.compile(r"(?:[ -]+[^\W_]+)?[ -]+baselines?(?![^\W_])", re.IGNORECASE)
+_BASELINE = "(a baseline)"
 # A claim the authors add to their main one: "We also release a benchmark of ...".
 _SIDE_CLAIM = re.compile(r"\b(?:we|this (?:paper|work|study)) also\b", re.IGNORECASE)
 # A list of examples ("tasks such as OCR, action recognition, ..."): what it names is mentioned in passing, so it
@@ -168,6 +199,7 @@ class TagRule:
     claims: tuple[str, ...] = ()  # phrases that count only where the authors say what they did
     support: tuple[str, ...] = ()  # phrases that back up other evidence for the tag but never give it alone
     within: str = ""  # the tag of the wider field this one is a part of: this tag gives that one too
+    needs: tuple[str, ...] = ()  # the tag's sense guard: one of these must be in the paper for the tag to be given
 
 
 @dataclass(frozen=True)
@@ -219,7 +251,7 @@ class _Candidate:
 
     rule: int
     phrase: str
-    kind: str  # "phrase", "exclude", "claim" or "support"
+    kind: str  # "phrase", "exclude", "claim" or "support" ("needs" phrases are not indexed)
     pattern: re.Pattern[str]
     # What the next text word must start with (lower-cased) for the phrase to go on into it; "" when it may end here.
     after: str = ""
@@ -239,6 +271,9 @@ class Taxonomy:
     _owners: Mapping[str, int] = field(init=False, repr=False, compare=False)
     # First word of a negation -> the negations (as word tuples) that start with it.
     _negations: Mapping[str, tuple[tuple[str, ...], ...]] = field(init=False, repr=False, compare=False)
+    # Rule number -> the words its `needs` phrases can start with, and a pattern of those phrases, for the rules
+    # that have a sense guard: the pattern is tried only where a text word is one of those words.
+    _senses: Mapping[int, tuple[frozenset[str], re.Pattern[str]]] = field(init=False, repr=False, compare=False)
     # Rule number -> the rule number of the tag it is `within`, for the rules that name one.
     _wholes: Mapping[int, int] = field(init=False, repr=False, compare=False)
     # Changes whenever the tags this taxonomy gives could. Made once: it is long, and a cache of tags keys every paper by it.
@@ -248,6 +283,8 @@ class Taxonomy:
         object.__setattr__(self, "key", repr((self.rules, self.settings, self.sources)))
         object.__setattr__(self, "_index", _build_index(self.rules))
         object.__setattr__(self, "_owners", _phrase_owners(self.rules))
+        senses = {n: (_start_words(rule.needs), _any_phrase(rule.needs)) for n, rule in enumerate(self.rules) if rule.needs}
+        object.__setattr__(self, "_senses", MappingProxyType(senses))
         numbers = {rule.tag: number for number, rule in enumerate(self.rules)}
         wholes = {n: numbers[rule.within] for n, rule in enumerate(self.rules) if rule.within in numbers}
         object.__setattr__(self, "_wholes", MappingProxyType(wholes))
@@ -326,8 +363,8 @@ _EXTENSION_KEYS = frozenset({"extends", "drop", "tags"})
 def extend_taxonomy(base: Taxonomy, data: Mapping, source: str) -> Taxonomy:
     """The base taxonomy with tags dropped, phrases added to its tags, and new tags added.
 
-    `data` is `{extends: default, drop: [tag, ...], tags: {tag: {label, phrases, claims, support, exclude,
-    min_weight}}}`. For a tag the base has, phrases, claims, support and excludes are added to its own and a
+    `data` is `{extends: default, drop: [tag, ...], tags: {tag: {label, phrases, claims, support, exclude, needs,
+    min_weight}}}`. For a tag the base has, phrases, claims, support, excludes and needs are added to its own and a
     label or min_weight replaces its own; any other tag is new and needs phrases.
     """
     problems: list[str] = []
@@ -442,7 +479,8 @@ def _kind(value: object) -> str:
 def _build_index(rules: tuple[TagRule, ...]) -> Mapping[str, tuple[_Candidate, ...]]:
     index: dict[str, list[_Candidate]] = {}
     for number, rule in enumerate(rules):
-        entries = [(phrase, kind) for key, kind in _LIST_KEYS.items() for phrase in getattr(rule, key)]
+        # a sense guard is looked for only in the papers where its tag would be given (_lacks_sense)
+        entries = [(phrase, kind) for key, kind in _LIST_KEYS.items() if kind != "needs" for phrase in getattr(rule, key)]
         for phrase, kind in entries:
             words = _WORD.findall(phrase)
             if not words:
@@ -509,14 +547,21 @@ def _first_word_keys(words: list[str]) -> dict[str, str]:
         else:
             glued += word.lower()
             keys[glued] = _word_start(words[position + 1], position + 1 == len(words) - 1)
-    return keys
+    return {spelling: after for key, after in keys.items() for spelling in _spellings(key)}
+
+
+def _spellings(word: str) -> tuple[str, ...]:
+    """The lower-cased word as written and, where it has "iz" or "yz", as British English writes it."""
+    british = word.replace("iz", "is").replace("yz", "ys")
+    return (word,) if british == word else (word, british)
 
 
 def _word_start(word: str, last: bool) -> str:
     """What a text word that _word_pattern(word, last) matches starts with, lower-cased ("" if not plain ASCII)."""
     if not word.isascii():
         return ""  # IGNORECASE lets a few other letters stand for some ASCII ones (the long s for s, say)
-    return os.path.commonprefix(_plural_forms(word)) if last else word.lower()
+    start = os.path.commonprefix(_plural_forms(word)) if last else word.lower()
+    return os.path.commonprefix(_spellings(start))  # "normaliz" also starts "normalising"
 
 
 def _word_pattern(word: str, last: bool) -> str:
@@ -524,11 +569,27 @@ def _word_pattern(word: str, last: bool) -> str:
     if _is_acronym(word):
         return f"(?-i:{re.escape(word)})" + ("[sS]?" if last else "")
     if not last:
-        return re.escape(word)
+        return _british_too(re.escape(word))
     singular, plural = _plural_forms(word)
     if plural.startswith(singular):
-        return re.escape(singular) + f"(?:{re.escape(plural[len(singular):])})?"
-    return re.escape(singular[:-1]) + "(?:y|ies)"
+        return _british_too(re.escape(singular)) + f"(?:{re.escape(plural[len(singular):])})?"
+    return _british_too(re.escape(singular[:-1])) + "(?:y|ies)"
+
+
+def _british_too(pattern: str) -> str:
+    """An escaped lower-case word's pattern that also takes "is" for "iz" and "ys" for "yz"."""
+    return pattern.replace("iz", "i[sz]").replace("yz", "y[sz]")
+
+
+def _start_words(phrases: tuple[str, ...]) -> frozenset[str]:
+    """Every lower-cased text word a match of one of `phrases` can begin with."""
+    return frozenset(key for phrase in phrases for key in _first_word_keys(_WORD.findall(phrase)))
+
+
+def _any_phrase(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that finds any of `phrases` on word boundaries, as a phrase matches."""
+    bodies = (_phrase_pattern(_WORD.findall(phrase)).pattern for phrase in phrases)
+    return re.compile("|".join(f"(?<![^\\W_])(?:{body})" for body in bodies), re.IGNORECASE)
 
 
 def _phrase_pattern(words: list[str]) -> re.Pattern[str]:
@@ -546,19 +607,26 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
     `everything` false only the tags that fire, without their ignored mentions (cheaper)."""
     settings = taxonomy.settings
     mentions: dict[int, list[_Mention]] = {}  # rule number -> its mentions
+    texts: list[tuple[str, list[tuple[int, str]]]] = []  # each field's text and words, for the sense guards
     for field_name, text in (("title", title), ("abstract", abstract)):
         in_title = field_name == "title"
         claims = [] if in_title else list(_CLAIM.finditer(text))
         sentences = [_Sentence(len(text) + 1, settings.title_weight)] if in_title else _sentences(text, claims, settings)
         windows = [(0, len(text))] if in_title else _claim_windows(text, claims)
         examples = [] if in_title else _example_spans(text)
+        asides = [] if in_title else _aside_spans(text, claims)
         words = _words(text)
+        texts.append((text, words))
         negators = [start for start, word in words if word in taxonomy._negations or word == "w"]
         for number, hits in _rule_matches(text, taxonomy, words).items():
             found = mentions.setdefault(number, [])
             for start, end, phrase, kind in hits:
                 near = bisect.bisect_left(negators, start - _NEGATION_REACH) < bisect.bisect_left(negators, start)
                 negation = _negation_before(text, start, end, taxonomy) if near or _FREE_AFTER.match(text, end) else ""
+                if not negation and _BASELINE_AFTER.match(text, end):
+                    negation = _BASELINE
+                elif not negation and any(a_start <= start < a_end for a_start, a_end in asides):
+                    negation = _ASIDE
                 backs_up = ""
                 if not negation and kind == "support":
                     backs_up = _SUPPORT_ONLY
@@ -571,6 +639,8 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
                     weight = next(sentence for sentence in sentences if start < sentence.end).weight_at(start)
                     if any(e_start <= start < e_end for e_start, e_end in examples):
                         weight = min(weight, settings.abstract_weight)
+                    if in_title and kind == "claim" and (_listed(text, start, end) or _SOURCE_BEFORE.search(text, 0, start)):
+                        weight = min(weight, settings.abstract_weight)
                     weight *= _shared_share(_owner_count(phrase, taxonomy._owners), in_title)
                 found.append(_Mention(field_name, text, start, end, phrase, round(weight, 6), negation, backs_up))
     totals: dict[int, float] = {}
@@ -578,6 +648,12 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
         if any(mention.counts and mention.weight > 0 for mention in mentions[number]):
             mentions[number] = _supporting(mentions[number], settings.abstract_weight)
         totals[number] = round(sum(mention.weight for mention in mentions[number] if mention.counts), 6)
+    for number, (starts, pattern) in taxonomy._senses.items():
+        if number in totals and _reaches(totals[number], _needed(taxonomy.rules[number], settings)):
+            if not any(word in starts and pattern.match(text, at) for text, words in texts for at, word in words):
+                why = f"(none of its needs: {', '.join(taxonomy.rules[number].needs)})"
+                mentions[number] = [replace(m, negated_by=why) if m.counts else m for m in mentions[number]]
+                totals[number] = 0.0
     implied = _implied_wholes(taxonomy, totals)
     scores = []
     for number in sorted({*mentions, *implied}, key=lambda n: taxonomy.rules[n].tag):
@@ -670,6 +746,23 @@ def tags_for(
     return tuple(dict.fromkeys([*manual, *automatic]))
 
 
+def _match_starts(
+    text: str, words: list[tuple[int, str]], index: Mapping[str, object]
+) -> list[tuple[int, str, str]]:
+    """(position, lower-cased word, next word) of every word, and CamelCase tail, that may start a phrase.
+
+    A coined name's capitalised tail starts a phrase too: "SheetBench" names a bench, "ChatDoctor" a doctor.
+    """
+    starts = [(start, word, words[n + 1][1] if n + 1 < len(words) else "")
+              for n, (start, word) in enumerate(words) if word in index]
+    for tail in _CAMEL_TAIL.finditer(text):
+        key = tail[0].lower()
+        if key in index:
+            later = bisect.bisect_left(words, (tail.end(), ""))
+            starts.append((tail.start(), key, words[later][1] if later < len(words) else ""))
+    return starts
+
+
 def _rule_matches(
     text: str, taxonomy: Taxonomy, words: list[tuple[int, str]]
 ) -> dict[int, list[tuple[int, int, str, str]]]:
@@ -682,9 +775,7 @@ def _rule_matches(
     found: dict[int, list[tuple[int, int, str, str]]] = {}
     vetoed: dict[int, list[tuple[int, int]]] = {}
     index = taxonomy._index
-    starts = [(number, start, word) for number, (start, word) in enumerate(words) if word in index]
-    for number, start, key in starts:
-        after = words[number + 1][1] if number + 1 < len(words) else ""
+    for start, key, after in _match_starts(text, words, index):
         plain = after.isascii()
         for candidate in index[key]:
             # A phrase that goes on past this word cannot match where the next word does not start as its next one.
@@ -748,6 +839,28 @@ def _sentences(text: str, claims: list[re.Match[str]], settings: TagSettings) ->
             found.append(_Sentence(end, plain))
         start = end
     return found
+
+
+def _listed(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is one item of a list written with commas: "Text, Sound, Image, Video and Code"."""
+    return bool(_LIST_ITEM_BEFORE.search(text, 0, start)) or bool(_LIST_ITEM_AFTER.match(text, end))
+
+
+def _aside_spans(text: str, claims: list[re.Match[str]]) -> list[tuple[int, int]]:
+    """(start, end) of what a sentence sets aside as future work or a limitation: the whole sentence, or only
+    what follows the aside when the authors' claim comes first ("We release X, and caution against Y")."""
+    spans: list[tuple[int, int]] = []
+    low = text.lower()
+    if not any(word in low for word in _ASIDE_WORDS) or _ASIDE_MARK.search(text) is None:
+        return spans  # most abstracts set nothing aside: no need to split them into sentences
+    start = 0
+    for end in [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+        aside = _ASIDE_MARK.search(text, start, end)
+        if aside is not None:
+            claimed = any(start <= claim.start() < aside.start() for claim in claims)
+            spans.append((aside.start() if claimed else start, end))
+        start = end
+    return spans
 
 
 def _example_spans(text: str) -> list[tuple[int, int]]:
