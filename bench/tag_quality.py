@@ -112,6 +112,8 @@ FRESH_3 = REPO / "tests" / "judged" / "tags-fresh3.yaml"
 FRESH_4 = REPO / "tests" / "judged" / "tags-fresh4.yaml"
 FRESH_5 = REPO / "tests" / "judged" / "tags-fresh5.yaml"
 FRESH_6 = REPO / "tests" / "judged" / "tags-fresh6.yaml"
+FRESH_7 = REPO / "tests" / "judged" / "tags-fresh7.yaml"
+FRESH_8 = REPO / "tests" / "judged" / "tags-fresh8.yaml"
 
 
 def judged_source(path: Path) -> Path:
