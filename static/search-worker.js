@@ -280,6 +280,12 @@ function wordTerms(word, lookup) {
   if (shorter.length) {
     terms.set(shorter[0], (terms.get(shorter[0]) || 0) + 1);
   }
+  // Of a typo, every close word the index has: which of them comes first in a list is no reason.
+  (word.close || []).forEach(function (term) {
+    if (lookup.has(term)) {
+      terms.set(term, (terms.get(term) || 0) + 1);
+    }
+  });
   return terms;
 }
 
@@ -824,7 +830,7 @@ function fuzzyMatch(source, clauses) {
     found.forEach(function (close) { exact = exact.concat(close); });
     return source.lookup({ exact: exact, prefixes: [] }).then(function (lookup) {
       var fuzzyClauses = patterns.map(function (pattern) {
-        return { words: [{ typed: pattern.word.typed, stem: pattern.word.stem, stop: false, prefix: false, shortened: found.get(pattern) }], fields: null };
+        return { words: [{ typed: pattern.word.typed, stem: pattern.word.stem, stop: false, prefix: false, close: found.get(pattern) }], fields: null };
       });
       var plan = matchPlan(fuzzyClauses, lookup, source.fields);
       var refs = plan.required === null ? [] : Array.from(plan.required);

@@ -152,6 +152,35 @@ def test_a_typo_falls_back_to_close_spellings(worker_answers):
     assert answers['{"q": "title:"}']["total"] > 0  # no field named: the word itself
 
 
+def within_one_edit(a: str, b: str) -> bool:
+    """One letter inserted, left out, changed, or two neighbours swapped: lunr's fuzzy match at one edit."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        apart = [n for n in range(len(a)) if a[n] != b[n]]
+        swapped = len(apart) == 2 and apart[1] == apart[0] + 1 and a[apart[0]] == b[apart[1]] and a[apart[1]] == b[apart[0]]
+        return len(apart) == 1 or swapped
+    short, long = sorted((a, b), key=len)
+    return any(long[:n] + long[n + 1:] == short for n in range(len(long)))
+
+
+def test_a_typo_finds_the_papers_of_every_close_spelling(sharded):
+    """`atention` (stem `atent`) is one letter from `attention` and from `latent`: the fallback finds the
+    papers of each word within one edit, whichever of them the vocabulary lists first."""
+    index = json.loads(sharded.single_index.read_text("utf-8"))
+    close = sorted(term for term, _posting in index["invertedIndex"] if within_one_edit(term, "atent"))
+    assert {"attent", "latent"} <= set(close)
+    papers = {ref for term, posting in index["invertedIndex"] if term in close
+              for field in index["fields"] for ref in posting[field]}
+    (typo,) = run_node(sharded, [{"q": "atention", "typing": False, "limit": len(papers) + 10}])
+    answer = typo["sharded"]
+    assert answer == typo["single"] and answer.get("fuzzy")
+    assert {r["ref"] for r in answer["results"]} == papers and answer["total"] == len(papers)
+    assert answer["results"][0]["terms"] == close
+
+
 def shard_of(bounds: list[str], term: str) -> int:
     """JavaScript compares strings by UTF-16 code units; these terms are ASCII, where that is plain order."""
     return bisect.bisect_right(bounds, term) - 1
