@@ -846,8 +846,9 @@ function fuzzyMatch(source, clauses) {
 // round of fetches): {verified, complete, unchecked} (verified: every checked ref that passed).
 // `pages`: at least this many pages are checked, when there are that many (facet counts cover
 // every verified ref, so a request for them checks more). `early(checked)` is called, when given,
-// before each further round with what has passed so far, if anything has; the round waits for the
-// promise it returns, so that what passed is handed on before more is fetched.
+// before each further round with what has passed so far, if anything has; its promise and that round
+// are waited for together: showing what passed may need rows no check fetched (a joined word's papers
+// pass unchecked), and those come in the round's fetches, not in a round of their own before it.
 function checkPhrases(source, refs, phrases, limit, pages, early) {
   if (phrases.length === 0) {
     return Promise.resolve({ verified: refs, complete: true });
@@ -864,18 +865,17 @@ function checkPhrases(source, refs, phrases, limit, pages, early) {
       return Promise.resolve(sofar());
     }
     var shown = at > 0 && early && verified.length > 0 ? early(sofar()) : null;
-    return Promise.resolve(shown).then(function () {
-      var batch = refs.slice(at, at + Math.max(pageSize, most - at));
-      at += batch.length;
-      var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
-      return source.docs(checked).then(function (docs) {
-        batch.forEach(function (ref) {
-          if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
-            verified.push(ref);
-          }
-        });
-        return next();
+    var batch = refs.slice(at, at + Math.max(pageSize, most - at));
+    at += batch.length;
+    var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
+    return Promise.all([source.docs(checked), shown]).then(function (loaded) {
+      var docs = loaded[0];
+      batch.forEach(function (ref) {
+        if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
+          verified.push(ref);
+        }
       });
+      return next();
     });
   }
   return next();

@@ -437,14 +437,27 @@ def test_a_phrase_query_hands_on_its_first_results_while_it_checks_more(sharded)
         assert early["answer"]["partial"] and early["answer"]["total"] == len(refs) > 0
         assert refs == final[:len(refs)] and len(refs) >= shown  # the final answer starts with what was shown
         shown = len(refs)
-    # The first results were handed on before the later rounds' store files were fetched.
-    assert len(scarce["early"][0]["fetched"]) < len(scarce["fetched"])
+    # The first results were handed on before the later rounds' store files were in.
+    assert len(scarce["early"][0]["served"]) < len(scarce["fetched"])
     # Without a phrase to check there are no rounds to wait for; counts by organization and author
     # cover every verified paper, so a request for them gets one answer.
     assert common["early"] == [] and counted["early"] == []
     assert [r["ref"] for r in counted["answer"]["results"]] == final
     # A small site's single index is in memory: it answers once, and the same.
     assert scarce["singleEarly"] == 0 and scarce["single"] == scarce["answer"]
+
+
+def test_early_answers_cost_no_round_of_fetches(sharded):
+    """`text image` is also found joined (the index has "textimage"), and those papers pass without a
+    text check, so their rows are not fetched by one: showing them early must not wait for a round of
+    its own before the next candidates' store files are asked for, or the complete answer comes later."""
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    queries = ["text image", SCARCE_PHRASE, '"the model"']
+    requests = [{"q": q, "limit": page_size, "typing": False} for q in queries]
+    answers = run_node(sharded, [{"early": requests[0]}] + [{"rounds": r} for r in requests])
+    assert answers[0]["early"] and answers[0]["answer"]["total"] > page_size
+    for q, rounds in zip(queries, answers[1:], strict=True):
+        assert rounds["early"] == rounds["without"] > 2, q
 
 
 def store_files_held_but(fetched: list[str]) -> tuple[list[str], threading.Event, Any]:
@@ -470,7 +483,7 @@ def test_the_search_page_shows_a_phrase_querys_first_results_and_adds_the_rest(s
     page_size = json.loads((sharded.search / "store.json").read_text())["page"]
     (scarce,) = run_node(sharded, [{"early": {"q": SCARCE_PHRASE, "limit": page_size, "typing": False}}])
     # The store files of later rounds are served once the first results have been seen.
-    held, release, gate = store_files_held_but(scarce["early"][0]["fetched"])
+    held, release, gate = store_files_held_but(scarce["early"][0]["served"])
     server = serve_static(sharded.out, gate=gate)
     context = browser.new_context()
     page = context.new_page()
