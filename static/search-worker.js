@@ -785,6 +785,9 @@ function fuzzyWords(words, term, editDistance) {
   var previous = "";
   var found = [];
   words.forEach(function (word) {
+    if (word === previous) {
+      return; // a word listed twice is one word of lunr's TokenSet; nor does lunr match the empty word
+    }
     var d = Math.min(sharedPrefixLength(previous, word), reached.length - 1);
     reached.length = d + 1;
     for (; d < word.length && reached[d].length; d++) {
