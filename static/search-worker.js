@@ -210,43 +210,39 @@ function hasPrefix(word) {
   return word.prefix && word.typed.length >= MIN_PREFIX;
 }
 
-// What the words of `clauses` look up: {exact: [terms], prefixes: [prefixes]}.
-// The terms a query's words reach: {exact, prefixes, scored: {fields, unscored}} (the fields its
-// scores may weigh, by name, null for every field; the terms only a negated word reaches, unscored).
+// The terms a query's words reach: {exact, prefixes, scored: {terms, prefixes}}. `scored` maps each
+// term and prefix that a word not negated weighs to the fields it weighs it in (names; null: every
+// field), so that a term only a negated word reaches, or a word's term outside its field, is not
+// scored. `extraExact`: the joined forms neighbouring plain words could make (scored in every
+// field), or the shorter forms of half-typed words (scored as those words are).
 function needsOf(clauses, extraExact) {
-  var needs = { exact: (extraExact || []).slice(), prefixes: [], scored: scoredFieldsOf(clauses) };
-  var positive = new Set(needs.exact);
-  var negated = [];
+  var needs = { exact: (extraExact || []).slice(), prefixes: [], scored: { terms: new Map(), prefixes: new Map() } };
+  var shortened = new Set();
   clauses.forEach(function (clause) {
     clause.words.concat(clause.joinedFrom || []).forEach(function (word) {
+      (word.shortened || []).forEach(function (term) { shortened.add(term); });
       if (!word.stop) {
         needs.exact.push(word.stem);
-        if (clause.negated) {
-          negated.push(word.stem);
-        } else {
-          positive.add(word.stem);
-        }
       }
       if (hasPrefix(word)) {
         needs.prefixes.push(word.typed);
       }
+      if (!clause.negated && !word.stop) {
+        weighIn(needs.scored.terms, [word.stem].concat(word.shortened || []), clause.fields);
+        weighIn(needs.scored.prefixes, hasPrefix(word) ? [word.typed] : [], clause.fields);
+      }
     });
   });
-  needs.scored.unscored = new Set(negated.filter(function (term) { return !positive.has(term); }));
+  weighIn(needs.scored.terms, (extraExact || []).filter(function (term) { return !shortened.has(term); }), null);
   return needs;
 }
 
-// The fields the words that are not negated search: null when one of them searches every field.
-function scoredFieldsOf(clauses) {
-  var fields = new Set();
-  var every = false;
-  clauses.forEach(function (clause) {
-    if (!clause.negated) {
-      every = every || !clause.fields;
-      (clause.fields || []).forEach(function (name) { fields.add(name); });
-    }
+// Notes that `keys` are weighed in `fields` (null: every field) besides any fields noted before.
+function weighIn(weighed, keys, fields) {
+  keys.forEach(function (key) {
+    var before = weighed.has(key) ? weighed.get(key) : [];
+    weighed.set(key, before === null || !fields ? null : before.concat(fields));
   });
-  return { fields: every ? null : Array.from(fields), unscored: new Set() };
 }
 
 // The shorter forms a half-typed word needs, once its first lookup did not find its stem.
@@ -1381,26 +1377,38 @@ function shardedSource(manifest, storeInfo, fetchPart) {
 
   // The fields whose length files the terms `needs` reaches will be scored with, from the manifest's
   // list of common terms: known before any shard is in, so the length files load with the shards.
+  // A lookup that says nothing of scoring may score every term it reaches in every field.
   function commonFieldsOf(needs) {
     if (!common) {
       return [];
     }
-    var scored = needs.scored || { fields: null, unscored: new Set() };
+    var scored = needs.scored || {
+      terms: new Map(needs.exact.map(function (term) { return [term, null]; })),
+      prefixes: new Map(needs.prefixes.map(function (prefix) { return [prefix, null]; })),
+    };
     var mask = 0;
-    needs.exact.forEach(function (term) {
-      if (!scored.unscored.has(term)) {
-        mask |= common.masks.get(term) || 0;
-      }
-    });
-    needs.prefixes.forEach(function (prefix) {
+    scored.terms.forEach(function (fields, term) { mask |= (common.masks.get(term) || 0) & fieldBits(fields); });
+    scored.prefixes.forEach(function (fields, prefix) {
       var terms = common.terms;
+      var bits = fieldBits(fields);
       for (var i = firstTermAtLeast(terms, prefix); i < terms.length && terms[i].indexOf(prefix) === 0; i++) {
-        mask |= common.masks.get(terms[i]);
+        mask |= common.masks.get(terms[i]) & bits;
       }
     });
-    return shards.fields.map(function (_name, k) { return k; }).filter(function (k) {
-      return mask & (1 << k) && (!scored.fields || scored.fields.indexOf(shards.fields[k]) !== -1);
+    return shards.fields.map(function (_name, k) { return k; }).filter(function (k) { return mask & (1 << k); });
+  }
+
+  // The bits of the named fields in a mask of common.masks (null: every field).
+  function fieldBits(names) {
+    if (!names) {
+      return -1;
+    }
+    var bits = 0;
+    names.forEach(function (name) {
+      var k = shards.fields.indexOf(name);
+      bits |= k === -1 ? 0 : 1 << k;
     });
+    return bits;
   }
 
   // The decoded entries `needs` reaches.

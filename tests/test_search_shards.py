@@ -245,6 +245,20 @@ def test_a_field_or_a_left_out_word_loads_only_the_length_files_it_scores_with(s
     assert left_out["sharded"] == left_out["single"] and left_out["sharded"]["total"] > 0
 
 
+def test_each_word_loads_only_the_length_files_of_the_fields_it_searches(sharded):
+    """A word's field is its own: beside a plain word, `title:learning` still scores `learning` in the
+    title alone, and a left-out prefix (-learn*) is not scored at all."""
+    learn = common_fields(sharded)["learn"]
+    assert {"title", "abstract"} <= learn and "author" not in learn and "track" not in common_fields(sharded)
+    queries = ["title:learning tracking", "tracking -learn*", "author:learning tracking"]
+    answers = run_node(sharded, [{"q": q, "typing": False} for q in queries])
+    lengths = [[p for p in answer["fetched"] if p.startswith("lengths/")] for answer in answers]
+    assert lengths == [["lengths/title.json"], [], []]
+    for answer in answers:
+        assert answer["sharded"] == answer["single"]
+    assert answers[0]["sharded"]["total"] > 0 and answers[1]["sharded"]["total"] > 0
+
+
 def test_the_warm_up_runs_the_engine_on_a_made_up_index(sharded):
     """The worker warms up by searching an index of its own while the real one loads: each of its
     queries must reach the paths a first query takes (scoring from length files, inline lengths,
