@@ -1579,26 +1579,57 @@ function warmUpEngine() {
 // long, so that such a query comes first.
 var WARM_UP_AFTER_READY_MS = 50;
 
+// A source as one query sees it: once `abandon` is called, whatever the query waits for fails, so
+// that the worker can move on; the parts it asked for go on loading, and are kept for later queries.
+function abandonable(source) {
+  var abandon = null;
+  var abandoned = new Promise(function (_resolve, reject) { abandon = reject; });
+  abandoned.catch(function () {}); // a query that waits for nothing more never sees it
+  var view = Object.assign({}, source);
+  ["lookup", "score", "vocabulary", "docs", "facets", "tagged", "dates"].forEach(function (name) {
+    view[name] = function () { return Promise.race([source[name].apply(source, arguments), abandoned]); };
+  });
+  return { source: view, abandon: function () { abandon(new Error("a newer query came")); } };
+}
+
 // The worker's side of the protocol. Queries that arrive while one runs are coalesced: only the
-// newest is answered, because the page only shows the newest.
+// newest is answered, because the page only shows the newest. For the same reason the one running
+// is abandoned when a newer one comes (a phrase query can wait for many rounds of store fetches).
 function startWorker(scope) {
   var source = null;
   var pending = null;
   var busy = false;
   var asked = false; // a query has come: the warm-up is over
+  var running = null; // the query being answered: {source, abandon, abandoned}
 
   function answerPending() {
     if (!source || !pending || busy) {
       return;
     }
     var request = pending;
+    var run = abandonable(source);
     pending = null;
     busy = true;
-    runSearch(source, request, function (early) { scope.postMessage(early); }).then(function (answer) {
-      scope.postMessage(answer);
+    running = run;
+    // An abandoned query's answers are stale: the page would not show them.
+    var post = function (answer) {
+      if (!run.abandoned) {
+        scope.postMessage(answer);
+      }
+    };
+    runSearch(run.source, request, post).then(function (answer) {
+      post(answer);
+      running = null;
       busy = false;
       answerPending();
     });
+  }
+
+  function abandonRunning() {
+    if (running) {
+      running.abandoned = true;
+      running.abandon();
+    }
   }
 
   function schedule() {
@@ -1664,6 +1695,7 @@ function startWorker(scope) {
     } else if (message.type === "query") {
       pending = message;
       asked = true;
+      abandonRunning();
       schedule();
     }
   };

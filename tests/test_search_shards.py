@@ -548,3 +548,43 @@ def test_more_results_keeps_the_list_until_the_longer_one_is_complete(sharded, b
     release.set()
     expect(items).to_have_count(2 * page_size)
     context.close()
+
+
+@pytest.mark.browser
+def test_a_new_query_does_not_wait_for_the_rounds_of_the_one_before(sharded, browser, serve_static):
+    """A reader who types on while a phrase query checks more candidates gets the new answer without
+    waiting for the older query's later rounds of store files (held at the server here)."""
+    from playwright.sync_api import expect
+
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    scarce, tracking = run_node(sharded, [{"early": {"q": SCARCE_PHRASE, "limit": page_size, "typing": False}},
+                                          {"q": "tracking", "limit": page_size}])
+    served = {p for p in scarce["early"][0]["served"] + tracking["fetched"] if p.startswith("store/")}
+    held: list[str] = []
+    release, holding = threading.Event(), threading.Lock()
+
+    def gate(path: str) -> None:
+        """Holds one store file of the phrase query's next round: one of the browser's six connections."""
+        part = path.split("/search/", 1)[-1]
+        with holding:
+            hold = part.startswith("store/") and part not in served and not held
+            held.extend([part] if hold else [])
+        if hold:
+            release.wait(60)
+
+    server = serve_static(sharded.out, gate=gate)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server.url + "search/?q=" + SCARCE_PHRASE)
+        status = page.locator("#search-status")
+        expect(status).to_contain_text("Looking for more")
+        assert held  # the phrase query waits for its next round
+        page.locator("#q").fill("tracking")
+        expect(status).to_contain_text(re.compile(rf"^{tracking['sharded']['total']} papers match “tracking”"))
+        titles = page.locator("#results > li .result-title")
+        assert titles.all_inner_texts() == [r["title"] for r in tracking["sharded"]["results"]]
+        assert not release.is_set()
+    finally:
+        release.set()
+        context.close()
