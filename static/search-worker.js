@@ -827,12 +827,17 @@ function fuzzyMatch(source, clauses) {
     });
     var exact = [];
     found.forEach(function (close) { exact = exact.concat(close); });
-    return source.lookup({ exact: exact, prefixes: [] }).then(function (lookup) {
+    // The words left out stay left out (`trakcing -learning`): their terms are looked up too.
+    var leftOut = clauses.filter(function (clause) { return clause.negated; });
+    var needs = needsOf(leftOut);
+    needs.exact = needs.exact.concat(exact);
+    weighIn(needs.scored.terms, exact, null);
+    return source.lookup(needs).then(function (lookup) {
       var fuzzyClauses = patterns.map(function (pattern) {
         return { words: [{ typed: pattern.word.typed, stem: pattern.word.stem, stop: false, prefix: false, close: found.get(pattern) }], fields: null };
       });
-      var plan = matchPlan(fuzzyClauses, lookup, source.fields);
-      var refs = plan.required === null ? [] : Array.from(plan.required);
+      var plan = matchPlan(fuzzyClauses.concat(leftOut), lookup, source.fields);
+      var refs = plan.required === null ? [] : Array.from(plan.required).filter(function (ref) { return !plan.excluded.has(ref); });
       return source.score(weighedFields(plan, lookup)).then(function () {
         return { refs: refs, scores: scoresOf(plan, lookup, refs, source.count), terms: markedTerms(plan), phrases: [], fuzzy: true };
       });

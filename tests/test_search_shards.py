@@ -181,6 +181,21 @@ def test_a_typo_finds_the_papers_of_every_close_spelling(sharded):
     assert answer["results"][0]["terms"] == close
 
 
+def test_a_typo_keeps_the_words_left_out(sharded):
+    """The fallback for `trakcing -learning` finds the papers of close spellings of `trakcing` that
+    do not have `learning`, as `tracking -learning` would."""
+    index = json.loads(sharded.single_index.read_text("utf-8"))
+    learn = next(posting for term, posting in index["invertedIndex"] if term == "learn")
+    learning = {ref for field in index["fields"] for ref in learn[field]}
+    typo, left_out = run_node(sharded, [{"q": "trakcing", "typing": False, "limit": 500},
+                                        {"q": "trakcing -learning", "typing": False, "limit": 500}])
+    assert left_out["sharded"] == left_out["single"] and left_out["sharded"].get("fuzzy")
+    every = {r["ref"] for r in typo["sharded"]["results"]}
+    assert len(every) == typo["sharded"]["total"] and every & learning
+    assert {r["ref"] for r in left_out["sharded"]["results"]} == every - learning
+    assert left_out["sharded"]["total"] == len(every - learning) > 0
+
+
 def shard_of(bounds: list[str], term: str) -> int:
     """JavaScript compares strings by UTF-16 code units; these terms are ASCII, where that is plain order."""
     return bisect.bisect_right(bounds, term) - 1
