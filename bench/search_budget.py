@@ -68,7 +68,9 @@ importScripts("search-worker.js");
     if (answer && answer.type === "results") {
       var ms = performance.now() - received[answer.id];
       if (answer.partial) {
-        shown[answer.id] = ms; // first results, shown while the worker checks more candidates
+        if (!(answer.id in shown)) {
+          shown[answer.id] = ms; // first results, shown while the worker checks more candidates
+        }
       } else {
         answer.workerMs = ms;
         answer.shownMs = answer.id in shown ? shown[answer.id] : ms;

@@ -210,43 +210,39 @@ function hasPrefix(word) {
   return word.prefix && word.typed.length >= MIN_PREFIX;
 }
 
-// What the words of `clauses` look up: {exact: [terms], prefixes: [prefixes]}.
-// The terms a query's words reach: {exact, prefixes, scored: {fields, unscored}} (the fields its
-// scores may weigh, by name, null for every field; the terms only a negated word reaches, unscored).
+// The terms a query's words reach: {exact, prefixes, scored: {terms, prefixes}}. `scored` maps each
+// term and prefix that a word not negated weighs to the fields it weighs it in (names; null: every
+// field), so that a term only a negated word reaches, or a word's term outside its field, is not
+// scored. `extraExact`: the joined forms neighbouring plain words could make (scored in every
+// field), or the shorter forms of half-typed words (scored as those words are).
 function needsOf(clauses, extraExact) {
-  var needs = { exact: (extraExact || []).slice(), prefixes: [], scored: scoredFieldsOf(clauses) };
-  var positive = new Set(needs.exact);
-  var negated = [];
+  var needs = { exact: (extraExact || []).slice(), prefixes: [], scored: { terms: new Map(), prefixes: new Map() } };
+  var shortened = new Set();
   clauses.forEach(function (clause) {
     clause.words.concat(clause.joinedFrom || []).forEach(function (word) {
+      (word.shortened || []).forEach(function (term) { shortened.add(term); });
       if (!word.stop) {
         needs.exact.push(word.stem);
-        if (clause.negated) {
-          negated.push(word.stem);
-        } else {
-          positive.add(word.stem);
-        }
       }
       if (hasPrefix(word)) {
         needs.prefixes.push(word.typed);
       }
+      if (!clause.negated && !word.stop) {
+        weighIn(needs.scored.terms, [word.stem].concat(word.shortened || []), clause.fields);
+        weighIn(needs.scored.prefixes, hasPrefix(word) ? [word.typed] : [], clause.fields);
+      }
     });
   });
-  needs.scored.unscored = new Set(negated.filter(function (term) { return !positive.has(term); }));
+  weighIn(needs.scored.terms, (extraExact || []).filter(function (term) { return !shortened.has(term); }), null);
   return needs;
 }
 
-// The fields the words that are not negated search: null when one of them searches every field.
-function scoredFieldsOf(clauses) {
-  var fields = new Set();
-  var every = false;
-  clauses.forEach(function (clause) {
-    if (!clause.negated) {
-      every = every || !clause.fields;
-      (clause.fields || []).forEach(function (name) { fields.add(name); });
-    }
+// Notes that `keys` are weighed in `fields` (null: every field) besides any fields noted before.
+function weighIn(weighed, keys, fields) {
+  keys.forEach(function (key) {
+    var before = weighed.has(key) ? weighed.get(key) : [];
+    weighed.set(key, before === null || !fields ? null : before.concat(fields));
   });
-  return { fields: every ? null : Array.from(fields), unscored: new Set() };
 }
 
 // The shorter forms a half-typed word needs, once its first lookup did not find its stem.
@@ -280,6 +276,12 @@ function wordTerms(word, lookup) {
   if (shorter.length) {
     terms.set(shorter[0], (terms.get(shorter[0]) || 0) + 1);
   }
+  // Of a typo, every close word the index has: which of them comes first in a list is no reason.
+  (word.close || []).forEach(function (term) {
+    if (lookup.has(term)) {
+      terms.set(term, (terms.get(term) || 0) + 1);
+    }
+  });
   return terms;
 }
 
@@ -779,6 +781,9 @@ function fuzzyWords(words, term, editDistance) {
   var previous = "";
   var found = [];
   words.forEach(function (word) {
+    if (word === previous) {
+      return; // a word listed twice is one word of lunr's TokenSet; nor does lunr match the empty word
+    }
     var d = Math.min(sharedPrefixLength(previous, word), reached.length - 1);
     reached.length = d + 1;
     for (; d < word.length && reached[d].length; d++) {
@@ -822,12 +827,17 @@ function fuzzyMatch(source, clauses) {
     });
     var exact = [];
     found.forEach(function (close) { exact = exact.concat(close); });
-    return source.lookup({ exact: exact, prefixes: [] }).then(function (lookup) {
+    // The words left out stay left out (`trakcing -learning`): their terms are looked up too.
+    var leftOut = clauses.filter(function (clause) { return clause.negated; });
+    var needs = needsOf(leftOut);
+    needs.exact = needs.exact.concat(exact);
+    weighIn(needs.scored.terms, exact, null);
+    return source.lookup(needs).then(function (lookup) {
       var fuzzyClauses = patterns.map(function (pattern) {
-        return { words: [{ typed: pattern.word.typed, stem: pattern.word.stem, stop: false, prefix: false, shortened: found.get(pattern) }], fields: null };
+        return { words: [{ typed: pattern.word.typed, stem: pattern.word.stem, stop: false, prefix: false, close: found.get(pattern) }], fields: null };
       });
-      var plan = matchPlan(fuzzyClauses, lookup, source.fields);
-      var refs = plan.required === null ? [] : Array.from(plan.required);
+      var plan = matchPlan(fuzzyClauses.concat(leftOut), lookup, source.fields);
+      var refs = plan.required === null ? [] : Array.from(plan.required).filter(function (ref) { return !plan.excluded.has(ref); });
       return source.score(weighedFields(plan, lookup)).then(function () {
         return { refs: refs, scores: scoresOf(plan, lookup, refs, source.count), terms: markedTerms(plan), phrases: [], fuzzy: true };
       });
@@ -840,8 +850,9 @@ function fuzzyMatch(source, clauses) {
 // round of fetches): {verified, complete, unchecked} (verified: every checked ref that passed).
 // `pages`: at least this many pages are checked, when there are that many (facet counts cover
 // every verified ref, so a request for them checks more). `early(checked)` is called, when given,
-// before each further round with what has passed so far, if anything has; the round waits for the
-// promise it returns, so that what passed is handed on before more is fetched.
+// before each further round with what has passed so far, if anything has; its promise and that round
+// are waited for together: showing what passed may need rows no check fetched (a joined word's papers
+// pass unchecked), and those come in the round's fetches, not in a round of their own before it.
 function checkPhrases(source, refs, phrases, limit, pages, early) {
   if (phrases.length === 0) {
     return Promise.resolve({ verified: refs, complete: true });
@@ -858,18 +869,17 @@ function checkPhrases(source, refs, phrases, limit, pages, early) {
       return Promise.resolve(sofar());
     }
     var shown = at > 0 && early && verified.length > 0 ? early(sofar()) : null;
-    return Promise.resolve(shown).then(function () {
-      var batch = refs.slice(at, at + Math.max(pageSize, most - at));
-      at += batch.length;
-      var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
-      return source.docs(checked).then(function (docs) {
-        batch.forEach(function (ref) {
-          if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
-            verified.push(ref);
-          }
-        });
-        return next();
+    var batch = refs.slice(at, at + Math.max(pageSize, most - at));
+    at += batch.length;
+    var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
+    return Promise.all([source.docs(checked), shown]).then(function (loaded) {
+      var docs = loaded[0];
+      batch.forEach(function (ref) {
+        if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
+          verified.push(ref);
+        }
       });
+      return next();
     });
   }
   return next();
@@ -1372,26 +1382,38 @@ function shardedSource(manifest, storeInfo, fetchPart) {
 
   // The fields whose length files the terms `needs` reaches will be scored with, from the manifest's
   // list of common terms: known before any shard is in, so the length files load with the shards.
+  // A lookup that says nothing of scoring may score every term it reaches in every field.
   function commonFieldsOf(needs) {
     if (!common) {
       return [];
     }
-    var scored = needs.scored || { fields: null, unscored: new Set() };
+    var scored = needs.scored || {
+      terms: new Map(needs.exact.map(function (term) { return [term, null]; })),
+      prefixes: new Map(needs.prefixes.map(function (prefix) { return [prefix, null]; })),
+    };
     var mask = 0;
-    needs.exact.forEach(function (term) {
-      if (!scored.unscored.has(term)) {
-        mask |= common.masks.get(term) || 0;
-      }
-    });
-    needs.prefixes.forEach(function (prefix) {
+    scored.terms.forEach(function (fields, term) { mask |= (common.masks.get(term) || 0) & fieldBits(fields); });
+    scored.prefixes.forEach(function (fields, prefix) {
       var terms = common.terms;
+      var bits = fieldBits(fields);
       for (var i = firstTermAtLeast(terms, prefix); i < terms.length && terms[i].indexOf(prefix) === 0; i++) {
-        mask |= common.masks.get(terms[i]);
+        mask |= common.masks.get(terms[i]) & bits;
       }
     });
-    return shards.fields.map(function (_name, k) { return k; }).filter(function (k) {
-      return mask & (1 << k) && (!scored.fields || scored.fields.indexOf(shards.fields[k]) !== -1);
+    return shards.fields.map(function (_name, k) { return k; }).filter(function (k) { return mask & (1 << k); });
+  }
+
+  // The bits of the named fields in a mask of common.masks (null: every field).
+  function fieldBits(names) {
+    if (!names) {
+      return -1;
+    }
+    var bits = 0;
+    names.forEach(function (name) {
+      var k = shards.fields.indexOf(name);
+      bits |= k === -1 ? 0 : 1 << k;
     });
+    return bits;
   }
 
   // The decoded entries `needs` reaches.
@@ -1562,26 +1584,57 @@ function warmUpEngine() {
 // long, so that such a query comes first.
 var WARM_UP_AFTER_READY_MS = 50;
 
+// A source as one query sees it: once `abandon` is called, whatever the query waits for fails, so
+// that the worker can move on; the parts it asked for go on loading, and are kept for later queries.
+function abandonable(source) {
+  var abandon = null;
+  var abandoned = new Promise(function (_resolve, reject) { abandon = reject; });
+  abandoned.catch(function () {}); // a query that waits for nothing more never sees it
+  var view = Object.assign({}, source);
+  ["lookup", "score", "vocabulary", "docs", "facets", "tagged", "dates"].forEach(function (name) {
+    view[name] = function () { return Promise.race([source[name].apply(source, arguments), abandoned]); };
+  });
+  return { source: view, abandon: function () { abandon(new Error("a newer query came")); } };
+}
+
 // The worker's side of the protocol. Queries that arrive while one runs are coalesced: only the
-// newest is answered, because the page only shows the newest.
+// newest is answered, because the page only shows the newest. For the same reason the one running
+// is abandoned when a newer one comes (a phrase query can wait for many rounds of store fetches).
 function startWorker(scope) {
   var source = null;
   var pending = null;
   var busy = false;
   var asked = false; // a query has come: the warm-up is over
+  var running = null; // the query being answered: {source, abandon, abandoned}
 
   function answerPending() {
     if (!source || !pending || busy) {
       return;
     }
     var request = pending;
+    var run = abandonable(source);
     pending = null;
     busy = true;
-    runSearch(source, request, function (early) { scope.postMessage(early); }).then(function (answer) {
-      scope.postMessage(answer);
+    running = run;
+    // An abandoned query's answers are stale: the page would not show them.
+    var post = function (answer) {
+      if (!run.abandoned) {
+        scope.postMessage(answer);
+      }
+    };
+    runSearch(run.source, request, post).then(function (answer) {
+      post(answer);
+      running = null;
       busy = false;
       answerPending();
     });
+  }
+
+  function abandonRunning() {
+    if (running) {
+      running.abandoned = true;
+      running.abandon();
+    }
   }
 
   function schedule() {
@@ -1647,6 +1700,7 @@ function startWorker(scope) {
     } else if (message.type === "query") {
       pending = message;
       asked = true;
+      abandonRunning();
       schedule();
     }
   };

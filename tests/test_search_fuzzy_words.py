@@ -29,3 +29,13 @@ def test_fuzzy_words_are_lunrs_own():
         assert answer["mismatches"] == [], (request, answer["mismatches"])
         assert answer["compared"] == request["terms"]
     assert all(answer["found"] > request["terms"] for request, answer in zip(requests[:2], answers[:2]))
+
+
+def test_fuzzy_words_of_a_vocabulary_as_it_comes():
+    """lunr never matches the empty word (even for a term a deletion empties) and finds a word once,
+    however often it is listed; so do one-letter terms, terms longer than any word and other alphabets."""
+    requests = [{"words": ["", "a", "ab", "b", "b", "ab", "naïve", "naive", "\U0001F600a", "\U0001F600b", "zz"],
+                 "terms": [["a", 1], ["ab", 2], ["b", 1], ["naïv", 1], ["\U0001F600", 1], ["abcdefghijkl", 2], ["", 1]]}]
+    (answer,) = run_node_json(SCRIPT, [str(vendor_file("lunr.min.js")), str(WORKER)], requests)
+    assert answer["mismatches"] == [] and answer["compared"] == len(requests[0]["terms"])
+    assert answer["found"] > 10

@@ -152,6 +152,50 @@ def test_a_typo_falls_back_to_close_spellings(worker_answers):
     assert answers['{"q": "title:"}']["total"] > 0  # no field named: the word itself
 
 
+def within_one_edit(a: str, b: str) -> bool:
+    """One letter inserted, left out, changed, or two neighbours swapped: lunr's fuzzy match at one edit."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        apart = [n for n in range(len(a)) if a[n] != b[n]]
+        swapped = len(apart) == 2 and apart[1] == apart[0] + 1 and a[apart[0]] == b[apart[1]] and a[apart[1]] == b[apart[0]]
+        return len(apart) == 1 or swapped
+    short, long = sorted((a, b), key=len)
+    return any(long[:n] + long[n + 1:] == short for n in range(len(long)))
+
+
+def test_a_typo_finds_the_papers_of_every_close_spelling(sharded):
+    """`atention` (stem `atent`) is one letter from `attention` and from `latent`: the fallback finds the
+    papers of each word within one edit, whichever of them the vocabulary lists first."""
+    index = json.loads(sharded.single_index.read_text("utf-8"))
+    close = sorted(term for term, _posting in index["invertedIndex"] if within_one_edit(term, "atent"))
+    assert {"attent", "latent"} <= set(close)
+    papers = {ref for term, posting in index["invertedIndex"] if term in close
+              for field in index["fields"] for ref in posting[field]}
+    (typo,) = run_node(sharded, [{"q": "atention", "typing": False, "limit": len(papers) + 10}])
+    answer = typo["sharded"]
+    assert answer == typo["single"] and answer.get("fuzzy")
+    assert {r["ref"] for r in answer["results"]} == papers and answer["total"] == len(papers)
+    assert answer["results"][0]["terms"] == close
+
+
+def test_a_typo_keeps_the_words_left_out(sharded):
+    """The fallback for `trakcing -learning` finds the papers of close spellings of `trakcing` that
+    do not have `learning`, as `tracking -learning` would."""
+    index = json.loads(sharded.single_index.read_text("utf-8"))
+    learn = next(posting for term, posting in index["invertedIndex"] if term == "learn")
+    learning = {ref for field in index["fields"] for ref in learn[field]}
+    typo, left_out = run_node(sharded, [{"q": "trakcing", "typing": False, "limit": 500},
+                                        {"q": "trakcing -learning", "typing": False, "limit": 500}])
+    assert left_out["sharded"] == left_out["single"] and left_out["sharded"].get("fuzzy")
+    every = {r["ref"] for r in typo["sharded"]["results"]}
+    assert len(every) == typo["sharded"]["total"] and every & learning
+    assert {r["ref"] for r in left_out["sharded"]["results"]} == every - learning
+    assert left_out["sharded"]["total"] == len(every - learning) > 0
+
+
 def shard_of(bounds: list[str], term: str) -> int:
     """JavaScript compares strings by UTF-16 code units; these terms are ASCII, where that is plain order."""
     return bisect.bisect_right(bounds, term) - 1
@@ -214,6 +258,20 @@ def test_a_field_or_a_left_out_word_loads_only_the_length_files_it_scores_with(s
     assert not [p for p in left_out["fetched"] if p.startswith("lengths/")]
     assert title["sharded"] == title["single"] and title["sharded"]["total"] > 0
     assert left_out["sharded"] == left_out["single"] and left_out["sharded"]["total"] > 0
+
+
+def test_each_word_loads_only_the_length_files_of_the_fields_it_searches(sharded):
+    """A word's field is its own: beside a plain word, `title:learning` still scores `learning` in the
+    title alone, and a left-out prefix (-learn*) is not scored at all."""
+    learn = common_fields(sharded)["learn"]
+    assert {"title", "abstract"} <= learn and "author" not in learn and "track" not in common_fields(sharded)
+    queries = ["title:learning tracking", "tracking -learn*", "author:learning tracking"]
+    answers = run_node(sharded, [{"q": q, "typing": False} for q in queries])
+    lengths = [[p for p in answer["fetched"] if p.startswith("lengths/")] for answer in answers]
+    assert lengths == [["lengths/title.json"], [], []]
+    for answer in answers:
+        assert answer["sharded"] == answer["single"]
+    assert answers[0]["sharded"]["total"] > 0 and answers[1]["sharded"]["total"] > 0
 
 
 def test_the_warm_up_runs_the_engine_on_a_made_up_index(sharded):
@@ -408,14 +466,27 @@ def test_a_phrase_query_hands_on_its_first_results_while_it_checks_more(sharded)
         assert early["answer"]["partial"] and early["answer"]["total"] == len(refs) > 0
         assert refs == final[:len(refs)] and len(refs) >= shown  # the final answer starts with what was shown
         shown = len(refs)
-    # The first results were handed on before the later rounds' store files were fetched.
-    assert len(scarce["early"][0]["fetched"]) < len(scarce["fetched"])
+    # The first results were handed on before the later rounds' store files were in.
+    assert len(scarce["early"][0]["served"]) < len(scarce["fetched"])
     # Without a phrase to check there are no rounds to wait for; counts by organization and author
     # cover every verified paper, so a request for them gets one answer.
     assert common["early"] == [] and counted["early"] == []
     assert [r["ref"] for r in counted["answer"]["results"]] == final
     # A small site's single index is in memory: it answers once, and the same.
     assert scarce["singleEarly"] == 0 and scarce["single"] == scarce["answer"]
+
+
+def test_early_answers_cost_no_round_of_fetches(sharded):
+    """`text image` is also found joined (the index has "textimage"), and those papers pass without a
+    text check, so their rows are not fetched by one: showing them early must not wait for a round of
+    its own before the next candidates' store files are asked for, or the complete answer comes later."""
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    queries = ["text image", SCARCE_PHRASE, '"the model"']
+    requests = [{"q": q, "limit": page_size, "typing": False} for q in queries]
+    answers = run_node(sharded, [{"early": requests[0]}] + [{"rounds": r} for r in requests])
+    assert answers[0]["early"] and answers[0]["answer"]["total"] > page_size
+    for q, rounds in zip(queries, answers[1:], strict=True):
+        assert rounds["early"] == rounds["without"] > 2, q
 
 
 def store_files_held_but(fetched: list[str]) -> tuple[list[str], threading.Event, Any]:
@@ -441,7 +512,7 @@ def test_the_search_page_shows_a_phrase_querys_first_results_and_adds_the_rest(s
     page_size = json.loads((sharded.search / "store.json").read_text())["page"]
     (scarce,) = run_node(sharded, [{"early": {"q": SCARCE_PHRASE, "limit": page_size, "typing": False}}])
     # The store files of later rounds are served once the first results have been seen.
-    held, release, gate = store_files_held_but(scarce["early"][0]["fetched"])
+    held, release, gate = store_files_held_but(scarce["early"][0]["served"])
     server = serve_static(sharded.out, gate=gate)
     context = browser.new_context()
     page = context.new_page()
@@ -492,3 +563,43 @@ def test_more_results_keeps_the_list_until_the_longer_one_is_complete(sharded, b
     release.set()
     expect(items).to_have_count(2 * page_size)
     context.close()
+
+
+@pytest.mark.browser
+def test_a_new_query_does_not_wait_for_the_rounds_of_the_one_before(sharded, browser, serve_static):
+    """A reader who types on while a phrase query checks more candidates gets the new answer without
+    waiting for the older query's later rounds of store files (held at the server here)."""
+    from playwright.sync_api import expect
+
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    scarce, tracking = run_node(sharded, [{"early": {"q": SCARCE_PHRASE, "limit": page_size, "typing": False}},
+                                          {"q": "tracking", "limit": page_size}])
+    served = {p for p in scarce["early"][0]["served"] + tracking["fetched"] if p.startswith("store/")}
+    held: list[str] = []
+    release, holding = threading.Event(), threading.Lock()
+
+    def gate(path: str) -> None:
+        """Holds one store file of the phrase query's next round: one of the browser's six connections."""
+        part = path.split("/search/", 1)[-1]
+        with holding:
+            hold = part.startswith("store/") and part not in served and not held
+            held.extend([part] if hold else [])
+        if hold:
+            release.wait(60)
+
+    server = serve_static(sharded.out, gate=gate)
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server.url + "search/?q=" + SCARCE_PHRASE)
+        status = page.locator("#search-status")
+        expect(status).to_contain_text("Looking for more")
+        assert held  # the phrase query waits for its next round
+        page.locator("#q").fill("tracking")
+        expect(status).to_contain_text(re.compile(rf"^{tracking['sharded']['total']} papers match “tracking”"))
+        titles = page.locator("#results > li .result-title")
+        assert titles.all_inner_texts() == [r["title"] for r in tracking["sharded"]["results"]]
+        assert not release.is_set()
+    finally:
+        release.set()
+        context.close()

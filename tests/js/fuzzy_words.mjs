@@ -1,7 +1,7 @@
 // The worker's fuzzyWords against lunr.js's own fuzzy match (a TokenSet of the words intersected with
 // TokenSet.fromFuzzyString), on vocabularies made from a few letters so that near neighbours abound.
 // Usage: node fuzzy_words.mjs LUNR_JS WORKER_JS < requests.json
-// Requests: [{alphabet, words, longest, terms, seed}]; answers: [{compared, mismatches: [{term,
+// Requests: [{alphabet, words, longest, terms, seed}] or [{words: [word], terms: [[term, editDistance]]}]; answers: [{compared, mismatches: [{term,
 // editDistance, lunr, worker}], found}] (found: how many words lunr's match found, all terms together).
 import { readFileSync } from "node:fs";
 import vm from "node:vm";
@@ -17,7 +17,27 @@ function random(seed) {
   return () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
 }
 
+// A listed vocabulary, as it comes (an empty word, a word twice), with listed [term, editDistance] pairs.
+function listed(request) {
+  const words = request.words.slice().sort();
+  const vocabulary = lunr.TokenSet.fromArray(words);
+  const mismatches = [];
+  let found = 0;
+  for (const [term, editDistance] of request.terms) {
+    const expected = vocabulary.intersect(lunr.TokenSet.fromFuzzyString(term, editDistance)).toArray().sort();
+    const got = scope.fuzzyWords(words, term, editDistance).slice().sort();
+    found += expected.length;
+    if (JSON.stringify(expected) !== JSON.stringify(got)) {
+      mismatches.push({ term, editDistance, lunr: expected, worker: got });
+    }
+  }
+  return { compared: request.terms.length, mismatches, found };
+}
+
 function answer(request) {
+  if (Array.isArray(request.words)) {
+    return listed(request);
+  }
   const next = random(request.seed);
   const word = () => {
     const length = 1 + Math.floor(next() * request.longest);

@@ -9,9 +9,13 @@
 //   {"session": [request, ...]}  requests one after another on one sharded search:
 //                                [{total, refs, fetched}] (fetched: the parts newly fetched)
 //   {"early": request}           the answers a phrase query hands on early, then its answer, on a
-//                                fresh sharded search: {early: [{answer, fetched}], answer, fetched,
-//                                singleEarly, single} (fetched: the parts asked for until then;
+//                                fresh sharded search: {early: [{answer, fetched, served}], answer, fetched,
+//                                singleEarly, single} (fetched: the parts asked for until then, served:
+//                                those of them in rounds that were over, as timedSharded counts rounds;
 //                                singleEarly: how many the single layout handed on, single its answer)
+//   {"rounds": request}          the rounds of fetches a fresh sharded search waits for until its
+//                                answer, when it hands on early answers and when it does not:
+//                                {early, without} (parts asked for before the last are in share a round)
 // `fetched` lists the parts (paths under SEARCH_DIR) a fresh sharded search fetched for that request.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -108,10 +112,39 @@ async function session(steps) {
   return out;
 }
 
+// A fresh sharded source whose parts all come a macrotask later: those asked for until then are one
+// round. served(): the parts asked for in rounds that are over (not those of the round under way).
+function timedSharded() {
+  let rounds = 0;
+  let round = null;
+  let roundFrom = 0;
+  const fetched = [];
+  const source = scope.shardedSource(manifest, storeInfo, (part) => {
+    if (round === null) {
+      rounds += 1;
+      roundFrom = fetched.length;
+      round = new Promise((resolve) => setTimeout(() => { round = null; resolve(); }, 0));
+    }
+    fetched.push(part);
+    return round.then(() => readJson(path.join(searchDir, part)));
+  });
+  return { source, fetched, rounds: () => rounds, served: () => fetched.slice(0, round === null ? fetched.length : roundFrom) };
+}
+
+async function rounds(request, n) {
+  const withEarly = timedSharded();
+  await scope.runSearch(withEarly.source, { id: n, ...request }, () => {});
+  const without = timedSharded();
+  await scope.runSearch(without.source, { id: n, ...request });
+  return { early: withEarly.rounds(), without: without.rounds() };
+}
+
 async function early(request, n) {
-  const { source, fetched } = freshSharded();
+  const { source, fetched, served } = timedSharded();
   const shown = [];
-  const answer = await scope.runSearch(source, { id: n, ...request }, (first) => shown.push({ answer: first, fetched: fetched.slice() }));
+  const answer = await scope.runSearch(source, { id: n, ...request }, (first) => {
+    shown.push({ answer: first, fetched: fetched.slice(), served: served() });
+  });
   let singleEarly = 0; // the single layout has every part in memory: no round to wait for
   const single_ = await scope.runSearch(single, { id: n, ...request }, () => { singleEarly += 1; });
   return { early: shown, answer, fetched, singleEarly, single: single_ };
@@ -123,6 +156,8 @@ for (const [n, request] of requests.entries()) {
     answers.push(await session(request.session));
   } else if ("whole" in request) {
     answers.push(whole());
+  } else if ("rounds" in request) {
+    answers.push(await rounds(request.rounds, n));
   } else if ("early" in request) {
     answers.push(await early(request.early, n));
   } else if ("warmUp" in request) {
