@@ -648,12 +648,10 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
         if any(mention.counts and mention.weight > 0 for mention in mentions[number]):
             mentions[number] = _supporting(mentions[number], settings.abstract_weight)
         totals[number] = round(sum(mention.weight for mention in mentions[number] if mention.counts), 6)
-    for number, (starts, pattern) in taxonomy._senses.items():
-        if number in totals and _reaches(totals[number], _needed(taxonomy.rules[number], settings)):
-            if not any(word in starts and pattern.match(text, at) for text, words in texts for at, word in words):
-                why = f"(none of its needs: {', '.join(taxonomy.rules[number].needs)})"
-                mentions[number] = [replace(m, negated_by=why) if m.counts else m for m in mentions[number]]
-                totals[number] = 0.0
+    for number in _lacking_sense(taxonomy, totals, texts):
+        why = f"(none of its needs: {', '.join(taxonomy.rules[number].needs)})"
+        mentions[number] = [replace(m, negated_by=why) if m.counts else m for m in mentions[number]]
+        totals[number] = 0.0
     implied = _implied_wholes(taxonomy, totals)
     scores = []
     for number in sorted({*mentions, *implied}, key=lambda n: taxonomy.rules[n].tag):
@@ -676,6 +674,21 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
         ignored = tuple(match for match, negation in made if negation)
         scores.append(TagScore(rule.tag, total, needed, matches, ignored))
     return tuple(scores)
+
+
+def _lacking_sense(
+    taxonomy: Taxonomy, totals: Mapping[int, float], texts: list[tuple[str, list[tuple[int, str]]]]
+) -> list[int]:
+    """The rules that would fire but whose sense guard (`needs`) is in none of the texts.
+
+    Only those are looked at, and a guard's pattern is tried only where a text word can start it.
+    """
+    return [
+        number
+        for number, (starts, pattern) in taxonomy._senses.items()
+        if number in totals and _reaches(totals[number], _needed(taxonomy.rules[number], taxonomy.settings))
+        and not any(word in starts and pattern.match(text, at) for text, words in texts for at, word in words)
+    ]
 
 
 def _needed(rule: TagRule, settings: TagSettings) -> float:
