@@ -474,6 +474,9 @@
   function failed(detail) {
     state.ready = false;
     clear(list);
+    if (moreButton) {
+      moreButton.hidden = true; // no list to make longer
+    }
     say(
       "Search could not load (" + detail + "). The ",
       link("archive", sitePath("archive/")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -296,3 +297,27 @@ def test_a_title_full_of_html_shows_as_text(visit, serve_with_csp, hostile_site)
     page.locator("#q").fill("onerror")
     expect(page.locator("#results > li")).to_have_count(1)
     assert result_titles(page) == [HOSTILE_TITLE]
+
+
+def test_a_worker_that_fails_after_results_leaves_no_more_button(visit, serve_with_csp, seed_built_root, tmp_path):
+    from playwright.sync_api import expect
+
+    # The theme's own worker, made to throw (uncaught, as a bug would) on one query, which it then never answers.
+    site = tmp_path / "site"
+    shutil.copytree(seed_built_root, site)
+    (worker,) = (site / "assets").glob("search-worker.*.js")
+    bug = (
+        'self.addEventListener("message", function (event) {\n'
+        '  if (event.data && event.data.q === "explode") { event.stopImmediatePropagation(); throw new Error("a bug"); }\n'
+        "});\n"
+    )
+    worker.write_text(bug + worker.read_text("utf-8"), "utf-8")
+    seen = visit(serve_with_csp(site).url + "search/")
+    page = seen.page
+    page.locator("#q").fill("learning")
+    expect(page.locator("#more-results")).to_be_visible()
+    page.locator("#q").fill("explode")
+    expect(page.locator("#search-status")).to_contain_text("Search could not load")
+    expect(page.locator("#more-results")).to_be_hidden()
+    expect(page.locator("#results > li")).to_have_count(0)
+    seen.problems.clear()  # the thrown error is this test's own doing
