@@ -25,6 +25,7 @@
     worker: null, ready: false, count: 0, lastId: 0, shownId: 0, pageSize: PAGE_SIZE, limit: PAGE_SIZE, selected: -1, timer: 0,
     early: null, // {id, shown}: the query whose first results are shown while the worker looks for more
     moreId: 0, // the request for a longer list ("More results"), whose first results are already shown
+    asked: "", // what the list shown (or on its way) answers: the request sent last, but its length
     // The organization and author filters are chosen from the counts the results show.
     org: "", author: "", typing: false, goToDirect: false, facetsCost: false, wantFacets: false,
   };
@@ -423,6 +424,7 @@
       return;
     }
     state.lastId += 1;
+    state.asked = JSON.stringify(request);
     request.type = "query";
     request.id = state.lastId;
     request.limit = state.limit;
@@ -512,6 +514,10 @@
     });
     if (moreButton) {
       moreButton.addEventListener("click", function () {
+        if (JSON.stringify(currentRequest()) !== state.asked) {
+          search(false); // the query changed since this list was asked for (typed, not yet sent): its first page
+          return;
+        }
         state.limit += state.pageSize;
         state.moreId = state.lastId + 1; // the list keeps the page it has until the longer one is complete
         search(true);

@@ -321,3 +321,24 @@ def test_a_worker_that_fails_after_results_leaves_no_more_button(visit, serve_wi
     expect(page.locator("#more-results")).to_be_hidden()
     expect(page.locator("#results > li")).to_have_count(0)
     seen.problems.clear()  # the thrown error is this test's own doing
+
+
+def test_more_results_right_after_typing_asks_for_the_new_query_first_page(visit, serve_with_csp, seed_built_root):
+    from playwright.sync_api import expect
+
+    page = visit(serve_with_csp(seed_built_root).url + "search/").page
+    status = page.locator("#search-status")
+    page.locator("#q").fill("learning")
+    expect(page.locator("#more-results")).to_be_visible()
+    # A new query typed, and "Show more results" clicked before the typing pause ends (same turn).
+    page.evaluate(
+        """() => {
+          const q = document.getElementById("q");
+          q.value = "model";
+          q.dispatchEvent(new InputEvent("input", {inputType: "insertText", bubbles: true}));
+          document.getElementById("more-results").click();
+        }"""
+    )
+    expect(status).to_contain_text("match “model”")
+    assert total_in(status.inner_text()) > 50
+    expect(page.locator("#results > li")).to_have_count(50)  # the new query's first page, not two
