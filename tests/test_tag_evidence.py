@@ -265,6 +265,11 @@ def test_a_topic_named_in_the_words_researchers_use_gets_its_tag(
         ("Questions About Tide Tables", "We introduce TideQA, 2,300 questions written by harbour pilots.", {"datasets"}),
         ("Drafting Discharge Summaries from Ward Notes", "A system drafts what a clinician checks for each patient.", {"medical", "nlp"}),
         ("Formal Proofs of Olympiad Inequalities", "A prover searches for tactic sequences.", {"reasoning"}),
+        ("Quantized Attention Caches for Long Chats", "We store keys in 3 bits.", {"efficiency"}),
+        ("Memory-Efficient Training of Graph Neural Networks", "We recompute activations.", {"efficiency", "graph-learning"}),
+        ("Vector-Quantized Codes for Speech Tokenizers", "We learn a codebook for speech.", {"speech"}),  # a code, not a cost
+        ("Serving Models Trained on 2T Tokens", "We shard weights.", {"llm"}),
+        ("Moment Retrieval in Cooking Videos", "We match sentences to segments.", {"multimodal", "video"}),
     ],
 )
 def test_a_topic_implied_by_what_only_it_has_gets_its_tag(taxonomy, title: str, abstract: str, expected: set) -> None:
@@ -597,7 +602,7 @@ def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
         ("FRESH_4", 32, 0.89, 1.3, 0.03),  # measured 0.890 and 1.25 (0.830 and 7.81 the first time, before it was tuned on)
         # 30 more, written and judged blind by someone who never ran the tagger, after all tuning; tuned on since
         # 0.86 still: signs of language models give llm to "SciFigQA", which this set calls defensible (0.869 before)
-        ("FRESH_5", 30, 0.86, 3.4, 0.03),  # measured 0.862 and 3.33 (0.809 and 9.33 on its first run, before it was tuned on)
+        ("FRESH_5", 30, 0.86, 2.7, 0.03),  # measured 0.866 and 2.67 (0.809 and 9.33 on its first run, before it was tuned on)
         # 30 more, written blind while FRESH_5 was tuned on and measured once blind (0.712 and 8.33, 7 of 59 clearly
         # wrong); no longer blind: tuned on since, by classes of failure (subject nouns, sense guards, asides)
         # 0.84 still: "speculative decoding", a sign of language models, gives llm to a codec-language-model TTS
@@ -610,8 +615,8 @@ def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
         # each with probes of its own in other wording: signs of a field (a KV cache or a jailbreak is a language
         # model's, a radiograph an image), numbers in phrases ("an 8B transformer", "LongProof, 412 theorems"),
         # versions glued to names ("Qwen2.5"), and the plain noun "tracking" behind a sense guard.
-        ("FRESH_7", 30, 0.87, 4.4, 0.06),  # measured 0.877 and 4.33, 4 of 73 clearly wrong
-        ("FRESH_8", 30, 0.86, 3.7, 0.04),  # measured 0.869 and 3.67, 2 of 61 clearly wrong
+        ("FRESH_7", 30, 0.88, 3.4, 0.06),  # measured 0.882 and 3.33, 4 of 76 clearly wrong
+        ("FRESH_8", 30, 0.87, 2.7, 0.04),  # measured 0.875 and 2.67, 2 of 64 clearly wrong
     ],
 )
 def test_held_out_judged_set_floors(judged: str, papers: int, precision: float, missed: float, wrong: float) -> None:
