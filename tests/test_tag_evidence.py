@@ -214,6 +214,8 @@ def test_thresholds_are_settings() -> None:
         ("Radiographs of Roman Bronze Coins", "We took radiographs of 300 coins. The radiographs reveal lead cores."),
         ("Rent Control: Evidence from 1,200 County Pairs", "We compare 1,200 county pairs, 2010 to 2024. Rents fell."),
         ("A Key-Value Cache of 500 Million Entries", "Our key-value cache holds 500 million entries on 8B-row tables."),
+        ("Eye Tracking Reveals How Children Read", "We recorded gaze over images of text. Eye tracking shows regressions."),
+        ("Tracking Wolves Across Two Winters", "We fitted 40 wolves with GPS tracking collars and cameras. Tracking shows wide ranges."),
     ],
 )
 def test_non_ml_papers_get_no_tag(taxonomy, title: str, abstract: str) -> None:
@@ -308,6 +310,9 @@ def test_000_in_a_phrase_stands_for_the_size_of_a_named_collection() -> None:
     for title in ("We train 280 models", "Suite, 12 tasks", "Between 2010, 2024 and 2025", "Pool, 300% larger",
                   "Net, 128-layer", "Wall time, 1.5 hours"):
         assert tags(title, "", own) == set(), title
+    # the default's datasets tag counts it where the authors say what they made, and not as a speed-up
+    assert "datasets" in tags("Questions About Tide Tables", "We introduce TideQA, 2,300 questions.", default_taxonomy())
+    assert "datasets" not in tags("FastNet", "We propose FastNet, 100 times faster than a ResNet.", default_taxonomy())
 
 
 def test_a_name_matches_with_a_version_glued_on(taxonomy) -> None:
