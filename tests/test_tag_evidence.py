@@ -302,6 +302,11 @@ def test_a_zero_in_a_phrase_stands_for_any_number() -> None:
         assert tags(title, "", own) == set(), title
 
 
+def test_digits_that_are_no_number_start_no_number(taxonomy) -> None:
+    # "²" and "①" are digits to Python but no number a phrase's 0 stands for
+    assert tags("Energy in J/m² across ① and ② sites", "The flux is 3 W/m². Sites ① and ② agree.", taxonomy) == set()
+
+
 def test_000_in_a_phrase_stands_for_the_size_of_a_named_collection() -> None:
     own = parse_taxonomy({"data": {"label": "Data", "phrases": ["000"]}}, "test")
     for title in ("LongProof, 412 theorems", "RepoForge: 9,000 environments", "We release KinyaRead, 6,400 questions"):

@@ -805,9 +805,10 @@ def _match_starts(
               for n, (start, word) in enumerate(words) if word in index]
     for n, (start, word) in enumerate(words):
         if word[0].isdigit():
-            # a number in any spelling ("9,000", "1.5B") starts the phrases whose first word is a 0
+            # a number in any spelling ("9,000", "1.5B") starts the phrases whose first word is a 0 ("²" is a digit
+            # but no number)
             number = _NUMBER_START.match(text, start)
-            key = "0" + number[1].lower()
+            key = "0" + number[1].lower() if number else ""
             if key in index:
                 later = bisect.bisect_left(words, (number.end(), ""))
                 starts.append((start, key, words[later][1] if later < len(words) else ""))
