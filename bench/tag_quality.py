@@ -10,6 +10,8 @@
     python bench/tag_quality.py --judged tests/judged/tags-fresh4.yaml    # more of our own (tuned on since)
     python bench/tag_quality.py --judged tests/judged/tags-fresh5.yaml    # judged blind, tuned on since
     python bench/tag_quality.py --judged tests/judged/tags-fresh6.yaml    # judged blind, tuned on since
+    python bench/tag_quality.py --judged tests/judged/tags-fresh7.yaml    # judged blind, tuned on since (issue 18)
+    python bench/tag_quality.py --judged tests/judged/tags-fresh8.yaml    # judged blind, tuned on since (issue 18)
     python bench/tag_quality.py --every-set                               # each judged set, then all summed
     python bench/tag_quality.py --every-set --setting min_weight=1.5      # the same with other thresholds
 

@@ -12,6 +12,9 @@ How a phrase matches, applied to every phrase of a taxonomy:
 * "iz" and "yz" in a phrase word also match the British "is" and "ys": "optimization" matches
   "optimisation", "normalizing" matches "normalising";
 * a coined name in CamelCase also matches at its capitalised tail: "SheetBench" is a "bench";
+* a name written with a capital also matches with a version glued on: "Qwen" matches "Qwen2.5";
+* a phrase word that starts with 0 stands for any number ("0B model" matches "an 8B model", not "LAION-5B model"),
+  and the word 000 for the size of a named collection ("LongProof, 412 theorems");
 * a match that overlaps a match of one of the rule's exclude phrases does not count, so
   "forecasting" with exclude "motion forecasting" ignores "motion forecasting" but still
   fires on "weather forecasting" elsewhere in the same text.
@@ -20,6 +23,8 @@ How the matches become tags (the numbers are `TagSettings`, set in the config's 
 
 * every match that counts adds weight to its tag: `title_weight` (2) in the title,
   `abstract_weight` (1) in the abstract, so every mention counts, repeated ones too;
+* a rule's `signs` are phrases for things only its field has (a jailbreak is a language model's): they count as
+  phrases and are never shared, so a tag that lists the same phrase keeps its weight and the sign's tag gets it too;
 * a phrase listed by several tags gives each of them an equal share of that weight, so it
   supports both but forces neither; in the title each gets halfway between its share and the whole
   (1.5 of 2 for two tags), which any other mention of either tag tops up;
@@ -85,9 +90,22 @@ _JOINT = r"(?:\s*[-\u2010\u2011]\s*|\s+)?"
 _NOT_WORD_AFTER = r"(?![^\W_])"
 # The capitalised tail of a coined name: "Bench" in "SheetBench" (not "GAN" in "orGAN": a tail is a word).
 _CAMEL_TAIL = re.compile(r"(?<=[a-z])[A-Z][a-z]+(?![^\W_])")
+# A phrase word that starts with the digit 0 stands for any number there: "0-bit" is "2-bit", "0B model" is "8B
+# model" and "1.5B model". The number starts a word of its own: "LAION-5B" and "ViT-22B" are names, not sizes.
+_NUMBER = r"\d+(?:[.,]\d+)*"
+_NUMBER_FIRST = r"(?<![^\W_])(?<![^\W_][.,\u2010\u2011-])"
+_NUMBER_START = re.compile(r"\d+(?:[.,]\d+)*([^\W\d_]*)")
+# A phrase word 000 stands for the size of a collection the authors named: a count of a hundred or more right after
+# a name and a comma or colon ("We introduce LongProof, 412 theorems", "RepoForge: 9,000 Environments"), not a
+# quantity glued to a unit, a hyphen or a percent sign ("128-layer", "300%"), nor a year.
+_COUNT = r"(?<=[^\W_][,:] )(?!(?:19|20)\d\d(?!\d))(?:\d{1,3}(?:,\d{3})+|\d{3,})(?![.,]?\d)(?!\s*[%\u2010\u2011-])"
+# A name with a version glued on: "Qwen2.5", "Llama3", "ResNet50" (the name ends in a letter and starts with a capital).
+_VERSION = r"\d+(?:\.\d+)*"
+_GLUED_VERSION = re.compile(r"([^\W\d_][^\W_]*?[^\W\d_])\d+\Z")
 # The phrase lists of a rule, in the order `digestgen taxonomy` prints them, and the kind of match each makes.
 _LIST_KEYS: Mapping[str, str] = MappingProxyType(
-    {"phrases": "phrase", "claims": "claim", "support": "support", "exclude": "exclude", "needs": "needs"}
+    {"phrases": "phrase", "signs": "sign", "claims": "claim", "support": "support", "exclude": "exclude",
+     "needs": "needs"}
 )
 _RULE_KEYS = frozenset({"label", "min_weight", "within", *_LIST_KEYS})
 _EXCERPT_SIDE = 30
@@ -200,6 +218,8 @@ class TagRule:
     support: tuple[str, ...] = ()  # phrases that back up other evidence for the tag but never give it alone
     within: str = ""  # the tag of the wider field this one is a part of: this tag gives that one too
     needs: tuple[str, ...] = ()  # the tag's sense guard: one of these must be in the paper for the tag to be given
+    # things that exist only within the tag's field (a KV cache is a language model's): phrases never shared
+    signs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,7 +271,7 @@ class _Candidate:
 
     rule: int
     phrase: str
-    kind: str  # "phrase", "exclude", "claim" or "support" ("needs" phrases are not indexed)
+    kind: str  # "phrase", "sign", "exclude", "claim" or "support" ("needs" phrases are not indexed)
     pattern: re.Pattern[str]
     # What the next text word must start with (lower-cased) for the phrase to go on into it; "" when it may end here.
     after: str = ""
@@ -512,6 +532,11 @@ def _owner_count(phrase: str, owners: Mapping[str, int]) -> int:
     return owners.get(phrase, 1)
 
 
+def _sharers(phrase: str, kind: str, owners: Mapping[str, int]) -> int:
+    """How many tags a match of `phrase` (of this `kind`) is split between: a sign is never split."""
+    return 1 if kind == "sign" else _owner_count(phrase, owners)
+
+
 def _shared_share(owners: int, in_title: bool) -> float:
     """The share of a match's weight each of the `owners` tags of its phrase gets: an equal split in the abstract;
     in the title, halfway between that and the whole, so that it backs up any other evidence but forces no tag."""
@@ -541,6 +566,8 @@ def _first_word_keys(words: list[str]) -> dict[str, str]:
     the next text word must have for the match to go on (a glued prefix: its next phrase word; else "")."""
     keys: dict[str, str] = {}
     glued = ""
+    if words[0].startswith("0"):  # any number starts it: the text's number is looked up as "0" and what follows
+        words = ["0" + words[0].lstrip("0"), *words[1:]]
     for position, word in enumerate(words):
         if position == len(words) - 1:
             keys.update((glued + form, "") for form in _plural_forms(word))
@@ -558,22 +585,28 @@ def _spellings(word: str) -> tuple[str, ...]:
 
 def _word_start(word: str, last: bool) -> str:
     """What a text word that _word_pattern(word, last) matches starts with, lower-cased ("" if not plain ASCII)."""
-    if not word.isascii():
+    if not word.isascii() or word.startswith("0"):
         return ""  # IGNORECASE lets a few other letters stand for some ASCII ones (the long s for s, say)
     start = os.path.commonprefix(_plural_forms(word)) if last else word.lower()
     return os.path.commonprefix(_spellings(start))  # "normaliz" also starts "normalising"
 
 
 def _word_pattern(word: str, last: bool) -> str:
-    """Regex for one phrase word; only the last word of a phrase may take a plural ending."""
+    """Regex for one phrase word; only the last word of a phrase may take a plural ending (or, when it is a name
+    written with a capital, a version number glued on: "Qwen" matches "Qwen2.5")."""
+    if word == "000":
+        return _COUNT
+    if word.startswith("0"):
+        return _NUMBER + (_word_pattern(word[1:], last) if len(word) > 1 else "")
+    version = f"|{_VERSION}" if last and word[0].isupper() and word[-1].isalpha() else ""
     if _is_acronym(word):
-        return f"(?-i:{re.escape(word)})" + ("[sS]?" if last else "")
+        return f"(?-i:{re.escape(word)})" + (f"(?:[sS]{version})?" if last else "")
     if not last:
         return _british_too(re.escape(word))
     singular, plural = _plural_forms(word)
     if plural.startswith(singular):
-        return _british_too(re.escape(singular)) + f"(?:{re.escape(plural[len(singular):])})?"
-    return _british_too(re.escape(singular[:-1])) + "(?:y|ies)"
+        return _british_too(re.escape(singular)) + f"(?:{re.escape(plural[len(singular):])}{version})?"
+    return _british_too(re.escape(singular[:-1])) + f"(?:y|ies{version})"
 
 
 def _british_too(pattern: str) -> str:
@@ -595,6 +628,8 @@ def _any_phrase(phrases: tuple[str, ...]) -> re.Pattern[str]:
 def _phrase_pattern(words: list[str]) -> re.Pattern[str]:
     last = len(words) - 1
     body = _JOINT.join(_word_pattern(word, i == last) for i, word in enumerate(words))
+    if words[0].startswith("0"):
+        body = _NUMBER_FIRST + body
     return re.compile(body + _NOT_WORD_AFTER, re.IGNORECASE)
 
 
@@ -634,14 +669,14 @@ def score_tags(title: str, abstract: str, taxonomy: Taxonomy, everything: bool =
                     backs_up = _OUTSIDE_CLAIM
                 weight = 0.0
                 if backs_up:
-                    weight = settings.abstract_weight * _SUPPORT_SHARE / _owner_count(phrase, taxonomy._owners)
+                    weight = settings.abstract_weight * _SUPPORT_SHARE / _sharers(phrase, kind, taxonomy._owners)
                 elif not negation:
                     weight = next(sentence for sentence in sentences if start < sentence.end).weight_at(start)
                     if any(e_start <= start < e_end for e_start, e_end in examples):
                         weight = min(weight, settings.abstract_weight)
                     if in_title and kind == "claim" and (_listed(text, start, end) or _SOURCE_BEFORE.search(text, 0, start)):
                         weight = min(weight, settings.abstract_weight)
-                    weight *= _shared_share(_owner_count(phrase, taxonomy._owners), in_title)
+                    weight *= _shared_share(_sharers(phrase, kind, taxonomy._owners), in_title)
                 found.append(_Mention(field_name, text, start, end, phrase, round(weight, 6), negation, backs_up))
     totals: dict[int, float] = {}
     for number in mentions:
@@ -768,6 +803,17 @@ def _match_starts(
     """
     starts = [(start, word, words[n + 1][1] if n + 1 < len(words) else "")
               for n, (start, word) in enumerate(words) if word in index]
+    for n, (start, word) in enumerate(words):
+        if word[0].isdigit():
+            # a number in any spelling ("9,000", "1.5B") starts the phrases whose first word is a 0 ("²" is a digit
+            # but no number)
+            number = _NUMBER_START.match(text, start)
+            key = "0" + number[1].lower() if number else ""
+            if key in index:
+                later = bisect.bisect_left(words, (number.end(), ""))
+                starts.append((start, key, words[later][1] if later < len(words) else ""))
+        elif word[-1].isdigit() and word not in index and (named := _GLUED_VERSION.match(word)) and named[1] in index:
+            starts.append((start, named[1], words[n + 1][1] if n + 1 < len(words) else ""))
     for tail in _CAMEL_TAIL.finditer(text):
         key = tail[0].lower()
         if key in index:
@@ -809,7 +855,7 @@ def _rule_matches(
         chosen: list[tuple[int, int, str, str]] = []
         owners = taxonomy._owners
         # A phrase of this tag alone beats one it shares; then the longer, then the earlier one.
-        ranked = sorted(hits, key=lambda h: (h[3] == "support", _owner_count(h[2], owners), h[0] - h[1], h[0]))
+        ranked = sorted(hits, key=lambda h: (h[3] == "support", _sharers(h[2], h[3], owners), h[0] - h[1], h[0]))
         for start, end, phrase, kind in ranked:
             if any(start < v_end and v_start < end for v_start, v_end in spans):
                 continue
