@@ -116,6 +116,8 @@ FRESH_5 = REPO / "tests" / "judged" / "tags-fresh5.yaml"
 FRESH_6 = REPO / "tests" / "judged" / "tags-fresh6.yaml"
 FRESH_7 = REPO / "tests" / "judged" / "tags-fresh7.yaml"
 FRESH_8 = REPO / "tests" / "judged" / "tags-fresh8.yaml"
+FRESH_9 = REPO / "tests" / "judged" / "tags-fresh9.yaml"
+FRESH_10 = REPO / "tests" / "judged" / "tags-fresh10.yaml"
 
 
 def judged_source(path: Path) -> Path:

@@ -57,7 +57,7 @@ def test_judged_set_names_only_real_tags() -> None:
     known = {rule.tag for rule in default_taxonomy().rules}
     bench = bench_module()
     sets = (bench.JUDGED, bench.HELD_OUT, bench.HELD_OUT_2, bench.FRESH, bench.FRESH_2, bench.FRESH_3, bench.FRESH_4, bench.FRESH_5, bench.FRESH_6,
-            bench.FRESH_7, bench.FRESH_8)
+            bench.FRESH_7, bench.FRESH_8, bench.FRESH_9, bench.FRESH_10)
     entries = [entry for path in sets for entry in bench.judged_papers(path)]
     titles = [entry["title"] for entry in entries]
     assert len(set(titles)) == len(titles)  # no paper is judged twice
@@ -162,6 +162,7 @@ def test_thresholds_are_settings() -> None:
     ("title", "abstract"),
     [
         ("A silicon tracker for the upgraded detector", "We describe the silicon tracker and its readout. The tracker has four layers."),
+        ("Commissioning the tracker of a collider experiment", "Its pixel layers were aligned with cosmic-ray tracks."),
         ("The canonical ensemble revisited", "We derive the partition function of the canonical ensemble. Ensemble averages follow."),
         ("Fractional distillation of crude oil", "Fractional distillation separates crude oil. We model the distillation column."),
         ("Transformer winding faults in power grids", "Power transformer windings fail. We detect faults from vibration."),
@@ -629,6 +630,13 @@ def test_a_tags_own_phrase_wins_over_a_shared_one_it_overlaps() -> None:
         # versions glued to names ("Qwen2.5"), and the plain noun "tracking" behind a sense guard.
         ("FRESH_7", 30, 0.88, 3.4, 0.06),  # measured 0.882 and 3.33, 4 of 76 clearly wrong
         ("FRESH_8", 30, 0.87, 3.0, 0.04),  # measured 0.873 and 3.00, 2 of 63 clearly wrong
+        # 30 and 30 more, written and judged blind (by two more engineers, the same way) while FRESH_7 and FRESH_8
+        # were tuned on, and measured once, blind, on those rules: the floors are those first figures. On the rules
+        # before that tuning they gave 0.853 and 12.67 (1 of 34 clearly wrong) and 0.795 and 9.33 (7 of 44).
+        ("FRESH_9", 30, 0.83, 10.7, 0.03),  # measured 0.833 and 10.67, 1 of 42 clearly wrong
+        # FRESH_10 measured 0.780 and 8.00 blind (7 of 50 clearly wrong); since then one wrong tag is fixed (its silicon
+        # tracker's "pixel" modules passed the tracking sense guard), so its precision is no longer a blind figure
+        ("FRESH_10", 30, 0.81, 8.0, 0.13),  # measured 0.812 and 8.00, 6 of 48 clearly wrong
     ],
 )
 def test_held_out_judged_set_floors(judged: str, papers: int, precision: float, missed: float, wrong: float) -> None:
