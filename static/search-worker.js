@@ -289,47 +289,14 @@ function wordTerms(word, lookup) {
 // its two words must come in a row; a longer one ("pretrained models", "computer vision") is two words.
 var BOUND_PREFIX_LENGTH = 5;
 
-// A set of papers (refs below `count`) as a mark per paper: a common word reaches most papers, and
-// marking tens of thousands of them costs far less than adding them to a Set. Refs come out in order.
-function PaperSet(count) {
-  this.marks = new Uint8Array(count);
-  this.size = 0;
-}
-
-PaperSet.prototype.add = function (ref) {
-  if (this.marks[ref] === 0) {
-    this.marks[ref] = 1;
-    this.size += 1;
-  }
-};
-
-PaperSet.prototype.has = function (ref) {
-  return this.marks[ref] === 1;
-};
-
-PaperSet.prototype.forEach = function (visit) {
-  var marks = this.marks;
-  for (var ref = 0; ref < marks.length; ref++) {
-    if (marks[ref] === 1) {
-      visit(ref);
-    }
-  }
-};
-
-PaperSet.prototype.refs = function () {
-  var refs = [];
-  this.forEach(function (ref) { refs.push(ref); });
-  return refs;
-};
-
 // The papers a word is found in: by its terms, or (a joined pair of words) by both words, in a row
 // if the first is short (`rowOnly`: the papers that need that checked against their text).
-function papersOfWord(word, terms, lookup, fields, count) {
-  var papers = papersWith(terms, lookup, fields, count);
+function papersOfWord(word, terms, lookup, fields) {
+  var papers = papersWith(terms, lookup, fields);
   var rowOnly = new Set();
   if (word.split) {
-    var both = intersect(papersWith(wordTerms(word.split[0], lookup), lookup, fields, count),
-      papersWith(wordTerms(word.split[1], lookup), lookup, fields, count));
+    var both = intersect(papersWith(wordTerms(word.split[0], lookup), lookup, fields),
+      papersWith(wordTerms(word.split[1], lookup), lookup, fields));
     var inRow = word.split[0].typed.length <= BOUND_PREFIX_LENGTH;
     both.forEach(function (p) {
       if (!papers.has(p)) {
@@ -344,27 +311,23 @@ function papersOfWord(word, terms, lookup, fields, count) {
 }
 
 // The papers that have any of `terms` in any of `fields` (numbers; null: every field).
-function papersWith(terms, lookup, fields, count) {
-  var papers = new PaperSet(count);
+function papersWith(terms, lookup, fields) {
+  var papers = new Set();
   terms.forEach(function (_boost, term) {
     lookup.get(term).fields.forEach(function (field, k) {
       if (!fields || fields.indexOf(k) !== -1) {
-        var positions = field.positions;
-        for (var i = 0; i < positions.length; i++) {
-          papers.add(positions[i]);
-        }
+        field.positions.forEach(function (p) { papers.add(p); });
       }
     });
   });
   return papers;
 }
 
-// The papers of both sets (`a` null: every paper).
 function intersect(a, b) {
   if (a === null) {
     return b;
   }
-  var out = new PaperSet(a.marks.length);
+  var out = new Set();
   a.forEach(function (p) {
     if (b.has(p)) {
       out.add(p);
@@ -379,9 +342,9 @@ function fieldNumbers(names, allFields) {
 
 // The query planned against the terms looked up: which papers have every word and none of the
 // negated ones, and the query vector per field ({field: Map(term -> boost)}) that scores them.
-function matchPlan(clauses, lookup, allFields, count) {
+function matchPlan(clauses, lookup, allFields) {
   var required = null;
-  var excluded = new PaperSet(count);
+  var excluded = new Set();
   var weights = allFields.map(function () { return new Map(); });
   var anyWord = false;
   var rows = [];
@@ -392,7 +355,7 @@ function matchPlan(clauses, lookup, allFields, count) {
         return;
       }
       var terms = wordTerms(word, lookup);
-      var found = papersOfWord(word, terms, lookup, fields, count);
+      var found = papersOfWord(word, terms, lookup, fields);
       var papers = found.papers;
       if (found.rowOnly.size) {
         rows.push({ words: word.split, phrase: true, negated: false, fields: clause.fields, only: found.rowOnly });
@@ -769,8 +732,8 @@ function matchQuery(source, parsed, fuzzyAllowed) {
     var shorter = shorteningNeeds(clauses, function (t) { return first.has(t); });
     var looked = shorter.length ? source.lookup(needsOf(clauses, shorter)) : Promise.resolve(first);
     return looked.then(function (lookup) {
-      var plan = matchPlan(clauses, lookup, source.fields, source.count);
-      var refs = plan.required === null ? everyRef(source.count) : plan.required.refs();
+      var plan = matchPlan(clauses, lookup, source.fields);
+      var refs = plan.required === null ? everyRef(source.count) : Array.from(plan.required);
       refs = refs.filter(function (ref) { return !plan.excluded.has(ref); });
       var phrases = clauses.filter(function (clause) { return clause.phrase; }).concat(plan.rows);
       if (refs.length === 0 && fuzzyAllowed) {
@@ -873,8 +836,8 @@ function fuzzyMatch(source, clauses) {
       var fuzzyClauses = patterns.map(function (pattern) {
         return { words: [{ typed: pattern.word.typed, stem: pattern.word.stem, stop: false, prefix: false, close: found.get(pattern) }], fields: null };
       });
-      var plan = matchPlan(fuzzyClauses.concat(leftOut), lookup, source.fields, source.count);
-      var refs = plan.required === null ? [] : plan.required.refs().filter(function (ref) { return !plan.excluded.has(ref); });
+      var plan = matchPlan(fuzzyClauses.concat(leftOut), lookup, source.fields);
+      var refs = plan.required === null ? [] : Array.from(plan.required).filter(function (ref) { return !plan.excluded.has(ref); });
       return source.score(weighedFields(plan, lookup)).then(function () {
         return { refs: refs, scores: scoresOf(plan, lookup, refs, source.count), terms: markedTerms(plan), phrases: [], fuzzy: true };
       });
