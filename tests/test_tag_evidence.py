@@ -939,41 +939,6 @@ def _known(title: str, abstract: str, absent: str, reason: str):
 @pytest.mark.parametrize(
     ("title", "abstract", "absent"),
     [
-        # "quantized" and "quantizing" are efficiency claims: in a title they give the tag to physics
-        _known("Quantized Vortices in Superfluid Helium", "Vortex rings reconnect.", "efficiency",
-               "'quantized' claim in a title: a physical quantity, not a compressed model"),
-        _known("Quantized Charge Pumping in Graphene Nanoribbons", "We pump single electrons.", "efficiency",
-               "'quantized' claim in a title: a physical quantity, not a compressed model"),
-        _known("Quantizing the Electromagnetic Field in a Cavity", "We quantize the field.", "efficiency",
-               "'quantizing' claim in a title: field quantization in physics"),
-        # few bits of a converter or a logic circuit, and a codec's bit rate ("low-bit" also matches "low bit")
-        _known("1-Bit ADCs in Massive MIMO Uplinks", "Base stations with many antennas use coarse converters.",
-               "efficiency", "'1-bit' claim: a converter's resolution in wireless communication"),
-        _known("A 2-Bit Ripple-Carry Adder in Superconducting Logic", "We fabricate the adder.", "efficiency",
-               "'2-bit' claim: a circuit's width"),
-        _known("Speech Coding at a Low Bit Rate",
-               "Our codec runs at a low bit rate. It suits low bit rate radio links.", "efficiency", "phrase 'low-bit' matches 'low bit rate' (the joint may be a space)"),
-        _known("Silent Film Projection at 16 Frames per Second", "Projectionists varied the speed.", "efficiency",
-               "'frames per second' claim in a title: film history"),
-        # the plain noun "tracking" in a title, let through by sense-guard words with other senses
-        _known("Tracking Brand Image on Social Media", "Firms monitor how consumers talk about them.", "tracking",
-               "needs 'image' is satisfied by 'brand image'"),
-        _known("Tracking Pain After Knee Replacement", "Pain was scored on a visual analogue scale for 12 weeks.",
-               "tracking", "needs 'visual' is satisfied by 'visual analogue scale'"),
-        _known("Tracking Vaccination Coverage Across Districts", "We draw households from a census sampling frame.",
-               "tracking", "needs 'frame' is satisfied by 'sampling frame'"),
-        # a medical image read by people: the vision guard's words have clinical senses (training, deep)
-        _known("Echocardiography in Elite Rowers", "We compare hearts before and after a season of training.",
-               "computer-vision", "needs 'training' is satisfied by athletic training"),
-        _known("Ultrasound Images of Deep Vein Thrombosis", "Two sonographers graded the clots of 200 legs.",
-               "computer-vision", "needs 'deep' is satisfied by 'deep vein thrombosis'"),
-        _known("MRI Scans Before Deep Brain Stimulation", "Surgeons plan electrode paths on the scans of 40 patients.",
-               "computer-vision", "needs 'deep' is satisfied by 'deep brain stimulation'"),
-        # "clip" is a video claim: surgical and hair clips are no videos
-        _known("Surgical Clips Versus Sutures in Appendectomy", "A randomised trial of 300 patients.", "video",
-               "'clip' claim in a title: a surgical clip"),
-        _known("Hair Clips and Scalp Injuries", "We study pressure sores under hair clips.", "video",
-               "'clip' claim in a title: a hair clip"),
         # sizes and counts: money and a board's model name are no model sizes, crypto tokens are no training tokens
         _known("A $20B Model for Funding Rural Broadband", "States pool federal grants.", "llm",
                "sign '0B model' takes a dollar amount"),
@@ -1018,6 +983,48 @@ def _known(title: str, abstract: str, absent: str, reason: str):
     ],
 )
 def test_other_fields_words_that_the_new_rules_read_give_no_tag(
+    taxonomy, title: str, abstract: str, absent: str
+) -> None:
+    assert absent not in tags(title, abstract, taxonomy)
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract", "absent"),
+    [
+        # (found by the review as strict xfails; fixed in the taxonomy, each with one probe of our own in other wording)
+        # "quantized" and "quantizing" count only with what a model quantizes: physics quantizes vortices, charge, fields
+        ("Quantized Vortices in Superfluid Helium", "Vortex rings reconnect.", "efficiency"),
+        ("Quantized Charge Pumping in Graphene Nanoribbons", "We pump single electrons.", "efficiency"),
+        ("Quantizing the Electromagnetic Field in a Cavity", "We quantize the field.", "efficiency"),
+        ("Flux Quantization in Superconducting Rings", "Rings trap flux.", "efficiency"),
+        # few bits of a converter or a logic circuit, a codec's bit rate, and a film's or a camera's frame rate
+        ("1-Bit ADCs in Massive MIMO Uplinks", "Base stations with many antennas use coarse converters.", "efficiency"),
+        ("A 2-Bit Ripple-Carry Adder in Superconducting Logic", "We fabricate the adder.", "efficiency"),
+        ("Speech Coding at a Low Bit Rate",
+         "Our codec runs at a low bit rate. It suits low bit rate radio links.", "efficiency"),
+        ("Silent Film Projection at 16 Frames per Second", "Projectionists varied the speed.", "efficiency"),
+        ("A 3-Bit Flash Converter in 28 nm CMOS", "We design a comparator ladder with low-bit outputs.", "efficiency"),
+        ("Hummingbird Wingbeats Filmed at 500 Frames per Second", "We count strokes.", "efficiency"),
+        # the plain noun "tracking" in a title, and sense-guard words with everyday senses (an image, a visual scale, a frame)
+        ("Tracking Brand Image on Social Media", "Firms monitor how consumers talk about them.", "tracking"),
+        ("Tracking Pain After Knee Replacement", "Pain was scored on a visual analogue scale for 12 weeks.", "tracking"),
+        ("Tracking Vaccination Coverage Across Districts", "We draw households from a census sampling frame.", "tracking"),
+        ("Tracking Body Image Through Adolescence", "Girls rated their looks on a visual scale in one survey frame a year.",
+         "tracking"),
+        # a medical image read by people: athletic training, deep veins and deep brain stimulation are no learners
+        ("Echocardiography in Elite Rowers", "We compare hearts before and after a season of training.", "computer-vision"),
+        ("Ultrasound Images of Deep Vein Thrombosis", "Two sonographers graded the clots of 200 legs.", "computer-vision"),
+        ("MRI Scans Before Deep Brain Stimulation", "Surgeons plan electrode paths on the scans of 40 patients.",
+         "computer-vision"),
+        ("Ultrasound Images of Deep Muscles After Strength Training", "Two physiotherapists measured 60 athletes.",
+         "computer-vision"),
+        # surgical and hair clips are no videos
+        ("Surgical Clips Versus Sutures in Appendectomy", "A randomised trial of 300 patients.", "video"),
+        ("Hair Clips and Scalp Injuries", "We study pressure sores under hair clips.", "video"),
+        ("Titanium Clips Close Bowel Perforations", "Endoscopists placed clips in 120 patients.", "video"),
+    ],
+)
+def test_other_fields_senses_that_the_taxonomy_turns_away_give_no_tag(
     taxonomy, title: str, abstract: str, absent: str
 ) -> None:
     assert absent not in tags(title, abstract, taxonomy)
