@@ -990,6 +990,10 @@ def test_other_fields_words_that_the_new_rules_read_give_no_tag(
         ("Tracking Vaccination Coverage Across Districts", "We draw households from a census sampling frame.", "tracking"),
         ("Tracking Body Image Through Adolescence", "Girls rated their looks on a visual scale in one survey frame a year.",
          "tracking"),
+        # left: the plural "frames" stands for the frames of a video (a multi-object tracker of dancers names no other
+        # word of vision), but a news story's frames (framing theory) are plural too
+        _known("Tracking News Frames of Climate Change", "We code 3,000 articles.", "tracking",
+               "needs 'frames' is satisfied by framing theory's frames"),
         # a medical image read by people: athletic training, deep veins and deep brain stimulation are no learners
         ("Echocardiography in Elite Rowers", "We compare hearts before and after a season of training.", "computer-vision"),
         ("Ultrasound Images of Deep Vein Thrombosis", "Two sonographers graded the clots of 200 legs.", "computer-vision"),
