@@ -92,10 +92,11 @@ _NOT_WORD_AFTER = r"(?![^\W_])"
 _CAMEL_TAIL = re.compile(r"(?<=[a-z])[A-Z][a-z]+(?![^\W_])")
 # A phrase word that starts with the digit 0 stands for any number there: "0-bit" is "2-bit", "0B model" is "8B
 # model" and "1.5B model". The number starts a word of its own: "LAION-5B" and "ViT-22B" are names, not sizes.
-_NUMBER = r"\d+(?:[.,]\d+)*"
+# (A number has a few groups at most: "1,1,1,..." as one number would make every digit's match run to its end.)
+_NUMBER = r"\d+(?:[.,]\d+){0,4}"
 # A number after a currency sign is money: "a $20B model" of funding is no model size.
 _NUMBER_FIRST = r"(?<![^\W_])(?<![^\W_][.,\u2010\u2011-])(?<![$\u20ac\u00a3\u00a5])"
-_NUMBER_START = re.compile(r"\d+(?:[.,]\d+)*([^\W\d_]*)")
+_NUMBER_START = re.compile(r"\d+(?:[.,]\d+){0,4}([^\W\d_]*)")
 # A phrase word 000 stands for the size of a collection the authors named: a count of a hundred or more right after
 # a name and a comma or colon ("We introduce LongProof, 412 theorems", "RepoForge: 9,000 Environments"), not a
 # quantity glued to a unit, a hyphen or a percent sign ("128-layer", "300%"), nor a span or a measure ("9,000 years",
