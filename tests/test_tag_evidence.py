@@ -324,8 +324,11 @@ def test_000_in_a_phrase_stands_for_the_size_of_a_named_collection() -> None:
 
 
 def test_a_name_matches_with_a_version_glued_on(taxonomy) -> None:
-    for name in ("Qwen2.5", "Qwen2-VL", "Llama3", "Gemma2", "GPT4"):
+    for name in ("Qwen2.5", "Qwen2-VL", "Llama3", "Gemma2", "GPT-4"):
         assert "llm" in tags(f"Grading essays with {name}", "", taxonomy), name
+    # an acronym takes no version glued on: GPT2 is also a gene, RL10 a rocket engine (GPT-4 is matched as GPT)
+    assert "llm" not in tags("GPT2 Deficiency Causes a Neurodevelopmental Disorder", "Loss of the enzyme.", taxonomy)
+    assert "reinforcement-learning" not in tags("Combustion Instability in the RL10 Engine", "", taxonomy)
     assert "computer-vision" in tags("Pruning ResNet50", "We prune a trained network.", taxonomy)
     assert tags("Qwen", "", parse_taxonomy({"x": {"label": "X", "phrases": ["qwen"]}}, "test")) == {"x"}
     # only a name written with a capital takes a version: a plain word does not match inside "word2vec"
@@ -940,25 +943,20 @@ def _known(title: str, abstract: str, absent: str, reason: str):
     ("title", "abstract", "absent"),
     [
         # sizes and counts: money and a board's model name are no model sizes, crypto tokens are no training tokens
-        _known("A $20B Model for Funding Rural Broadband", "States pool federal grants.", "llm",
-               "sign '0B model' takes a dollar amount"),
+        pytest.param("A $20B Model for Funding Rural Broadband", "States pool federal grants.", "llm", id="a dollar amount is no model size"),
         _known("A Hive Monitor on a Raspberry Pi 4B Model", "We count bees at the entrance.", "llm",
                "sign '0B model' takes the board name 'Pi 4B'"),
         _known("Crypto Exchanges Trading 40B Tokens a Day", "Prices swing with volume.", "llm",
                "sign '0B token' takes cryptocurrency tokens"),
         # 000: a span of years, a unit after a space, a year before 1900
-        _known("Maize: 9,000 Years of Domestication", "Cobs grew larger.", "datasets",
-               "000 takes a span of years after a colon"),
-        _known("Everest: 8,848 Metres of Weather", "We log winds.", "datasets",
-               "000 takes a height with its unit after a space"),
-        _known("The Great Fire: 1666 and After", "We read insurance ledgers.", "datasets",
-               "000 takes a year before 1900 (README: never a year)"),
+        pytest.param("Maize: 9,000 Years of Domestication", "Cobs grew larger.", "datasets", id="a span of years is no collection"),
+        pytest.param("Everest: 8,848 Metres of Weather", "We log winds.", "datasets", id="a height is no collection"),
+        pytest.param("The Great Fire: 1666 and After", "We read insurance ledgers.", "datasets", id="a year is no collection"),
         # a version glued to an acronym: a gene and a rocket engine
-        _known("GPT2 Deficiency Causes a Neurodevelopmental Disorder",
-               "Loss of the mitochondrial enzyme impairs alanine synthesis.", "llm",
-               "glued version: the gene GPT2 is no GPT"),
-        _known("Combustion Instability in the RL10 Upper-Stage Engine", "We test injectors at altitude.",
-               "reinforcement-learning", "glued version: the RL10 engine is no RL"),
+        pytest.param("GPT2 Deficiency Causes a Neurodevelopmental Disorder",
+               "Loss of the mitochondrial enzyme impairs alanine synthesis.", "llm", id="the gene GPT2 is no GPT"),
+        pytest.param("Combustion Instability in the RL10 Upper-Stage Engine", "We test injectors at altitude.",
+               "reinforcement-learning", id="the RL10 engine is no RL"),
     ],
 )
 def test_other_fields_words_that_the_new_rules_read_give_no_tag(
@@ -1035,14 +1033,12 @@ def test_other_fields_senses_that_the_taxonomy_turns_away_give_no_tag(
     assert absent not in tags(title, abstract, taxonomy)
 
 
-@pytest.mark.xfail(strict=True, reason="a thousands separator before a title claim reads as a comma list (_listed)")
 def test_a_frame_rate_with_a_thousands_separator_is_an_aim_too(taxonomy) -> None:
     for rate in ("1000", "1,000"):
         title = f"Lane Detection at {rate} Frames per Second"
         assert "efficiency" in tags(title, "We propose a small object detector.", taxonomy), rate
 
 
-@pytest.mark.xfail(strict=True, reason="_lacking_sense looks a guard up by plain text words: no number, no version")
 def test_a_sense_guard_matches_numbers_and_versions_as_phrases_do() -> None:
     sized = parse_taxonomy({"t": {"label": "T", "phrases": ["assistant"], "needs": ["0B model"]}}, "test")
     assert tags("An assistant built on an 8B model", "", sized) == {"t"}

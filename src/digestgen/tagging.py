@@ -92,13 +92,20 @@ _NOT_WORD_AFTER = r"(?![^\W_])"
 _CAMEL_TAIL = re.compile(r"(?<=[a-z])[A-Z][a-z]+(?![^\W_])")
 # A phrase word that starts with the digit 0 stands for any number there: "0-bit" is "2-bit", "0B model" is "8B
 # model" and "1.5B model". The number starts a word of its own: "LAION-5B" and "ViT-22B" are names, not sizes.
-_NUMBER = r"\d+(?:[.,]\d+)*"
-_NUMBER_FIRST = r"(?<![^\W_])(?<![^\W_][.,\u2010\u2011-])"
-_NUMBER_START = re.compile(r"\d+(?:[.,]\d+)*([^\W\d_]*)")
+# (A number has a few groups at most: "1,1,1,..." as one number would make every digit's match run to its end.)
+_NUMBER = r"\d+(?:[.,]\d+){0,4}"
+# A number after a currency sign is money: "a $20B model" of funding is no model size.
+_NUMBER_FIRST = r"(?<![^\W_])(?<![^\W_][.,\u2010\u2011-])(?<![$\u20ac\u00a3\u00a5])"
+_NUMBER_START = re.compile(r"\d+(?:[.,]\d+){0,4}([^\W\d_]*)")
 # A phrase word 000 stands for the size of a collection the authors named: a count of a hundred or more right after
 # a name and a comma or colon ("We introduce LongProof, 412 theorems", "RepoForge: 9,000 Environments"), not a
-# quantity glued to a unit, a hyphen or a percent sign ("128-layer", "300%"), nor a year.
-_COUNT = r"(?<=[^\W_][,:] )(?!(?:19|20)\d\d(?!\d))(?:\d{1,3}(?:,\d{3})+|\d{3,})(?![.,]?\d)(?!\s*[%\u2010\u2011-])"
+# quantity glued to a unit, a hyphen or a percent sign ("128-layer", "300%"), nor a span or a measure ("9,000 years",
+# "8,848 metres"), nor a year (four digits from 1000 to 2099: "The Great Fire: 1666").
+_MEASURES = (r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|generations?|"
+             r"m|km|metres?|meters?|kilometres?|kilometers?|miles?|feet|ft|kg|tonnes?|tons?|"
+             r"dollars?|euros?|pounds?|yen|USD|EUR|GBP")
+_COUNT = (r"(?<=[^\W_][,:] )(?!(?:1\d|20)\d\d(?!\d))(?:\d{1,3}(?:,\d{3})+|\d{3,})(?![.,]?\d)(?!\s*[%\u2010\u2011-])"
+          rf"(?!\s+(?:{_MEASURES})(?![^\W_]))")
 # A name with a version glued on: "Qwen2.5", "Llama3", "ResNet50" (the name ends in a letter and starts with a capital).
 _VERSION = r"\d+(?:\.\d+)*"
 _GLUED_VERSION = re.compile(r"([^\W\d_][^\W_]*?[^\W\d_])\d+\Z")
@@ -144,7 +151,8 @@ _ASIDE_MARK = re.compile(
 _ASIDE = "(future work or a limitation)"
 _ASIDE_WORDS = ("future", "left", "leave", "not yet", "remain", "caution")  # one of them is in every aside
 # A word that a comma list names: a comma right before it (its other words between) or right after it.
-_LIST_ITEM_BEFORE = re.compile(r",\s*(?:[^\W_]+[ -])?\Z")
+# A comma between two digits ("1,000 Frames per Second") separates thousands.
+_LIST_ITEM_BEFORE = re.compile(r"(?:(?<!\d),|,(?!\d))\s*(?:[^\W_]+[ -])?\Z")
 _LIST_ITEM_AFTER = re.compile(r"\s*,")
 # "Head Avatars from a Single Phone Video": what a title makes something from is its input, not its subject.
 _SOURCE_BEFORE = re.compile(r"\bfrom\s+(?:[^\W_]+[ -]+){0,3}\Z", re.IGNORECASE)
@@ -593,12 +601,15 @@ def _word_start(word: str, last: bool) -> str:
 
 def _word_pattern(word: str, last: bool) -> str:
     """Regex for one phrase word; only the last word of a phrase may take a plural ending (or, when it is a name
-    written with a capital, a version number glued on: "Qwen" matches "Qwen2.5")."""
+    written with a capital and small letters, a version number glued on: "Qwen" matches "Qwen2.5")."""
     if word == "000":
         return _COUNT
     if word.startswith("0"):
         return _NUMBER + (_word_pattern(word[1:], last) if len(word) > 1 else "")
-    version = f"|{_VERSION}" if last and word[0].isupper() and word[-1].isalpha() else ""
+    # a version is glued to a name with small letters ("ResNet50"), not to a capitals-only acronym: GPT2 is also a
+    # gene, RL10 a rocket engine
+    named = last and word[0].isupper() and word[-1].isalpha() and not word.isupper()
+    version = f"|{_VERSION}" if named else ""
     if _is_acronym(word):
         return f"(?-i:{re.escape(word)})" + (f"(?:[sS]{version})?" if last else "")
     if not last:
@@ -722,8 +733,20 @@ def _lacking_sense(
         number
         for number, (starts, pattern) in taxonomy._senses.items()
         if number in totals and _reaches(totals[number], _needed(taxonomy.rules[number], taxonomy.settings))
-        and not any(word in starts and pattern.match(text, at) for text, words in texts for at, word in words)
+        and not any(_may_start(word, starts) and pattern.match(text, at) for text, words in texts for at, word in words)
     ]
+
+
+def _may_start(word: str, starts: frozenset[str]) -> bool:
+    """Whether a lower-cased text word can start one of the phrases `starts` was made from: as itself, as any number
+    (a phrase word 0: "8b" starts "0B model") or as a name with a version glued on ("qwen2" starts "Qwen")."""
+    if word in starts:
+        return True
+    if word[0].isdigit():
+        number = _NUMBER_START.match(word)
+        return bool(number) and "0" + number[1] in starts
+    named = _GLUED_VERSION.match(word)
+    return bool(named) and named[1] in starts
 
 
 def _needed(rule: TagRule, settings: TagSettings) -> float:
