@@ -12,7 +12,8 @@ How a phrase matches, applied to every phrase of a taxonomy:
 * "iz" and "yz" in a phrase word also match the British "is" and "ys": "optimization" matches
   "optimisation", "normalizing" matches "normalising";
 * a coined name in CamelCase also matches at its capitalised tail: "SheetBench" is a "bench";
-* a name written with a capital also matches with a version glued on: "Qwen" matches "Qwen2.5";
+* a name written with a capital and small letters also matches with a version glued on: "Qwen" matches
+  "Qwen2.5" (an acronym of capitals only does not: GPT2 is also a gene);
 * a phrase word that starts with 0 stands for any number ("0B model" matches "an 8B model", not "LAION-5B model"),
   and the word 000 for the size of a named collection ("LongProof, 412 theorems");
 * a match that overlaps a match of one of the rule's exclude phrases does not count, so
@@ -106,7 +107,8 @@ _MEASURES = (r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|generations?
              r"dollars?|euros?|pounds?|yen|USD|EUR|GBP")
 _COUNT = (r"(?<=[^\W_][,:] )(?!(?:1\d|20)\d\d(?!\d))(?:\d{1,3}(?:,\d{3})+|\d{3,})(?![.,]?\d)(?!\s*[%\u2010\u2011-])"
           rf"(?!\s+(?:{_MEASURES})(?![^\W_]))")
-# A name with a version glued on: "Qwen2.5", "Llama3", "ResNet50" (the name ends in a letter and starts with a capital).
+# A name with a version glued on: "Qwen2.5", "Llama3", "ResNet50" (the name starts with a capital, has small letters
+# and ends in a letter).
 _VERSION = r"\d+(?:\.\d+)*"
 _GLUED_VERSION = re.compile(r"([^\W\d_][^\W_]*?[^\W\d_])\d+\Z")
 # The phrase lists of a rule, in the order `digestgen taxonomy` prints them, and the kind of match each makes.
