@@ -1043,5 +1043,6 @@ def test_a_frame_rate_with_a_thousands_separator_is_an_aim_too(taxonomy) -> None
 def test_a_sense_guard_matches_numbers_and_versions_as_phrases_do() -> None:
     sized = parse_taxonomy({"t": {"label": "T", "phrases": ["assistant"], "needs": ["0B model"]}}, "test")
     assert tags("An assistant built on an 8B model", "", sized) == {"t"}
+    assert tags("An assistant built on a 1.5B model", "", sized) == {"t"}  # the number's words are "1" and "5B"
     named = parse_taxonomy({"t": {"label": "T", "phrases": ["assistant"], "needs": ["Qwen"]}}, "test")
     assert tags("An assistant built on Qwen2.5", "", named) == {"t"}

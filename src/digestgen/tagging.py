@@ -97,7 +97,7 @@ _CAMEL_TAIL = re.compile(r"(?<=[a-z])[A-Z][a-z]+(?![^\W_])")
 _NUMBER = r"\d+(?:[.,]\d+){0,4}"
 # A number after a currency sign is money: "a $20B model" of funding is no model size.
 _NUMBER_FIRST = r"(?<![^\W_])(?<![^\W_][.,\u2010\u2011-])(?<![$\u20ac\u00a3\u00a5])"
-_NUMBER_START = re.compile(r"\d+(?:[.,]\d+){0,4}([^\W\d_]*)")
+_NUMBER_START = re.compile(_NUMBER + r"([^\W\d_]*)")  # a number and the letters glued to it ("1.5B")
 # A phrase word 000 stands for the size of a collection the authors named: a count of a hundred or more right after
 # a name and a comma or colon ("We introduce LongProof, 412 theorems", "RepoForge: 9,000 Environments"), not a
 # quantity glued to a unit, a hyphen or a percent sign ("128-layer", "300%"), nor a span or a measure ("9,000 years",
@@ -735,20 +735,27 @@ def _lacking_sense(
         number
         for number, (starts, pattern) in taxonomy._senses.items()
         if number in totals and _reaches(totals[number], _needed(taxonomy.rules[number], taxonomy.settings))
-        and not any(_may_start(word, starts) and pattern.match(text, at) for text, words in texts for at, word in words)
+        and not any(_may_start(text, at, word, starts) and pattern.match(text, at)
+                    for text, words in texts for at, word in words)
     ]
 
 
-def _may_start(word: str, starts: frozenset[str]) -> bool:
-    """Whether a lower-cased text word can start one of the phrases `starts` was made from: as itself, as any number
-    (a phrase word 0: "8b" starts "0B model") or as a name with a version glued on ("qwen2" starts "Qwen")."""
+def _may_start(text: str, at: int, word: str, starts: frozenset[str]) -> bool:
+    """Whether the lower-cased text word at `at` can start one of the phrases `starts` was made from: as itself, as
+    any number (a phrase word 0: "1.5B" starts "0B model") or as a name with a version glued on ("Qwen2" "Qwen")."""
     if word in starts:
         return True
     if word[0].isdigit():
-        number = _NUMBER_START.match(word)
-        return bool(number) and "0" + number[1] in starts
+        return _number_key(text, at)[0] in starts
     named = _GLUED_VERSION.match(word)
     return bool(named) and named[1] in starts
+
+
+def _number_key(text: str, start: int) -> tuple[str, int]:
+    """The key a number at `start` is looked up by ("0" and the letters glued to it: "9,000" is "0", "1.5B" "0b")
+    and where it ends; ("", start) when no number starts there ("²" is a digit but no number)."""
+    number = _NUMBER_START.match(text, start)
+    return ("0" + number[1].lower(), number.end()) if number else ("", start)
 
 
 def _needed(rule: TagRule, settings: TagSettings) -> float:
@@ -830,12 +837,10 @@ def _match_starts(
               for n, (start, word) in enumerate(words) if word in index]
     for n, (start, word) in enumerate(words):
         if word[0].isdigit():
-            # a number in any spelling ("9,000", "1.5B") starts the phrases whose first word is a 0 ("²" is a digit
-            # but no number)
-            number = _NUMBER_START.match(text, start)
-            key = "0" + number[1].lower() if number else ""
+            # a number in any spelling ("9,000", "1.5B") starts the phrases whose first word is a 0
+            key, end = _number_key(text, start)
             if key in index:
-                later = bisect.bisect_left(words, (number.end(), ""))
+                later = bisect.bisect_left(words, (end, ""))
                 starts.append((start, key, words[later][1] if later < len(words) else ""))
         elif word[-1].isdigit() and word not in index and (named := _GLUED_VERSION.match(word)) and named[1] in index:
             starts.append((start, named[1], words[n + 1][1] if n + 1 < len(words) else ""))
