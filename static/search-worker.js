@@ -1594,7 +1594,12 @@ function abandonable(source) {
   ["lookup", "score", "vocabulary", "docs", "facets", "tagged", "dates"].forEach(function (name) {
     view[name] = function () { return Promise.race([source[name].apply(source, arguments), abandoned]); };
   });
-  return { source: view, abandon: function () { abandon(new Error("a newer query came")); } };
+  var run = { source: view, abandoned: false };
+  run.abandon = function () {
+    run.abandoned = true; // its answers are stale: the page would not show them
+    abandon(new Error("a newer query came"));
+  };
+  return run;
 }
 
 // The worker's side of the protocol. Queries that arrive while one runs are coalesced: only the
@@ -1605,7 +1610,7 @@ function startWorker(scope) {
   var pending = null;
   var busy = false;
   var asked = false; // a query has come: the warm-up is over
-  var running = null; // the query being answered: {source, abandon, abandoned}
+  var running = null; // the query being answered, as abandonable made it
 
   function answerPending() {
     if (!source || !pending || busy) {
@@ -1632,7 +1637,6 @@ function startWorker(scope) {
 
   function abandonRunning() {
     if (running) {
-      running.abandoned = true;
       running.abandon();
     }
   }
