@@ -4,7 +4,7 @@
 //   in:  {type: "init", lunrUrl, indexUrl, storeUrl}
 //        {type: "query", id, q, typing?, tag, org, author, from, to, sort, facets?, limit}
 //   out: {type: "ready", count, pageSize, facetsCost}
-//        {type: "results", id, total, atMost?, fuzzy?, direct?, facets?, results: [result]}
+//        {type: "results", id, total, atMost?, fuzzy?, direct?, facets?, partial?, atLeast?, results: [result]}
 //        {type: "failed", message}          (the index could not be loaded)
 // A result is {ref, score, terms, title, titleMarks, path, date, tags: [{slug, label, path, marks}],
 // snippet, snippetMarks, organization, authors, upvotes}; marks are [start, end) ranges to highlight.
@@ -603,14 +603,18 @@ function needsCheck(ref, phrases) {
 //     scores may wait for source.score)
 //   source.score(pairs) -> promise, once the scores of every pair's {entry, field} are there
 //   source.vocabulary(patterns) -> promise of sorted terms, every term the patterns match among them
-//   source.docs(refs) -> promise of a Map ref -> store row
+//   source.docs(refs, progress?) -> promise of a Map ref -> store row; progress(rows, n), when given,
+//     is called while rows are still to come, with the rows of refs[0..n) once they are all in
 //   source.facets() -> promise of {orgs, authors, org: [n+1 | 0], people: [[n]], upvotes: [n]}
 //   source.tagged(n) -> promise of a Set of refs; source.dates() -> promise of dates by ref
 
 var PHRASE_CHECK_PAGES = 1; // phrase queries check at least this many pages of candidates (when there are)
 var FACETS_CHECK_PAGES = 5; // and this many for counts by organization and author
 // The best this many by score are read: those whose text has the query's words in a row come first.
-var IN_A_ROW_WINDOW = 20;
+var IN_A_ROW_WINDOW = 10;
+// A sharded site's rows come a store file each: once this many of a page's first rows are in and
+// final (a screenful), they are handed on while the rest load.
+var EARLY_ROWS = 5;
 
 function limitOf(request) {
   return request.limit > 0 ? request.limit : DEFAULT_LIMIT;
@@ -760,14 +764,26 @@ function plainRow(clauses) {
 // Of the best IN_A_ROW_WINDOW refs, those whose title or abstract has the query's words in a row
 // come first (a phrase nobody quoted is still what most multi-word queries mean); the rest keep
 // their order.
-function inARowFirst(source, refs, row) {
+// `firstRows(refs, rows)`, when given, is handed the first refs of that order while the window's other
+// rows load: those of the rows in so far (a prefix of the window) that have the words in a row.
+function inARowFirst(source, refs, row, firstRows) {
   if (!row || refs.length < 2) {
     return Promise.resolve(refs);
   }
   var window = refs.slice(0, IN_A_ROW_WINDOW);
-  return source.docs(window).then(function (docs) {
-    var first = window.filter(function (ref) { return hasPhrase(docs.get(ref), row); });
-    var rest = window.filter(function (ref) { return first.indexOf(ref) === -1; });
+  var inARow = new Map(); // ref -> whether its text has the words in a row, read once
+  function hasRow(ref, docs) {
+    if (!inARow.has(ref)) {
+      inARow.set(ref, hasPhrase(docs.get(ref), row));
+    }
+    return inARow.get(ref);
+  }
+  var progress = firstRows ? function (rows, n) {
+    firstRows(window.slice(0, n).filter(function (ref) { return hasRow(ref, rows); }), rows);
+  } : undefined;
+  return source.docs(window, progress).then(function (docs) {
+    var first = window.filter(function (ref) { return hasRow(ref, docs); });
+    var rest = window.filter(function (ref) { return !hasRow(ref, docs); });
     return first.concat(rest, refs.slice(IN_A_ROW_WINDOW));
   });
 }
@@ -850,29 +866,44 @@ function fuzzyMatch(source, clauses) {
 // round of fetches): {verified, complete, unchecked} (verified: every checked ref that passed).
 // `pages`: at least this many pages are checked, when there are that many (facet counts cover
 // every verified ref, so a request for them checks more). `early(checked)` is called, when given,
-// before each further round with what has passed so far, if anything has; its promise and that round
+// before each further round with what has passed so far, if more has than it was given; its promise and that round
 // are waited for together: showing what passed may need rows no check fetched (a joined word's papers
 // pass unchecked), and those come in the round's fetches, not in a round of their own before it.
+// Within a round, once EARLY_ROWS have passed of the rows in so far, `early` is also called with those.
 function checkPhrases(source, refs, phrases, limit, pages, early) {
   if (phrases.length === 0) {
     return Promise.resolve({ verified: refs, complete: true });
   }
   var verified = [];
   var at = 0;
+  var handedOn = 0; // how many passed rows `early` was last given: it is given more, or nothing
   var pageSize = Math.max(limit, 20);
   var most = pageSize * pages;
   function sofar() {
     return { verified: verified.slice(), complete: at >= refs.length, unchecked: refs.length - at };
   }
+  function handOn(checked) {
+    handedOn = checked.verified.length;
+    return early(checked);
+  }
   function next() {
     if (at >= refs.length || (verified.length >= limit && at >= most)) {
       return Promise.resolve(sofar());
     }
-    var shown = at > 0 && early && verified.length > 0 ? early(sofar()) : null;
+    var shown = at > 0 && early && verified.length > handedOn ? handOn(sofar()) : null;
     var batch = refs.slice(at, at + Math.max(pageSize, most - at));
     at += batch.length;
-    var checked = batch.filter(function (ref) { return needsCheck(ref, phrases); });
-    return Promise.all([source.docs(checked), shown]).then(function (loaded) {
+    // A ref passing unchecked this close to the top is shown: its row comes with the checked ones.
+    var fetched = batch.filter(function (ref, i) { return needsCheck(ref, phrases) || (early && verified.length + i < limit); });
+    var handed = false; // within this round: once
+    var progress = early ? function (rows, n) {
+      var passed = passedSoFar(verified, batch, fetched.slice(0, n), rows, phrases);
+      if (!handed && passed.length >= EARLY_ROWS && passed.length > handedOn) {
+        handed = true;
+        handOn({ verified: passed, complete: false, unchecked: refs.length - passed.length });
+      }
+    } : undefined;
+    return Promise.all([source.docs(fetched, progress), shown]).then(function (loaded) {
       var docs = loaded[0];
       batch.forEach(function (ref) {
         if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
@@ -883,6 +914,23 @@ function checkPhrases(source, refs, phrases, limit, pages, early) {
     });
   }
   return next();
+}
+
+// What has passed of `batch` (after `verified`, from earlier rounds) while only the rows of `inSoFar`
+// are in: the batch is read in order up to the first ref whose row it needs and has not.
+function passedSoFar(verified, batch, inSoFar, rows, phrases) {
+  var passed = verified.slice();
+  var arrived = new Set(inSoFar);
+  for (var i = 0; i < batch.length; i++) {
+    var ref = batch[i];
+    if (!arrived.has(ref)) {
+      break;
+    }
+    if (passesPhrases(ref, rows.get(ref), phrases)) {
+      passed.push(ref);
+    }
+  }
+  return passed;
 }
 
 function directAnswer(source, request, id) {
@@ -922,18 +970,22 @@ function runSearch(source, request, early) {
       var sorted = ordered(match.refs.filter(passes), match.scores, request, facets, needed);
       var byRelevance = !request.sort || request.sort === "relevance";
       // Counts by organization and author cover every verified paper: an early answer has none.
-      var shownEarly = early && source.fetches && !request.facets ? function (checked) {
+      var handsOn = early && source.fetches && !request.facets;
+      var shownEarly = handsOn ? function (checked) {
         return answerOf(source, request, match, null, checked).then(function (answer) {
-          answer.partial = true; // at least this many: the rest are being checked
+          answer.partial = true;
+          answer.atLeast = true; // at least this many: the rest are being checked
           answer.total = checked.verified.length;
           delete answer.atMost;
           early(answer);
         });
       } : null;
-      return (byRelevance ? inARowFirst(source, sorted, match.row) : Promise.resolve(sorted)).then(function (refs) {
+      // Without phrases to check, the total is known and only the page's rows are still to come.
+      var rowsEarly = handsOn && !match.phrases.length ? firstRowsOnce(source, request, match, sorted.length, early) : null;
+      return (byRelevance ? inARowFirst(source, sorted, match.row, rowsEarly) : Promise.resolve(sorted)).then(function (refs) {
         return checkPhrases(source, refs, match.phrases, limit, request.facets ? FACETS_CHECK_PAGES : PHRASE_CHECK_PAGES, shownEarly);
       }).then(function (checked) {
-        return answerOf(source, request, match, facets, checked);
+        return answerOf(source, request, match, facets, checked, rowsEarly);
       });
     });
   }).catch(function (error) {
@@ -942,16 +994,16 @@ function runSearch(source, request, early) {
 }
 
 // The results message for what checkPhrases verified (its stored rows fetched already, or now).
-function answerOf(source, request, match, facets, checked) {
+// `firstRows(refs, rows)`, when given, is handed the first rows shown while the others load.
+function answerOf(source, request, match, facets, checked, firstRows) {
   var shown = checked.verified.slice(0, limitOf(request));
-  return source.docs(shown).then(function (docs) {
+  var progress = firstRows ? function (rows, n) { firstRows(shown.slice(0, n), rows); } : undefined;
+  return source.docs(shown, progress).then(function (docs) {
     var done = {
       type: "results",
       id: request.id,
       total: checked.verified.length + (checked.complete ? 0 : checked.unchecked),
-      results: shown.map(function (ref) {
-        return describeDoc({ ref: String(ref), score: match.scores.get(ref) || 0 }, docs.get(ref), source.tags, match.terms);
-      }),
+      results: describedRows(source, match, shown, docs),
     };
     if (!checked.complete) {
       done.atMost = true;
@@ -964,6 +1016,30 @@ function answerOf(source, request, match, facets, checked) {
     }
     return done;
   });
+}
+
+function describedRows(source, match, refs, docs) {
+  return refs.map(function (ref) {
+    return describeDoc({ ref: String(ref), score: match.scores.get(ref) || 0 }, docs.get(ref), source.tags, match.terms);
+  });
+}
+
+// A function that hands on, once, the first rows of a page (in their final order) when there are
+// EARLY_ROWS of them: an answer of `total` papers whose other rows follow.
+function firstRowsOnce(source, request, match, total, early) {
+  var handed = false;
+  return function (refs, docs) {
+    var shown = refs.slice(0, limitOf(request));
+    if (handed || shown.length < EARLY_ROWS) {
+      return;
+    }
+    handed = true;
+    var answer = { type: "results", id: request.id, total: total, partial: true, results: describedRows(source, match, shown, docs) };
+    if (match.fuzzy) {
+      answer.fuzzy = true;
+    }
+    early(answer);
+  };
 }
 
 function errorText(error) {
@@ -1448,14 +1524,38 @@ function shardedSource(manifest, storeInfo, fetchPart) {
     });
   }
 
-  function docs(refs) {
+  // The rows of `refs`, their files asked for in the order of the refs (the first shown first). With
+  // `progress`, the rows of the longest prefix of refs that is in are handed on as it grows, a turn
+  // later, so that files which come together (the same round, or kept from an earlier query) do not.
+  function docs(refs, progress) {
     var chunkSize = storeInfo.chunk;
-    var chunks = sortedNumbers(new Set(refs.map(function (ref) { return Math.floor(ref / chunkSize); })));
-    return Promise.all(chunks.map(function (n) { return part("store/" + n + ".json"); })).then(function (loaded) {
-      var byChunk = new Map();
-      chunks.forEach(function (n, i) { byChunk.set(n, loaded[i]); });
-      return new Map(refs.map(function (ref) { return [ref, byChunk.get(Math.floor(ref / chunkSize))[ref % chunkSize]]; }));
-    });
+    var chunkOf = function (ref) { return Math.floor(ref / chunkSize); };
+    var byChunk = new Map();
+    var inSoFar = 0;
+    var looking = false;
+    function rowsOf(some) {
+      return new Map(some.map(function (ref) { return [ref, byChunk.get(chunkOf(ref))[ref % chunkSize]]; }));
+    }
+    function handOn() {
+      looking = false;
+      var before = inSoFar;
+      while (inSoFar < refs.length && byChunk.has(chunkOf(refs[inSoFar]))) {
+        inSoFar++;
+      }
+      if (inSoFar > before && inSoFar < refs.length) {
+        progress(rowsOf(refs.slice(0, inSoFar)), inSoFar);
+      }
+    }
+    var chunks = Array.from(new Set(refs.map(chunkOf)));
+    return Promise.all(chunks.map(function (n) {
+      return part("store/" + n + ".json").then(function (rows) {
+        byChunk.set(n, rows);
+        if (progress && !looking) {
+          looking = true;
+          setTimeout(handOn, 0);
+        }
+      });
+    })).then(function () { return rowsOf(refs); });
   }
 
   return {

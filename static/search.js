@@ -343,9 +343,9 @@
       what += " with a letter or two changed";
     }
     var filters = describeFilters(request);
-    var count = (answer.partial ? "At least " : answer.atMost ? "Up to " : "") + answer.total;
+    var count = (answer.atLeast ? "At least " : answer.atMost ? "Up to " : "") + answer.total;
     var text = count + " " + noun + what + (filters ? " (" + filters + ")" : "") + ".";
-    if (answer.partial) {
+    if (answer.atLeast) {
       return text + " Looking for more\u2026";
     }
     if (answer.fuzzy) {
@@ -354,7 +354,7 @@
     if (answer.direct) {
       text = "arXiv " + answer.direct + ": " + answer.results[0].title + ".";
     }
-    if (answer.results.length < answer.total) {
+    if (answer.results.length < answer.total && !answer.partial) {
       text += " Showing the first " + answer.results.length + ".";
     }
     return text;

@@ -9,6 +9,7 @@ the search page fetches only what a query needs.
 from __future__ import annotations
 
 import bisect
+import itertools
 import gzip
 import json
 import os
@@ -489,6 +490,40 @@ def test_early_answers_cost_no_round_of_fetches(sharded):
         assert rounds["early"] == rounds["without"] > 2, q
 
 
+def early_rows() -> int:
+    """The worker's EARLY_ROWS: how many of a page's first rows it hands on while the rest load."""
+    return int(re.search(r"^var EARLY_ROWS = (\d+);", (REPO / "static" / "search-worker.js").read_text("utf-8"), re.M)[1])
+
+
+# A word, words a paper may have in a row, a quoted phrase most candidates have, and a phrase few have.
+TRICKLED = ["tracking", "image generation", '"diffusion model"', SCARCE_PHRASE]
+
+
+def test_a_page_shows_its_first_rows_while_the_others_store_files_come(sharded):
+    """Each shown row is a store file of its own: when they come one by one, the first rows, in
+    their final order, are handed on once a screenful of them is in, before the rest."""
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    answers = run_node(sharded, [{"trickle": {"q": q, "limit": page_size, "typing": False}} for q in TRICKLED])
+    for q, got in zip(TRICKLED, answers, strict=True):
+        final = [r["ref"] for r in got["answer"]["results"]]
+        assert "partial" not in got["answer"], q
+        if q == SCARCE_PHRASE:  # few candidates of the first page pass: those are shown when its round ends
+            assert len(got["early"][0]["answer"]["results"]) < early_rows()
+            continue
+        assert len(final) == page_size, q
+        first = got["early"][0]
+        rows = [r["ref"] for r in first["answer"]["results"]]
+        assert first["answer"]["partial"] and early_rows() <= len(rows) < page_size, q
+        assert rows == final[: len(rows)], q  # the final answer starts with what was shown
+        assert len(first["served"]) < len(got["store"]), q  # before the other rows were in
+        if q.startswith('"'):  # candidates still to check: at least this many
+            assert first["answer"]["atLeast"] and first["answer"]["total"] == len(rows), q
+        else:  # nothing to check: the total is known
+            assert "atLeast" not in first["answer"] and first["answer"]["total"] == got["answer"]["total"], q
+        sizes = [len(e["answer"]["results"]) for e in got["early"]]
+        assert sizes == sorted(set(sizes)), q  # each early answer has more rows than the one before
+
+
 def store_files_held_but(fetched: list[str]) -> tuple[list[str], threading.Event, Any]:
     """A loopback server's gate that holds every store file not in `fetched` until released:
     (the held files, the release, the gate)."""
@@ -534,6 +569,43 @@ def test_the_search_page_shows_a_phrase_querys_first_results_and_adds_the_rest(s
     # The rest were added below: the first result is the same element, and the reader's focus stayed on it.
     assert first_item.evaluate("(item) => item.isConnected && item.contains(document.activeElement)")
     expect(page.locator("#search-status")).not_to_contain_text("Looking for more")
+    context.close()
+
+
+@pytest.mark.browser
+def test_the_search_page_shows_a_queries_first_rows_while_the_others_load(sharded, browser, serve_static):
+    """The store files of the rows below the first screenful are held at the server: the page shows
+    the rows it has, with the count of every match, and adds the rest below them when they come."""
+    from playwright.sync_api import expect
+
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    (got,) = run_node(sharded, [{"trickle": {"q": "tracking", "limit": page_size, "typing": False}}])
+    final = got["answer"]
+    served = got["early"][0]["served"]
+    files_in = list(itertools.takewhile(lambda r: f"store/{int(r['ref']) // STORE_CHUNK}.json" in served, final["results"]))
+    held, release, gate = store_files_held_but(served)
+    server = serve_static(sharded.out, gate=gate)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url + "search/?q=tracking")
+    titles = page.locator("#results > li .result-title")
+    status = page.locator("#search-status")
+    expect(titles.nth(early_rows() - 1)).to_be_visible()
+    shown = titles.all_inner_texts()
+    assert early_rows() <= len(shown) <= len(files_in) < page_size
+    assert shown == [r["title"] for r in final["results"][: len(shown)]]
+    expect(status).to_have_text(f"{final['total']} papers match \u201ctracking\u201d.")
+    expect(page.locator("#more-results")).to_be_hidden()
+    assert held  # the other rows' store files
+    first_item = page.locator("#results > li").first.element_handle()
+    titles.first.focus()
+
+    release.set()
+    expect(titles).to_have_count(page_size)
+    assert titles.all_inner_texts() == [r["title"] for r in final["results"]]
+    expect(status).to_contain_text(f"Showing the first {page_size}.")
+    expect(page.locator("#more-results")).to_be_visible()
+    assert first_item.evaluate("(item) => item.isConnected && item.contains(document.activeElement)")
     context.close()
 
 

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import vm from "node:vm";
 
 const [lunrPath, workerPath] = process.argv.slice(2);
-const scope = vm.createContext({ console, URL });
+const scope = vm.createContext({ console, URL, setTimeout });
 vm.runInContext(readFileSync(lunrPath, "utf8"), scope, { filename: lunrPath });
 vm.runInContext(readFileSync(workerPath, "utf8"), scope, { filename: workerPath });
 const lunr = scope.lunr;

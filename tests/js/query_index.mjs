@@ -12,7 +12,7 @@ import vm from "node:vm";
 const [lunrPath, workerPath, searchDir] = process.argv.slice(2);
 
 // One context plays the worker's global scope: lunr.min.js defines `lunr` on it, as importScripts would.
-const scope = vm.createContext({ console, URL });
+const scope = vm.createContext({ console, URL, setTimeout });
 vm.runInContext(readFileSync(lunrPath, "utf8"), scope, { filename: lunrPath });
 vm.runInContext(readFileSync(workerPath, "utf8"), scope, { filename: workerPath });
 if (typeof scope.lunr !== "function" || typeof scope.runSearch !== "function") {

@@ -13,6 +13,10 @@
 //                                singleEarly, single} (fetched: the parts asked for until then, served:
 //                                those of them in rounds that were over, as timedSharded counts rounds;
 //                                singleEarly: how many the single layout handed on, single its answer)
+//   {"trickle": request}         the same as "early", but each store file comes in a turn of its own, one
+//                                after another in the order asked for (the other parts come together):
+//                                {early: [{answer, served}], answer, store} (served: the store files in
+//                                when the early answer came; store: every store file asked for)
 //   {"rounds": request}          the rounds of fetches a fresh sharded search waits for until its
 //                                answer, when it hands on early answers and when it does not:
 //                                {early, without} (parts asked for before the last are in share a round)
@@ -24,7 +28,7 @@ import vm from "node:vm";
 const [lunrPath, workerPath, searchDir, singleIndexPath, singleStorePath] = process.argv.slice(2);
 
 // One context plays the worker's global scope: lunr.min.js defines `lunr` on it, as importScripts would.
-const scope = vm.createContext({ console, URL });
+const scope = vm.createContext({ console, URL, setTimeout });
 vm.runInContext(readFileSync(lunrPath, "utf8"), scope, { filename: lunrPath });
 vm.runInContext(readFileSync(workerPath, "utf8"), scope, { filename: workerPath });
 for (const name of ["runSearch", "singleSource", "shardedSource", "decodeShard", "elementsOf", "numbersOf"]) {
@@ -131,6 +135,33 @@ function timedSharded() {
   return { source, fetched, rounds: () => rounds, served: () => fetched.slice(0, round === null ? fetched.length : roundFrom) };
 }
 
+// A fresh sharded source whose store files come one a turn, in the order they were asked for; its
+// other parts come a turn after they are asked for.
+function tricklingSharded() {
+  const store = [];
+  const served = [];
+  let queue = Promise.resolve();
+  const source = scope.shardedSource(manifest, storeInfo, (part) => {
+    const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+    if (!part.startsWith("store/")) {
+      return turn().then(() => readJson(path.join(searchDir, part)));
+    }
+    store.push(part);
+    queue = queue.then(turn).then(() => { served.push(part); });
+    return queue.then(() => readJson(path.join(searchDir, part)));
+  });
+  return { source, store, served };
+}
+
+async function trickle(request, n) {
+  const { source, store, served } = tricklingSharded();
+  const early = [];
+  const answer = await scope.runSearch(source, { id: n, ...request }, (first) => {
+    early.push({ answer: first, served: served.slice() });
+  });
+  return { early, answer, store };
+}
+
 async function rounds(request, n) {
   const withEarly = timedSharded();
   await scope.runSearch(withEarly.source, { id: n, ...request }, () => {});
@@ -158,6 +189,8 @@ for (const [n, request] of requests.entries()) {
     answers.push(whole());
   } else if ("rounds" in request) {
     answers.push(await rounds(request.rounds, n));
+  } else if ("trickle" in request) {
+    answers.push(await trickle(request.trickle, n));
   } else if ("early" in request) {
     answers.push(await early(request.early, n));
   } else if ("warmUp" in request) {
