@@ -87,8 +87,12 @@ _TWICE = """async ([base, q, times, after]) => {
   const worker = new Worker(base + "timed-worker.js");
   let settle;
   let firstSeen = null; // the page's clock when the first query's first results came
+  let firstRows = 0; // and how many rows they had
   worker.onmessage = (event) => {
-    if (event.data.type === "results" && event.data.id === 1 && firstSeen === null) { firstSeen = performance.now(); }
+    if (event.data.type === "results" && event.data.id === 1 && firstSeen === null) {
+      firstSeen = performance.now();
+      firstRows = event.data.results.length;
+    }
     if (!event.data.partial) settle(event.data);
   };
   worker.onerror = (event) => settle({type: "failed", message: "the worker did not start: " + event.message});
@@ -114,6 +118,7 @@ _TWICE = """async ([base, q, times, after]) => {
   // waits for, including any time the query waited in the worker's queue (which workerMs cannot see).
   out[0].open = readyMs + (firstSeen - sent);
   out[0].ready = readyMs;
+  out[0].rows = firstRows;
   return out;
 }"""
 
@@ -143,7 +148,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
 const [lunrPath, workerPath, searchDir, queriesJson] = process.argv.slice(2);
-const scope = vm.createContext({ console, URL });
+const scope = vm.createContext({ console, URL, setTimeout });
 vm.runInContext(readFileSync(lunrPath, "utf8"), scope);
 vm.runInContext(readFileSync(workerPath, "utf8"), scope);
 const readJson = (file) => JSON.parse(readFileSync(file, "utf8"));
@@ -219,7 +224,7 @@ def browser_once(checkout: Path, out: Path, runs: int, host: str = "python", aft
                 # A worker older than early answers has no shownMs: its results are shown when complete.
                 timings[q].append({"cold": cold.get("ms", cold["complete"]), "complete": cold["complete"],
                                    "warm": warm.get("ms", warm["complete"]), "total": cold["total"],
-                                   "open": cold["open"], "ready": cold["ready"]})
+                                   "open": cold["open"], "ready": cold["ready"], "rows": cold.get("rows", 0)})
                 context.close()
     return timings
 
@@ -237,14 +242,14 @@ def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, runs: int, hos
 
 def print_browser(name: str, timings: dict[str, list[dict]], host: str) -> None:
     print(f"\n== {name}: in Chromium ({host} host), ms from the query reaching the worker to its first results "
-          "message (complete: to its last, when a phrase query shows its first results early)")
+          "message (complete: to its last, when the first rows are shown early; rows: the fewest the first had)")
     print(f"{'query':42} {'cold median':>12} {'cold worst':>11} {'complete':>9} {'warm median':>12} {'warm worst':>11} "
-          f"{'total':>7}")
+          f"{'total':>7} {'rows':>5}")
     for q, rows in timings.items():
         cold, warm = [r["cold"] for r in rows], [r["warm"] for r in rows]
         complete = statistics.median(r["complete"] for r in rows)
         print(f"{q[:42]:42} {statistics.median(cold):>12.0f} {max(cold):>11.0f} {complete:>9.0f} "
-              f"{statistics.median(warm):>12.0f} {max(warm):>11.0f} {rows[0]['total']:>7}")
+              f"{statistics.median(warm):>12.0f} {max(warm):>11.0f} {rows[0]['total']:>7} {min(r['rows'] for r in rows):>5}")
     every_cold = [r["cold"] for rows in timings.values() for r in rows]
     every_complete = [r["complete"] for rows in timings.values() for r in rows]
     every_warm = [r["warm"] for rows in timings.values() for r in rows]
