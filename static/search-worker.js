@@ -900,7 +900,9 @@ function checkPhrases(source, refs, phrases, limit, pages, early) {
       var passed = passedSoFar(verified, batch, fetched.slice(0, n), rows, phrases);
       if (!handed && passed.length >= EARLY_ROWS && passed.length > handedOn) {
         handed = true;
-        handOn({ verified: passed, complete: false, unchecked: refs.length - passed.length });
+        // Only shown: if it fails (a newer query ended this one), the round's own fetches say so.
+        Promise.resolve(handOn({ verified: passed, complete: false, unchecked: refs.length - passed.length }))
+          .catch(function () {});
       }
     } : undefined;
     return Promise.all([source.docs(fetched, progress), shown]).then(function (loaded) {
