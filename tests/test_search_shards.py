@@ -501,7 +501,7 @@ TRICKLED = ["tracking", "image generation", '"diffusion model"', SCARCE_PHRASE]
 
 def test_a_page_shows_its_first_rows_while_the_others_store_files_come(sharded):
     """Each shown row is a store file of its own: when they come one by one, the first rows, in
-    their final order, are handed on once a screenful of them is in, before the rest."""
+    their final order, are handed on once EARLY_ROWS of them are in, before the rest."""
     page_size = json.loads((sharded.search / "store.json").read_text())["page"]
     answers = run_node(sharded, [{"trickle": {"q": q, "limit": page_size, "typing": False}} for q in TRICKLED])
     for q, got in zip(TRICKLED, answers, strict=True):
@@ -583,7 +583,7 @@ def test_the_search_page_shows_a_phrase_querys_first_results_and_adds_the_rest(s
 
 @pytest.mark.browser
 def test_the_search_page_shows_a_queries_first_rows_while_the_others_load(sharded, browser, serve_static):
-    """The store files of the rows below the first screenful are held at the server: the page shows
+    """The store files of the rows after the first few are held at the server: the page shows
     the rows it has, with the count of every match, and adds the rest below them when they come."""
     from playwright.sync_api import expect
 
