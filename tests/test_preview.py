@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -29,6 +30,7 @@ from serve_support import (
     wait_until,
 )
 
+from digestgen.preview import Preview
 from digestgen.theme import default_dir
 
 pytestmark = pytest.mark.integration
@@ -234,14 +236,34 @@ def test_reload_script_is_absent_from_build_output_and_present_when_served(sub: 
 # ---------------------------------------------------------------- the command
 
 
+@contextlib.contextmanager
+def ctrl_c_not_ignored() -> Iterator[None]:
+    """Children started meanwhile take Ctrl-C (SIGINT) as a user's terminal gives it, whoever started the tests.
+
+    A shell without job control starts a background job (`scripts/test > log &`) with SIGINT
+    ignored, and an ignored signal stays ignored across exec: Python then installs no
+    KeyboardInterrupt handler and the served child sleeps through the test's Ctrl-C. A handler, unlike
+    SIG_IGN, is reset to the default by exec.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Command:
     """`digestgen serve` in a child process; threads collect its output lines as they come."""
 
     def __init__(self, site: Path, *args: str):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "digestgen", "serve", "--site", str(site), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+        with ctrl_c_not_ignored():
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "digestgen", "serve", "--site", str(site), *args],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
         self.out: list[str] = []
         self.err: list[str] = []
         self._readers = [self._collect(self.process.stdout, self.out), self._collect(self.process.stderr, self.err)]
@@ -278,8 +300,49 @@ class Command:
             self.process.wait(timeout=30)
 
 
+@pytest.fixture
+def tests_ignoring_ctrl_c() -> Iterator[None]:
+    """This test process as a background job of a script has it: SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_stops_the_server_cleanly(tmp_path: Path) -> None:
-    site = copy_repo_site(tmp_path / "site")
+    assert_ctrl_c_stops_cleanly(copy_repo_site(tmp_path / "site"))
+
+
+def test_ctrl_c_stops_the_server_cleanly_when_the_tests_run_in_the_background(
+    tmp_path: Path, tests_ignoring_ctrl_c: None
+) -> None:
+    """A full run started with `&` failed the test above: the served child inherited SIGINT ignored."""
+    assert_ctrl_c_stops_cleanly(copy_repo_site(tmp_path / "site"))
+
+
+def test_ctrl_c_during_start_leaves_close_nothing_to_wait_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C just before the HTTP thread starts: close() must not wait for a server loop that never ran."""
+    start = threading.Thread.start
+
+    def interrupted(thread: threading.Thread) -> None:
+        if thread.name == "digestgen-http":
+            raise KeyboardInterrupt
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", interrupted)
+    preview = Preview(copy_repo_site(tmp_path / "site"), "127.0.0.1", 0)
+    with pytest.raises(KeyboardInterrupt):
+        preview.start()
+    monkeypatch.undo()
+    closing = threading.Thread(target=preview.close, daemon=True)  # a hang must fail the test, not stall it
+    closing.start()
+    closing.join(timeout=10)
+    assert not closing.is_alive()
+    assert preview.workdir is not None and not preview.workdir.exists()
+
+
+def assert_ctrl_c_stops_cleanly(site: Path) -> None:
     command = Command(site, "--port", "0")
     try:
         match = command.line_matching(r"serving (http://127\.0\.0\.1:\d+/) .* live in (\S+)")

@@ -124,15 +124,19 @@ class Preview:
         self.changes.stop()
         self.state.stop()
         if self.httpd is not None:
-            if any(t.name == "digestgen-http" for t in self._threads):
+            if self._running("digestgen-http"):  # shutdown() waits with no timeout for serve_forever to end
                 self.httpd.shutdown()
             self.httpd.server_close()
         self.watcher.stop()
         for thread in self._threads:
-            thread.join(timeout=10)
+            if thread.is_alive():  # a Ctrl-C during start() may have come before it started
+                thread.join(timeout=10)
         gc.unfreeze()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _running(self, name: str) -> bool:
+        return any(thread.name == name and thread.is_alive() for thread in self._threads)
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
