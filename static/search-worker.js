@@ -766,7 +766,7 @@ function plainRow(clauses) {
 // their order.
 // `firstRows(refs, rows)`, when given, is handed the first refs of that order while the window's other
 // rows load: those of the rows in so far (a prefix of the window) that have the words in a row.
-function inARowFirst(source, refs, row, limit, firstRows) {
+function inARowFirst(source, refs, row, firstRows) {
   if (!row || refs.length < 2) {
     return Promise.resolve(refs);
   }
@@ -781,11 +781,7 @@ function inARowFirst(source, refs, row, limit, firstRows) {
   var progress = firstRows ? function (rows, n) {
     firstRows(window.slice(0, n).filter(function (ref) { return hasRow(ref, rows); }), rows);
   } : undefined;
-  var windowRows = source.docs(window, progress);
-  // The page's rows after the window keep their order whatever the window's is: asked for now, they
-  // come in the window's round, after its rows, instead of in a round of their own.
-  source.docs(refs.slice(IN_A_ROW_WINDOW, limit)).catch(function () {});
-  return windowRows.then(function (docs) {
+  return source.docs(window, progress).then(function (docs) {
     var first = window.filter(function (ref) { return hasRow(ref, docs); });
     var rest = window.filter(function (ref) { return !hasRow(ref, docs); });
     return first.concat(rest, refs.slice(IN_A_ROW_WINDOW));
@@ -988,7 +984,7 @@ function runSearch(source, request, early) {
       } : null;
       // Without phrases to check, the total is known and only the page's rows are still to come.
       var rowsEarly = handsOn && !match.phrases.length ? firstRowsOnce(source, request, match, sorted.length, early) : null;
-      return (byRelevance ? inARowFirst(source, sorted, match.row, limit, rowsEarly) : Promise.resolve(sorted)).then(function (refs) {
+      return (byRelevance ? inARowFirst(source, sorted, match.row, rowsEarly) : Promise.resolve(sorted)).then(function (refs) {
         return checkPhrases(source, refs, match.phrases, limit, request.facets ? FACETS_CHECK_PAGES : PHRASE_CHECK_PAGES, shownEarly);
       }).then(function (checked) {
         return answerOf(source, request, match, facets, checked, rowsEarly);

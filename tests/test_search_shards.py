@@ -524,15 +524,6 @@ def test_a_page_shows_its_first_rows_while_the_others_store_files_come(sharded):
         assert sizes == sorted(set(sizes)), q  # each early answer has more rows than the one before
 
 
-def test_a_page_of_words_read_in_a_row_waits_for_one_round_of_store_files(sharded):
-    """The in-a-row order reads the best ten; the page's other rows keep their order whatever it is,
-    so they are asked for with those ten, not in a round after them: shards, then every shown row."""
-    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
-    queries = ["image generation", "graph neural network", "tracking"]
-    answers = run_node(sharded, [{"rounds": {"q": q, "limit": page_size, "typing": False}} for q in queries])
-    assert [a["without"] for a in answers] == [2, 2, 2]
-
-
 def store_files_held_but(fetched: list[str]) -> tuple[list[str], threading.Event, Any]:
     """A loopback server's gate that holds every store file not in `fetched` until released:
     (the held files, the release, the gate)."""
