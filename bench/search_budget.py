@@ -15,12 +15,12 @@ Unlike bench/search_shards.py (a full build and Chromium), this measures the sea
 enough to repeat on a busy machine.
 
 With --browser, headless Chromium (Playwright, /usr/bin/chromium) also runs each checkout's real
-worker over HTTP from a loopback server, for every query of QUERIES and `--runs` times (a
-run of each checkout in turn):
+worker over HTTP from a loopback server, for every query of QUERIES and `--runs` times (query by
+query, each checkout's worker in turn, so that a busy spell falls on all of them alike):
 a fresh browser context (empty HTTP cache) and worker, then the query twice. Timed inside the
 worker, from the query message reaching it to its first results message being posted (a wrapper
-script around the worker notes both with the worker's clock; a phrase query that checks a second page
-of candidates posts the first page's results early, and "complete" is the time to its last message):
+script around the worker notes both with the worker's clock; a worker that posts a page's first rows
+early, while the others load, is timed at those, and "complete" is the time to its last message):
 cold is the first time (its parts fetched over HTTP), warm the second (parts kept). The page's own
 clock also gives, for the cold query, the time from starting the worker to its first results (less
 the --after pause): what a search/?q= link waits for, including the load before "ready" and any wait
@@ -33,6 +33,7 @@ as the worker is ready (a search/?q= address), or --after MS later (a reader who
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -42,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from loopback_browser import chromium, serve, serve_http2  # bench/loopback_browser.py, beside this file
 
@@ -204,39 +206,44 @@ def queries_once(checkout: Path, out: Path, script: Path) -> list[dict]:
 HOSTS = {"python": serve, "http2": serve_http2}
 
 
-def browser_once(checkout: Path, out: Path, runs: int, host: str = "python", after: int = 0) -> dict[str, list[dict]]:
-    """Per query, [{cold, warm, total}] over `runs` fresh browser contexts."""
-    from playwright.sync_api import sync_playwright
-
+def prepared(checkout: Path, out: Path) -> Path:
+    """`out` (a built search folder) with the checkout's worker and lunr.js, and the timed worker beside them."""
     shutil.copy(checkout / "src" / "digestgen" / "_vendor" / "lunr.min.js", out / "lunr.min.js")
     shutil.copy(checkout / "static" / "search-worker.js", out / "search-worker.js")
     (out / "timed-worker.js").write_text(_TIMED_WORKER, "utf-8")
     (out / "index.html").write_text("<!doctype html><title>search timing</title>", "utf-8")
+    return out
 
-    timings: dict[str, list[dict]] = {q: [] for q in QUERIES}
-    with HOSTS[host](out) as base, sync_playwright() as p, chromium(p) as browser:
-        for _ in range(runs):
-            for q in QUERIES:
-                context = browser.new_context(ignore_https_errors=True)  # the http2 host's certificate is made for the run
-                page = context.new_page()
-                page.goto(base)
-                cold, warm = page.evaluate(_TWICE, [base, q, 2, after])
-                # A worker older than early answers has no shownMs: its results are shown when complete.
-                timings[q].append({"cold": cold.get("ms", cold["complete"]), "complete": cold["complete"],
-                                   "warm": warm.get("ms", warm["complete"]), "total": cold["total"],
-                                   "open": cold["open"], "ready": cold["ready"], "rows": cold.get("rows", 0)})
-                context.close()
-    return timings
+
+def timed_query(browser: Any, base: str, q: str, after: int) -> dict:
+    """One query in a fresh browser context (empty HTTP cache) and worker: {cold, complete, warm, ...}."""
+    context = browser.new_context(ignore_https_errors=True)  # the http2 host's certificate is made for the run
+    try:
+        page = context.new_page()
+        page.goto(base)
+        cold, warm = page.evaluate(_TWICE, [base, q, 2, after])
+    finally:
+        context.close()
+    # A worker older than early answers has no shownMs: its results are shown when complete.
+    return {"cold": cold.get("ms", cold["complete"]), "complete": cold["complete"],
+            "warm": warm.get("ms", warm["complete"]), "total": cold["total"],
+            "open": cold["open"], "ready": cold["ready"], "rows": cold.get("rows", 0)}
 
 
 def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, runs: int, host: str,
                    after: int) -> dict[str, dict[str, list[dict]]]:
-    """browser_once for every checkout, a run of each in turn, so that a busy spell falls on all of them."""
+    """Every query in every checkout's worker, query by query, a checkout after another, so that a busy
+    spell of the machine falls on all of them alike (each is served from its own folder)."""
+    from playwright.sync_api import sync_playwright
+
     timings: dict[str, dict[str, list[dict]]] = {name: {q: [] for q in QUERIES} for name, _ in checkouts}
-    for _ in range(runs):
-        for name, checkout in checkouts:
-            for q, rows in browser_once(checkout, work / name, 1, host, after).items():
-                timings[name][q].extend(rows)
+    with contextlib.ExitStack() as stack:
+        bases = {name: stack.enter_context(HOSTS[host](prepared(checkout, work / name))) for name, checkout in checkouts}
+        browser = stack.enter_context(chromium(stack.enter_context(sync_playwright())))
+        for _ in range(runs):
+            for q in QUERIES:
+                for name, _checkout in checkouts:
+                    timings[name][q].append(timed_query(browser, bases[name], q, after))
     return timings
 
 
