@@ -20,6 +20,10 @@
 //   {"rounds": request}          the rounds of fetches a fresh sharded search waits for until its
 //                                answer, when it hands on early answers and when it does not:
 //                                {early, without} (parts asked for before the last are in share a round)
+//   {"failing": request, "store": PATH} the same as "trickle", but the store file PATH fails at once (as a
+//                                file the server has not, or a dropped connection): {events: [{answer,
+//                                final}]}, every answer handed on, early or final, in the order given,
+//                                until every other store file asked for has come and a few turns more
 // `fetched` lists the parts (paths under SEARCH_DIR) a fresh sharded search fetched for that request.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -162,6 +166,35 @@ async function trickle(request, n) {
   return { early, answer, store };
 }
 
+async function failing(request, failed, n) {
+  const store = [];
+  let queue = Promise.resolve();
+  const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+  const source = scope.shardedSource(manifest, storeInfo, (part) => {
+    if (!part.startsWith("store/")) {
+      return turn().then(() => readJson(path.join(searchDir, part)));
+    }
+    store.push(part);
+    if (part === failed) {
+      return Promise.reject(new Error(`HTTP 404 for ${part}`));
+    }
+    queue = queue.then(turn);
+    return queue.then(() => readJson(path.join(searchDir, part)));
+  });
+  const events = [];
+  const answer = await scope.runSearch(source, { id: n, ...request }, (first) => { events.push({ answer: first, final: false }); });
+  events.push({ answer, final: true });
+  let asked = -1;
+  while (asked !== store.length) { // the files asked for before the answer come on: wait for every one
+    asked = store.length;
+    await queue;
+  }
+  for (let i = 0; i < 5; i++) {
+    await turn();
+  }
+  return { events };
+}
+
 async function rounds(request, n) {
   const withEarly = timedSharded();
   await scope.runSearch(withEarly.source, { id: n, ...request }, () => {});
@@ -189,6 +222,8 @@ for (const [n, request] of requests.entries()) {
     answers.push(whole());
   } else if ("rounds" in request) {
     answers.push(await rounds(request.rounds, n));
+  } else if ("failing" in request) {
+    answers.push(await failing(request.failing, request.store, n));
   } else if ("trickle" in request) {
     answers.push(await trickle(request.trickle, n));
   } else if ("early" in request) {
