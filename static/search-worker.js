@@ -950,7 +950,21 @@ function directAnswer(source, request, id) {
 // One query, answered: the engine every layout shares. `early(answer)`, when given, is handed the
 // results found so far while a phrase query goes on checking candidates (each further page of them
 // is another round of fetches): the page shows those, and the answer's results start with them.
+// Nothing is handed on once the answer is made: the rows asked for go on coming after a failure.
 function runSearch(source, request, early) {
+  var answered = false;
+  var handOnEarly = early ? function (answer) {
+    if (!answered) {
+      early(answer);
+    }
+  } : null;
+  return searched(source, request, handOnEarly).then(function (answer) {
+    answered = true;
+    return answer;
+  });
+}
+
+function searched(source, request, early) {
   var q = (request.q || "").trim();
   var limit = limitOf(request);
   var id = q ? arxivIdOf(q) : null;

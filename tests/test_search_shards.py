@@ -543,7 +543,6 @@ def failing_requests(sharded: ShardedSite, queries: list[str], page_size: int) -
     return requests
 
 
-@pytest.mark.xfail(strict=True, reason="an early answer is handed on after the answer of a query whose store file failed")
 def test_no_early_answer_comes_after_a_failed_querys_answer(sharded):
     """A store file that fails (one the server has not, a dropped connection) ends the query with an
     error, while the files of the rows before it may still come: those must not be handed on then as
@@ -645,7 +644,6 @@ def test_the_search_page_shows_a_queries_first_rows_while_the_others_load(sharde
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(strict=True, reason="rows that come after a query failed are handed on early and shown in place of the error")
 def test_the_search_page_keeps_the_error_of_a_query_whose_store_file_failed(sharded, browser, serve_static, tmp_path):
     """One shown row's store file is missing at the server; the files of the first rows come after its
     404. The page says the search failed, and the first rows, coming later, do not replace that."""
