@@ -24,6 +24,10 @@
 //                                file the server has not, or a dropped connection): {events: [{answer,
 //                                final}]}, every answer handed on, early or final, in the order given,
 //                                until every other store file asked for has come and a few turns more
+//   {"checks": request}          how many times a candidate's text is checked for the phrases (passesPhrases)
+//                                until the answer, store files coming as in "trickle", when the query hands
+//                                on early answers and when it does not: {early, without, same} (same: the
+//                                two answers are equal)
 // `fetched` lists the parts (paths under SEARCH_DIR) a fresh sharded search fetched for that request.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -40,6 +44,13 @@ for (const name of ["runSearch", "singleSource", "shardedSource", "decodeShard",
     throw new Error(`the worker's ${name} did not load`);
   }
 }
+
+let phraseChecks = 0; // calls of the worker's passesPhrases, counted for "checks"
+const passesPhrases = scope.passesPhrases;
+scope.passesPhrases = function () {
+  phraseChecks += 1;
+  return passesPhrases.apply(this, arguments);
+};
 
 const readJson = (file) => JSON.parse(readFileSync(file, "utf8"));
 const manifest = readJson(path.join(searchDir, "index.json"));
@@ -195,6 +206,15 @@ async function failing(request, failed, n) {
   return { events };
 }
 
+async function checks(request, n) {
+  phraseChecks = 0;
+  const withEarly = await scope.runSearch(tricklingSharded().source, { id: n, ...request }, () => {});
+  const early = phraseChecks;
+  phraseChecks = 0;
+  const without = await scope.runSearch(tricklingSharded().source, { id: n, ...request });
+  return { early, without: phraseChecks, same: JSON.stringify(withEarly) === JSON.stringify(without) };
+}
+
 async function rounds(request, n) {
   const withEarly = timedSharded();
   await scope.runSearch(withEarly.source, { id: n, ...request }, () => {});
@@ -222,6 +242,8 @@ for (const [n, request] of requests.entries()) {
     answers.push(whole());
   } else if ("rounds" in request) {
     answers.push(await rounds(request.rounds, n));
+  } else if ("checks" in request) {
+    answers.push(await checks(request.checks, n));
   } else if ("failing" in request) {
     answers.push(await failing(request.failing, request.store, n));
   } else if ("trickle" in request) {
