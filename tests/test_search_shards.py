@@ -558,7 +558,6 @@ def test_no_early_answer_comes_after_a_failed_querys_answer(sharded):
     assert late == {}
 
 
-@pytest.mark.xfail(strict=True, reason="each row that comes checks every row before it for the phrase again")
 def test_handing_on_early_checks_each_candidate_once(sharded):
     """A phrase check reads a candidate's title and abstract (a third of a millisecond a paper here):
     looking for first rows to hand on as the store files come must not check the rows in so far again
