@@ -877,6 +877,13 @@ function checkPhrases(source, refs, phrases, limit, pages, early) {
   var verified = [];
   var at = 0;
   var handedOn = 0; // how many passed rows `early` was last given: it is given more, or nothing
+  var passing = new Map(); // ref -> whether its row has the phrases: a text is read once, as rows come
+  function passes(ref, doc) {
+    if (!passing.has(ref)) {
+      passing.set(ref, passesPhrases(ref, doc, phrases));
+    }
+    return passing.get(ref);
+  }
   var pageSize = Math.max(limit, 20);
   var most = pageSize * pages;
   function sofar() {
@@ -897,8 +904,11 @@ function checkPhrases(source, refs, phrases, limit, pages, early) {
     var fetched = batch.filter(function (ref, i) { return needsCheck(ref, phrases) || (early && verified.length + i < limit); });
     var handed = false; // within this round: once
     var progress = early ? function (rows, n) {
-      var passed = passedSoFar(verified, batch, fetched.slice(0, n), rows, phrases);
-      if (!handed && passed.length >= EARLY_ROWS && passed.length > handedOn) {
+      if (handed) {
+        return;
+      }
+      var passed = passedSoFar(verified, batch, fetched.slice(0, n), rows, passes);
+      if (passed.length >= EARLY_ROWS && passed.length > handedOn) {
         handed = true;
         // Only shown: if it fails (a newer query ended this one), the round's own fetches say so.
         Promise.resolve(handOn({ verified: passed, complete: false, unchecked: refs.length - passed.length }))
@@ -908,7 +918,7 @@ function checkPhrases(source, refs, phrases, limit, pages, early) {
     return Promise.all([source.docs(fetched, progress), shown]).then(function (loaded) {
       var docs = loaded[0];
       batch.forEach(function (ref) {
-        if (!docs.has(ref) || passesPhrases(ref, docs.get(ref), phrases)) {
+        if (!docs.has(ref) || passes(ref, docs.get(ref))) {
           verified.push(ref);
         }
       });
@@ -920,7 +930,8 @@ function checkPhrases(source, refs, phrases, limit, pages, early) {
 
 // What has passed of `batch` (after `verified`, from earlier rounds) while only the rows of `inSoFar`
 // are in: the batch is read in order up to the first ref whose row it needs and has not.
-function passedSoFar(verified, batch, inSoFar, rows, phrases) {
+// `passes(ref, row)`: whether the row has the phrases.
+function passedSoFar(verified, batch, inSoFar, rows, passes) {
   var passed = verified.slice();
   var arrived = new Set(inSoFar);
   for (var i = 0; i < batch.length; i++) {
@@ -928,7 +939,7 @@ function passedSoFar(verified, batch, inSoFar, rows, phrases) {
     if (!arrived.has(ref)) {
       break;
     }
-    if (passesPhrases(ref, rows.get(ref), phrases)) {
+    if (passes(ref, rows.get(ref))) {
       passed.push(ref);
     }
   }
@@ -950,7 +961,21 @@ function directAnswer(source, request, id) {
 // One query, answered: the engine every layout shares. `early(answer)`, when given, is handed the
 // results found so far while a phrase query goes on checking candidates (each further page of them
 // is another round of fetches): the page shows those, and the answer's results start with them.
+// Nothing is handed on once the answer is made: the rows asked for go on coming after a failure.
 function runSearch(source, request, early) {
+  var answered = false;
+  var handOnEarly = early ? function (answer) {
+    if (!answered) {
+      early(answer);
+    }
+  } : null;
+  return searched(source, request, handOnEarly).then(function (answer) {
+    answered = true;
+    return answer;
+  });
+}
+
+function searched(source, request, early) {
   var q = (request.q || "").trim();
   var limit = limitOf(request);
   var id = q ? arxivIdOf(q) : null;

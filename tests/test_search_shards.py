@@ -14,9 +14,11 @@ import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -524,6 +526,50 @@ def test_a_page_shows_its_first_rows_while_the_others_store_files_come(sharded):
         assert sizes == sorted(set(sizes)), q  # each early answer has more rows than the one before
 
 
+# The row whose store file fails in the tests below: the files of the rows before it come after the failure.
+FAILED_ROW = 6
+
+
+def failing_requests(sharded: ShardedSite, queries: list[str], page_size: int) -> list[dict[str, Any]]:
+    """For each query, a "failing" request of query_shards.mjs whose FAILED_ROW-th shown row's store
+    file fails at once, while the store files before it are still to come."""
+    plain = run_node(sharded, [{"q": q, "limit": page_size, "typing": False} for q in queries])
+    requests = []
+    for q, got in zip(queries, plain, strict=True):
+        refs = [int(r["ref"]) for r in got["sharded"]["results"]]
+        failed = refs[FAILED_ROW] // STORE_CHUNK
+        assert len(refs) == page_size and all(ref // STORE_CHUNK != failed for ref in refs[:FAILED_ROW]), q
+        requests.append({"failing": {"q": q, "limit": page_size, "typing": False}, "store": f"store/{failed}.json"})
+    return requests
+
+
+def test_no_early_answer_comes_after_a_failed_querys_answer(sharded):
+    """A store file that fails (one the server has not, a dropped connection) ends the query with an
+    error, while the files of the rows before it may still come: those must not be handed on then as
+    first rows (the page would show them in place of the error, and no answer would follow them)."""
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    queries = ["tracking", '"diffusion model"']
+    late = {}
+    for q, got in zip(queries, run_node(sharded, failing_requests(sharded, queries, page_size)), strict=True):
+        events = got["events"]
+        assert "error" in next(e["answer"] for e in events if e["final"]), q
+        if not events[-1]["final"]:  # (final?, rows) of every answer, in the order handed on
+            late[q] = [(e["final"], len(e["answer"]["results"])) for e in events]
+    assert late == {}
+
+
+def test_handing_on_early_checks_each_candidate_once(sharded):
+    """A phrase check reads a candidate's title and abstract (a third of a millisecond a paper here):
+    looking for first rows to hand on as the store files come must not check the rows in so far again
+    each time one more comes, or a longer list ("Show more results") takes seconds."""
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    requests = [{"q": q, "limit": limit, "typing": False}
+                for q in ['"diffusion model"', '"the model"', SCARCE_PHRASE] for limit in (page_size, 3 * page_size)]
+    counted = run_node(sharded, [{"checks": r} for r in requests])
+    assert all(got["same"] for got in counted)
+    assert [got["early"] for got in counted] == [got["without"] for got in counted]
+
+
 def store_files_held_but(fetched: list[str]) -> tuple[list[str], threading.Event, Any]:
     """A loopback server's gate that holds every store file not in `fetched` until released:
     (the held files, the release, the gate)."""
@@ -606,6 +652,43 @@ def test_the_search_page_shows_a_queries_first_rows_while_the_others_load(sharde
     expect(status).to_contain_text(f"Showing the first {page_size}.")
     expect(page.locator("#more-results")).to_be_visible()
     assert first_item.evaluate("(item) => item.isConnected && item.contains(document.activeElement)")
+    context.close()
+
+
+@pytest.mark.browser
+def test_the_search_page_keeps_the_error_of_a_query_whose_store_file_failed(sharded, browser, serve_static, tmp_path):
+    """One shown row's store file is missing at the server; the files of the first rows come after its
+    404. The page says the search failed, and the first rows, coming later, do not replace that."""
+    from playwright.sync_api import expect
+
+    page_size = json.loads((sharded.search / "store.json").read_text())["page"]
+    (plain,) = run_node(sharded, [{"q": "tracking", "limit": page_size, "typing": False}])
+    refs = [int(r["ref"]) for r in plain["sharded"]["results"]]
+    failed = f"store/{refs[FAILED_ROW] // STORE_CHUNK}.json"
+    held_files = {f"store/{ref // STORE_CHUNK}.json" for ref in refs[: early_rows()]}  # fewer than six connections
+    assert failed not in held_files
+    site = tmp_path / "site"
+    shutil.copytree(sharded.out, site, copy_function=os.symlink)
+    (site / "search" / failed).unlink()
+    failed_asked = threading.Event()
+
+    def gate(path: str) -> None:
+        part = path.split("/search/", 1)[-1]
+        if part == failed:
+            failed_asked.set()
+        elif part in held_files:
+            failed_asked.wait(30)
+            time.sleep(0.3)  # the 404 is in first
+
+    server = serve_static(site, gate=gate)
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url + "search/?q=tracking")
+    status = page.locator("#search-status")
+    expect(status).to_contain_text("Search failed")
+    page.wait_for_timeout(1500)  # the first rows' files come
+    assert "Search failed" in status.inner_text(), status.inner_text()
+    assert page.locator("#results > li").count() == 0
     context.close()
 
 

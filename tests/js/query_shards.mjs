@@ -20,6 +20,14 @@
 //   {"rounds": request}          the rounds of fetches a fresh sharded search waits for until its
 //                                answer, when it hands on early answers and when it does not:
 //                                {early, without} (parts asked for before the last are in share a round)
+//   {"failing": request, "store": PATH} the same as "trickle", but the store file PATH fails at once (as a
+//                                file the server has not, or a dropped connection): {events: [{answer,
+//                                final}]}, every answer handed on, early or final, in the order given,
+//                                until every other store file asked for has come and a few turns more
+//   {"checks": request}          how many times a candidate's text is checked for the phrases (passesPhrases)
+//                                until the answer, store files coming as in "trickle", when the query hands
+//                                on early answers and when it does not: {early, without, same} (same: the
+//                                two answers are equal)
 // `fetched` lists the parts (paths under SEARCH_DIR) a fresh sharded search fetched for that request.
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -36,6 +44,13 @@ for (const name of ["runSearch", "singleSource", "shardedSource", "decodeShard",
     throw new Error(`the worker's ${name} did not load`);
   }
 }
+
+let phraseChecks = 0; // calls of the worker's passesPhrases, counted for "checks"
+const passesPhrases = scope.passesPhrases;
+scope.passesPhrases = function () {
+  phraseChecks += 1;
+  return passesPhrases.apply(this, arguments);
+};
 
 const readJson = (file) => JSON.parse(readFileSync(file, "utf8"));
 const manifest = readJson(path.join(searchDir, "index.json"));
@@ -162,6 +177,44 @@ async function trickle(request, n) {
   return { early, answer, store };
 }
 
+async function failing(request, failed, n) {
+  const store = [];
+  let queue = Promise.resolve();
+  const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+  const source = scope.shardedSource(manifest, storeInfo, (part) => {
+    if (!part.startsWith("store/")) {
+      return turn().then(() => readJson(path.join(searchDir, part)));
+    }
+    store.push(part);
+    if (part === failed) {
+      return Promise.reject(new Error(`HTTP 404 for ${part}`));
+    }
+    queue = queue.then(turn);
+    return queue.then(() => readJson(path.join(searchDir, part)));
+  });
+  const events = [];
+  const answer = await scope.runSearch(source, { id: n, ...request }, (first) => { events.push({ answer: first, final: false }); });
+  events.push({ answer, final: true });
+  let asked = -1;
+  while (asked !== store.length) { // the files asked for before the answer come on: wait for every one
+    asked = store.length;
+    await queue;
+  }
+  for (let i = 0; i < 5; i++) {
+    await turn();
+  }
+  return { events };
+}
+
+async function checks(request, n) {
+  phraseChecks = 0;
+  const withEarly = await scope.runSearch(tricklingSharded().source, { id: n, ...request }, () => {});
+  const early = phraseChecks;
+  phraseChecks = 0;
+  const without = await scope.runSearch(tricklingSharded().source, { id: n, ...request });
+  return { early, without: phraseChecks, same: JSON.stringify(withEarly) === JSON.stringify(without) };
+}
+
 async function rounds(request, n) {
   const withEarly = timedSharded();
   await scope.runSearch(withEarly.source, { id: n, ...request }, () => {});
@@ -189,6 +242,10 @@ for (const [n, request] of requests.entries()) {
     answers.push(whole());
   } else if ("rounds" in request) {
     answers.push(await rounds(request.rounds, n));
+  } else if ("checks" in request) {
+    answers.push(await checks(request.checks, n));
+  } else if ("failing" in request) {
+    answers.push(await failing(request.failing, request.store, n));
   } else if ("trickle" in request) {
     answers.push(await trickle(request.trickle, n));
   } else if ("early" in request) {
