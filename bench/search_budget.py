@@ -1,7 +1,7 @@
 """The sharded search's budget, side by side for two checkouts: build time, cold-query bytes and time.
 
 Usage: python bench/search_budget.py SITE --checkout NAME=DIR [--checkout NAME=DIR ...] [--runs 3] [--browser]
-       [--host python|http2] [--after MS]
+       [--host python|http2] [--after MS] [--query Q ...] [--browser-runs N]
 
 SITE is an ingested site (bench/corpus.py listings through `digestgen ingest`; bench/search_shards.py
 --keep leaves one). For each checkout, in turn and `--runs` times (the median is reported), a child
@@ -15,8 +15,9 @@ Unlike bench/search_shards.py (a full build and Chromium), this measures the sea
 enough to repeat on a busy machine.
 
 With --browser, headless Chromium (Playwright, /usr/bin/chromium) also runs each checkout's real
-worker over HTTP from a loopback server, for every query of QUERIES and `--runs` times (query by
-query, each checkout's worker in turn, so that a busy spell falls on all of them alike):
+worker over HTTP from a loopback server, for every query of QUERIES (or each --query) and `--runs`
+(or --browser-runs) times (query by query, each checkout's worker in turn, so that a busy spell falls
+on all of them alike):
 a fresh browser context (empty HTTP cache) and worker, then the query twice. Timed inside the
 worker, from the query message reaching it to its first results message being posted (a wrapper
 script around the worker notes both with the worker's clock; a worker that posts a page's first rows
@@ -190,10 +191,10 @@ def build_once(checkout: Path, site: Path, out: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def queries_once(checkout: Path, out: Path, script: Path) -> list[dict]:
+def queries_once(checkout: Path, out: Path, script: Path, queries: list[str]) -> list[dict]:
     lunr = checkout / "src" / "digestgen" / "_vendor" / "lunr.min.js"
     worker = checkout / "static" / "search-worker.js"
-    done = subprocess.run(["node", str(script), str(lunr), str(worker), str(out / "search"), json.dumps(QUERIES)],
+    done = subprocess.run(["node", str(script), str(lunr), str(worker), str(out / "search"), json.dumps(queries)],
                           check=True, capture_output=True, text=True)
     rows = json.loads(done.stdout)
     fixed = gz(lunr) + gz(worker) + gz(out / "search" / "index.json") + gz(out / "search" / "store.json")
@@ -230,18 +231,18 @@ def timed_query(browser: Any, base: str, q: str, after: int) -> dict:
             "open": cold["open"], "ready": cold["ready"], "rows": cold.get("rows", 0)}
 
 
-def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, runs: int, host: str,
+def browse_in_turn(checkouts: list[tuple[str, Path]], work: Path, queries: list[str], runs: int, host: str,
                    after: int) -> dict[str, dict[str, list[dict]]]:
     """Every query in every checkout's worker, query by query, a checkout after another, so that a busy
     spell of the machine falls on all of them alike (each is served from its own folder)."""
     from playwright.sync_api import sync_playwright
 
-    timings: dict[str, dict[str, list[dict]]] = {name: {q: [] for q in QUERIES} for name, _ in checkouts}
+    timings: dict[str, dict[str, list[dict]]] = {name: {q: [] for q in queries} for name, _ in checkouts}
     with contextlib.ExitStack() as stack:
         bases = {name: stack.enter_context(HOSTS[host](prepared(checkout, work / name))) for name, checkout in checkouts}
         browser = stack.enter_context(chromium(stack.enter_context(sync_playwright())))
         for _ in range(runs):
-            for q in QUERIES:
+            for q in queries:
                 for name, _checkout in checkouts:
                     timings[name][q].append(timed_query(browser, bases[name], q, after))
     return timings
@@ -277,8 +278,11 @@ def main() -> None:
     parser.add_argument("--browser", action="store_true", help="also time the worker in Chromium")
     parser.add_argument("--host", choices=sorted(HOSTS), default="python", help="the loopback server for --browser")
     parser.add_argument("--after", type=int, default=0, help="ms between the worker's ready and the query (a reader typing)")
+    parser.add_argument("--query", action="append", help="time this query (again for more) instead of QUERIES")
+    parser.add_argument("--browser-runs", type=int, help="runs in Chromium (default --runs): an A/B of one query needs many")
     args = parser.parse_args()
     checkouts = [(name, Path(path)) for name, path in (c.split("=", 1) for c in args.checkout)]
+    queries = args.query or QUERIES
     work = Path(tempfile.mkdtemp(prefix="search-budget-"))
     script = work / "run.mjs"
     script.write_text(_NODE, "utf-8")
@@ -289,16 +293,16 @@ def main() -> None:
             for name, checkout in checkouts:  # in turn, so that a slow spell falls on all of them
                 built = build_once(checkout, args.site, work / name)
                 builds[name].append(built["seconds"])
-                answers[name].append(queries_once(checkout, work / name, script))
+                answers[name].append(queries_once(checkout, work / name, script, queries))
                 print(f"run {run + 1} {name}: sharded files computed in {built['seconds']:.1f} s "
                       f"({built['papers']:,} papers, {built['files']:,} files); cold queries: "
                       + ", ".join(f"{r['q']} {r['kib']:.0f} KiB {r['ms']:.0f} ms" for r in answers[name][-1]), flush=True)
-        browsed = browse_in_turn(checkouts, work, args.runs, args.host, args.after) if args.browser else {}
+        browsed = browse_in_turn(checkouts, work, queries, args.browser_runs or args.runs, args.host, args.after) if args.browser else {}
         for name, _ in checkouts:
             print(f"\n== {name}: sharded search files computed in {statistics.median(builds[name]):.1f} s "
                   f"(median of {args.runs}: {', '.join(f'{s:.1f}' for s in builds[name])})")
             print(f"{'query (cold, fresh worker)':42} {'KiB (gzip)':>10} {'requests':>9} {'ms':>8} {'total':>8}")
-            for n, q in enumerate(QUERIES):
+            for n, q in enumerate(queries):
                 rows = [runs[n] for runs in answers[name]]
                 print(f"{q[:42]:42} {rows[0]['kib']:>10.1f} {rows[0]['requests']:>9} "
                       f"{statistics.median(r['ms'] for r in rows):>8.0f} {rows[0]['total']:>8}")
